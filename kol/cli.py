@@ -101,5 +101,14 @@ def stack_logs(
     typer.echo(process.tail(svc.log_file, lines), nl=False)
 
 
+@app.command("demo")
+def demo() -> None:
+    """Run the platform end to end on generated data (needs `kol stack up`)."""
+    from kol.demo import run_demo
+
+    if not run_demo(get_settings(), console):
+        raise typer.Exit(1)
+
+
 if __name__ == "__main__":
     app()

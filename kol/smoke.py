@@ -38,18 +38,26 @@ class StepResult:
         return all(rows == self.written for rows in self.read.values())
 
 
+def _drop_tables(spark: SparkSession, cat: str, name: str) -> None:
+    for row in spark.sql(f"SHOW TABLES IN {cat}.{name}").collect():
+        spark.sql(f"DROP TABLE {cat}.{name}.{row.tableName} PURGE")
+
+
 @contextlib.contextmanager
-def scratch_namespace(spark: SparkSession, settings: Settings, name: str) -> Iterator[str]:
-    """A throwaway Iceberg namespace, dropped with its tables afterwards."""
+def scratch_namespace(
+    spark: SparkSession, settings: Settings, name: str, keep: bool = False
+) -> Iterator[str]:
+    """An Iceberg namespace emptied before use, and dropped afterwards unless ``keep``."""
     cat = settings.iceberg_catalog_name
     spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {cat}.{name}")
+    _drop_tables(spark, cat, name)
     try:
         yield name
     finally:
-        with contextlib.suppress(Exception):
-            for row in spark.sql(f"SHOW TABLES IN {cat}.{name}").collect():
-                spark.sql(f"DROP TABLE {cat}.{name}.{row.tableName} PURGE")
-            spark.sql(f"DROP NAMESPACE {cat}.{name}")
+        if not keep:
+            with contextlib.suppress(Exception):
+                _drop_tables(spark, cat, name)
+                spark.sql(f"DROP NAMESPACE {cat}.{name}")
 
 
 def spark_writes_trino_and_pyiceberg_read(

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kol.settings import Settings
+from kol.spark import spark_conf, spark_submit_args
+
+
+@pytest.fixture
+def local(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("KOL_HOME", str(tmp_path))
+    jars = tmp_path / "jars" / "spark"
+    jars.mkdir(parents=True)
+    for name in ("iceberg-spark-runtime-4.1_2.13-1.11.0.jar", "postgresql-42.7.8.jar"):
+        (jars / name).touch()
+    return Settings()
+
+
+def test_every_address_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KOL_TRINO_HOST", "trino.internal")
+    monkeypatch.setenv("KOL_TRINO_PORT", "8443")
+    monkeypatch.setenv("KOL_PG_HOST", "pg.internal")
+    monkeypatch.setenv("KOL_MLFLOW_HOST", "mlflow.internal")
+    monkeypatch.setenv("KOL_SPARK_MASTER", "spark://spark-master:7077")
+    s = Settings()
+    assert s.trino_url == "http://trino.internal:8443"
+    assert s.catalog_jdbc_url == "jdbc:postgresql://pg.internal:5433/iceberg_catalog"
+    assert s.mlflow_tracking_uri == "http://mlflow.internal:5000"
+    assert s.spark_master == "spark://spark-master:7077"
+
+
+def test_state_lives_under_kol_home(local: Settings, tmp_path: Path) -> None:
+    assert local.home == tmp_path
+    assert local.warehouse == (tmp_path / "warehouse").resolve()
+    assert local.log_dir == tmp_path / "logs"
+
+
+def test_spark_conf_wires_the_shared_jdbc_catalog(local: Settings) -> None:
+    conf = spark_conf(local)
+    cat = "spark.sql.catalog.kol"
+    assert conf[cat] == "org.apache.iceberg.spark.SparkCatalog"
+    assert conf[f"{cat}.type"] == "jdbc"
+    assert conf[f"{cat}.jdbc.schema-version"] == "V1"
+    assert conf[f"{cat}.uri"] == local.catalog_jdbc_url
+    assert conf[f"{cat}.warehouse"] == local.warehouse.as_uri()
+    assert conf["spark.sql.session.timeZone"] == "UTC"
+    assert conf["spark.jars"].count(".jar") == 2
+
+
+def test_spark_submit_args_carry_the_same_conf(local: Settings) -> None:
+    args = spark_submit_args(local, "spark_jobs/kafka_to_bronze.py", ["--start", "2026-01-01"])
+    assert args[:2] == ["--master", "local[*]"]
+    assert args[-3:] == ["spark_jobs/kafka_to_bronze.py", "--start", "2026-01-01"]
+    assert "--jars" in args
+    confs = {args[i + 1].split("=", 1)[0] for i, a in enumerate(args) if a == "--conf"}
+    assert set(spark_conf(local)) - {"spark.master", "spark.jars", "spark.driver.memory"} == confs
+
+
+def test_missing_jars_say_how_to_get_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KOL_HOME", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="make setup"):
+        spark_conf(Settings())

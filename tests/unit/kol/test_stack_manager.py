@@ -1,0 +1,117 @@
+"""The supervisor's behaviour, with stand-in services (shell commands) instead of real daemons."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kol.settings import Settings
+from kol.stack import manager, process
+from kol.stack.services import Health, Service
+
+
+class FakeService(Service):
+    """A daemon played by a Python one-liner; healthy while it runs and a marker file exists."""
+
+    name = "fake"
+    script = "import time; print('fake up', flush=True); time.sleep(60)"
+    port = 0
+
+    @property
+    def address(self) -> str:
+        return "fake://"
+
+    def ports(self) -> list[int]:
+        return [self.port] if self.port else []
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-c", self.script]
+
+    def health(self) -> Health:
+        record = process.read_pid(self.pid_file)
+        alive = bool(record and record.process())
+        return Health(alive, "running" if alive else "down")
+
+
+class CrashingService(FakeService):
+    name = "crashing"
+    script = "import sys; print('boom: cannot open data dir /nowhere', flush=True); sys.exit(3)"
+
+    def health(self) -> Health:
+        return Health(False, "connection refused")
+
+
+@pytest.fixture
+def s(tmp_path: Path) -> Settings:
+    return Settings(home=tmp_path, start_timeout_s=5)
+
+
+@pytest.fixture
+def fake_services(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    def install(*classes: type[Service]) -> None:
+        monkeypatch.setattr(
+            manager, "all_services", lambda settings: {c.name: c(settings) for c in classes}
+        )
+
+    return install
+
+
+def test_up_starts_then_second_up_is_a_no_op_and_down_leaves_nothing(s, fake_services) -> None:  # type: ignore[no-untyped-def]
+    fake_services(FakeService)
+    assert manager.up(s) == ["fake"]
+    record = process.read_pid(s.run_dir / "fake.pid")
+    assert record and record.process()
+    assert manager.up(s) == []
+    assert [r.healthy for r in manager.status(s)] == [True]
+
+    assert manager.down(s) == ["fake"]
+    assert record.process() is None
+    assert [r.healthy for r in manager.status(s)] == [False]
+
+
+def test_a_service_that_dies_is_named_with_its_log_tail(s, fake_services) -> None:  # type: ignore[no-untyped-def]
+    fake_services(CrashingService)
+    with pytest.raises(manager.StackError) as exc:
+        manager.up(s)
+    msg = str(exc.value)
+    assert msg.startswith("crashing did not come up")
+    assert str(s.log_dir / "crashing.log") in msg
+    assert "boom: cannot open data dir /nowhere" in msg
+
+
+def test_a_port_taken_by_someone_else_is_reported(s, fake_services) -> None:  # type: ignore[no-untyped-def]
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+
+        class PortService(FakeService):
+            name = "porty"
+
+        PortService.port = port
+        fake_services(PortService)
+        with pytest.raises(manager.StackError, match=f"port {port} .* already in use by pid"):
+            manager.up(s)
+
+
+def test_a_recycled_pid_is_not_taken_for_the_service(tmp_path: Path) -> None:
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        pid_file = tmp_path / "x.pid"
+        record = process.write_pid(pid_file, other.pid)
+        assert process.read_pid(pid_file) == record
+        assert record.process() is not None
+        stale = process.PidRecord(pid=other.pid, create_time=record.create_time - 100)
+        assert stale.process() is None
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_unknown_service_names_are_rejected(s: Settings) -> None:
+    with pytest.raises(manager.StackError, match="unknown service"):
+        manager.select(s, ["kafak"])
