@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -42,8 +42,9 @@ class Settings(BaseSettings):
     redis_port: int = 6379
     redis_db: int = 0
 
-    kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_port: int = 9092
+    # Where clients connect; defaults to the local broker (bind_host:kafka_port).
+    kafka_bootstrap: str = ""
     kafka_controller_port: int = 9093
     kafka_heap: str = "1g"
     kafka_default_partitions: int = 3
@@ -72,6 +73,12 @@ class Settings(BaseSettings):
 
     # How long `kol stack up` waits for one service to answer its health check.
     start_timeout_s: float = 180.0
+
+    @model_validator(mode="after")
+    def _default_bootstrap(self) -> Settings:
+        if not self.kafka_bootstrap:
+            self.kafka_bootstrap = f"{self.bind_host}:{self.kafka_port}"
+        return self
 
     # ---- derived locations -------------------------------------------------------------
     @property
