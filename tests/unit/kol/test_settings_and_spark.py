@@ -22,11 +22,13 @@ def test_every_address_comes_from_the_environment(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("KOL_TRINO_HOST", "trino.internal")
     monkeypatch.setenv("KOL_TRINO_PORT", "8443")
     monkeypatch.setenv("KOL_PG_HOST", "pg.internal")
+    monkeypatch.setenv("KOL_PG_PORT", "5432")
     monkeypatch.setenv("KOL_MLFLOW_HOST", "mlflow.internal")
+    monkeypatch.setenv("KOL_MLFLOW_PORT", "5000")
     monkeypatch.setenv("KOL_SPARK_MASTER", "spark://spark-master:7077")
     s = Settings()
     assert s.trino_url == "http://trino.internal:8443"
-    assert s.catalog_jdbc_url == "jdbc:postgresql://pg.internal:5433/iceberg_catalog"
+    assert s.catalog_jdbc_url == "jdbc:postgresql://pg.internal:5432/iceberg_catalog"
     assert s.mlflow_tracking_uri == "http://mlflow.internal:5000"
     assert s.spark_master == "spark://spark-master:7077"
 

@@ -1,0 +1,63 @@
+"""The Spark implementation of the count rule against the one shared case table."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from ingestion.counts import COUNT_CASES_PATH, CountParseError
+from ingestion.counts import parse_count as py_parse_count
+from ingestion.counts import parse_percent as py_parse_percent
+from spark_jobs.counts import parse_count, parse_percent
+
+CASES = list(csv.DictReader(COUNT_CASES_PATH.open(encoding="utf-8")))
+
+
+def _spark_results(spark: SparkSession, kind: str, fn):  # type: ignore[no-untyped-def]
+    rows = [(i, c["raw"]) for i, c in enumerate(CASES) if c["kind"] == kind]
+    df = spark.createDataFrame(rows, "i INT, raw STRING").withColumn("p", fn(F.col("raw")))
+    return {r.i: (r.p.value, r.p.error) for r in df.collect()}
+
+
+@pytest.mark.parametrize("kind", ["count", "percent"])
+def test_spark_agrees_with_the_case_table(spark: SparkSession, kind: str) -> None:
+    fn = parse_count if kind == "count" else parse_percent
+    got = _spark_results(spark, kind, fn)
+    assert got, f"no {kind} cases in {COUNT_CASES_PATH}"
+    mismatches = []
+    for i, (value, error) in got.items():
+        case = CASES[i]
+        if case["error"] == "1":
+            ok = value is None and error
+        elif case["expected"] == "":
+            ok = value is None and error is None
+        elif kind == "count":
+            ok = value == int(case["expected"]) and error is None
+        else:
+            ok = value == pytest.approx(float(case["expected"])) and error is None
+        if not ok:
+            mismatches.append((case["raw"], case["expected"], case["error"], value, error))
+    assert not mismatches, mismatches
+
+
+def test_spark_agrees_with_python_on_every_case(spark: SparkSession) -> None:
+    """Same inputs, same answers, including which strings are errors."""
+    got = _spark_results(spark, "count", parse_count)
+    for i, (value, error) in got.items():
+        raw = CASES[i]["raw"]
+        try:
+            expected, expected_error = py_parse_count(raw), False
+        except CountParseError:
+            expected, expected_error = None, True
+        assert (value, bool(error)) == (expected, expected_error), raw
+    got_pct = _spark_results(spark, "percent", parse_percent)
+    for i, (value, _) in got_pct.items():
+        raw = CASES[i]["raw"]
+        try:
+            expected_pct = py_parse_percent(raw)
+        except CountParseError:
+            expected_pct = None
+        assert value == pytest.approx(expected_pct) if expected_pct is not None else value is None
