@@ -1,0 +1,326 @@
+"""The world generator: determinism, planted behaviours, dirt."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections import defaultdict
+from dataclasses import replace
+from typing import Any
+
+import orjson
+import pytest
+
+from ingestion.contracts import (
+    COMMENTS_TOPIC,
+    PRODUCTS_TOPIC,
+    PROFILES_TOPIC,
+    TOPICS,
+    VIDEOS_TOPIC,
+    BaseEvent,
+    Rejection,
+    validate_payload,
+)
+from ingestion.counts import parse_count
+from ingestion.generator import FLAWS, GeneratorConfig, SimEvent, World, apply_flaw, live, replay
+
+SMALL = GeneratorConfig(creators=40, days=4, seed=7)
+
+
+def stream(config: GeneratorConfig, **kw: Any) -> list[tuple[SimEvent, bytes]]:
+    return list(replay(World(config).events(**kw)))
+
+
+@pytest.fixture(scope="module")
+def small() -> list[tuple[SimEvent, bytes]]:
+    return stream(SMALL)
+
+
+def digest(events: list[tuple[SimEvent, bytes]]) -> str:
+    h = hashlib.sha256()
+    for ev, value in events:
+        h.update(ev.topic.encode() + b"\0" + ev.key.encode() + b"\0" + value + b"\n")
+    return h.hexdigest()
+
+
+def test_same_seed_same_events(small: list[tuple[SimEvent, bytes]]) -> None:
+    assert digest(stream(SMALL)) == digest(small)
+
+
+def test_other_seed_other_events(small: list[tuple[SimEvent, bytes]]) -> None:
+    assert digest(stream(replace(SMALL, seed=8))) != digest(small)
+
+
+def test_every_topic_is_produced(small: list[tuple[SimEvent, bytes]]) -> None:
+    assert {ev.topic for ev, _ in small} == set(TOPICS)
+    assert len(small) > 2_000
+
+
+def test_shards_partition_the_stream(small: list[tuple[SimEvent, bytes]]) -> None:
+    shards = [stream(SMALL, shard=(k, 3)) for k in range(3)]
+    by_key: dict[str, list[bytes]] = defaultdict(list)
+    for ev, value in small:
+        by_key[ev.key].append(value)
+    from_shards: dict[str, list[bytes]] = defaultdict(list)
+    for shard in shards:
+        for ev, value in shard:
+            from_shards[ev.key].append(value)
+    assert from_shards == by_key  # same events, same order per creator
+
+
+def test_dirt_rates_do_not_change_the_clean_world() -> None:
+    clean = replace(SMALL, duplicate_rate=0, late_rate=0, malformed_rate=0)
+    dirty = replace(SMALL, duplicate_rate=0.2, late_rate=0.2, malformed_rate=0)
+    clean_ids = [orjson.loads(v)["event_id"] for _, v in stream(clean)]
+    dirty_events = stream(dirty)
+    original_ids = [orjson.loads(v)["event_id"] for ev, v in dirty_events if ev.kind != "duplicate"]
+    assert sorted(original_ids) == sorted(clean_ids)
+    assert len(original_ids) == len(set(original_ids))
+
+
+def test_one_dirt_rate_does_not_shift_the_others() -> None:
+    def late_ids(malformed_rate: float) -> list[str]:
+        config = replace(SMALL, malformed_rate=malformed_rate, late_rate=0.05)
+        return [ev.record["event_id"] for ev, _ in stream(config) if ev.kind == "late"]
+
+    assert late_ids(0.0) == late_ids(0.2)
+
+
+def test_event_times_are_within_the_simulated_window(small: list[tuple[SimEvent, bytes]]) -> None:
+    start = SMALL.start.timestamp()
+    end = start + SMALL.days * 86_400
+    assert all(start <= ev.t < end for ev, _ in small)
+
+
+def test_contract_holds_exactly_for_the_well_formed(small: list[tuple[SimEvent, bytes]]) -> None:
+    malformed = 0
+    for ev, value in small:
+        result = validate_payload(ev.topic, value)
+        if ev.malformed:
+            malformed += 1
+            assert isinstance(result, Rejection), (ev.flaw, value)
+        else:
+            assert isinstance(result, BaseEvent), (result, value)
+            assert result.key == ev.key
+    assert malformed > 0
+
+
+@pytest.mark.parametrize("topic", TOPICS)
+def test_every_flaw_breaks_the_contract(topic: str, small: list[tuple[SimEvent, bytes]]) -> None:
+    ev = next(e for e, _ in small if e.topic == topic and not e.malformed)
+    for flaw in FLAWS[topic]:
+        broken = apply_flaw(ev.record, flaw)
+        assert isinstance(validate_payload(topic, broken), Rejection), flaw
+
+
+def test_malformed_rate_is_respected() -> None:
+    events = stream(replace(SMALL, malformed_rate=0.05))
+    share = sum(ev.malformed for ev, _ in events) / len(events)
+    assert 0.03 < share < 0.07
+
+
+def test_duplicates_repeat_their_original_bytes_later() -> None:
+    events = stream(replace(SMALL, duplicate_rate=0.05, malformed_rate=0))
+    position = {}
+    for i, (ev, value) in enumerate(events):
+        if ev.kind != "duplicate":
+            position[orjson.loads(value)["event_id"]] = (i, value)
+    dups = [(i, v) for i, (ev, v) in enumerate(events) if ev.kind == "duplicate"]
+    assert dups
+    for i, value in dups:
+        j, original = position[orjson.loads(value)["event_id"]]
+        assert value == original and j < i
+
+
+def test_late_events_arrive_out_of_order() -> None:
+    events = stream(replace(SMALL, late_rate=0.05, duplicate_rate=0, malformed_rate=0))
+    late = [ev for ev, _ in events if ev.kind == "late"]
+    assert late
+    latest_seen = float("-inf")
+    behind = 0
+    for ev, _ in events:
+        behind += ev.t < latest_seen
+        latest_seen = max(latest_seen, ev.t)
+    assert behind >= len(late) * 0.9
+    assert all(ev.release > ev.t for ev in late)
+
+
+def test_live_mode_paces_and_stamps_wall_clock(small: list[tuple[SimEvent, bytes]]) -> None:
+    now = [1_800_000_000.0]
+    slept: list[float] = []
+
+    def sleep(s: float) -> None:
+        slept.append(s)
+        now[0] += s
+
+    world = World(replace(SMALL, late_rate=0, duplicate_rate=0, malformed_rate=0))
+    out = []
+    for _ev, value in live(world.events(), rate=100.0, clock=lambda: now[0], sleep=sleep):
+        out.append(orjson.loads(value))
+        if len(out) == 50:
+            break
+    assert sum(slept) == pytest.approx(0.49)
+    assert out[0]["event_time"] == "2027-01-15T08:00:00.000Z"
+    for rec in out:
+        assert "2027-01-15T08:00:00" <= rec["event_time"] <= "2027-01-15T08:00:01"
+        if "published_at" in rec:  # ages compressed with the clock, never in the future
+            assert rec["published_at"] <= rec["event_time"]
+
+
+# ---- planted behaviours ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def planted() -> tuple[dict[str, dict[str, Any]], list[tuple[SimEvent, bytes]]]:
+    config = GeneratorConfig(creators=120, days=8, seed=11, malformed_rate=0, missing_rate=0)
+    world = World(config)
+    labels = {row["key"]: row for row in world.labels()}
+    return labels, list(replay(world.events()))
+
+
+def follower_series(events: list[tuple[SimEvent, bytes]]) -> dict[str, list[tuple[str, int]]]:
+    series: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for ev, value in events:
+        if ev.topic == PROFILES_TOPIC and ev.kind != "duplicate":
+            rec = orjson.loads(value)
+            followers = parse_count(rec["followers_raw"])
+            assert followers is not None
+            series[ev.key].append((rec["event_time"], followers))
+    return {k: sorted(v) for k, v in series.items()}
+
+
+def max_step(points: list[tuple[str, int]]) -> float:
+    return max(b / a for (_, a), (_, b) in itertools.pairwise(points))
+
+
+def keys_with(labels: dict[str, dict[str, Any]], behaviour: str | None) -> list[str]:
+    if behaviour is None:
+        return [k for k, row in labels.items() if not row["behaviours"]]
+    return [k for k, row in labels.items() if behaviour in row["behaviours"]]
+
+
+def test_every_behaviour_is_planted(planted: Any) -> None:
+    labels, _ = planted
+    for behaviour in ("bought_followers", "engagement_pod", "viral_breakout", "declining"):
+        assert keys_with(labels, behaviour), behaviour
+    assert all(len(row["behaviours"]) <= 1 for row in labels.values())
+
+
+def test_bought_follower_series_jumps(planted: Any) -> None:
+    labels, events = planted
+    series = follower_series(events)
+    for key in keys_with(labels, "bought_followers"):
+        assert max_step(series[key]) > 1.2, key
+    # Organic growth never steps like that between two snapshots.
+    assert max(max_step(series[k]) for k in keys_with(labels, None)) < 1.1
+
+
+def test_bought_followers_come_with_bot_comment_bursts(planted: Any) -> None:
+    labels, events = planted
+    texts: dict[str, list[str]] = defaultdict(list)
+    for ev, value in events:
+        if ev.topic == COMMENTS_TOPIC:
+            rec = orjson.loads(value)
+            if rec["commenter"].startswith("user") and rec["commenter"][4:].isdigit():
+                texts[ev.key].append(rec["comment_text"])
+    bought = keys_with(labels, "bought_followers")
+    assert any(len(texts[k]) >= 15 for k in bought)
+    assert not any(texts[k] for k in keys_with(labels, None))
+
+
+def _views_per_follower(events: list[tuple[SimEvent, bytes]]) -> dict[str, float]:
+    followers = {k: v[-1][1] for k, v in follower_series(events).items()}
+    views: dict[str, dict[str, int]] = defaultdict(dict)
+    for ev, value in events:
+        if ev.topic == VIDEOS_TOPIC:
+            rec = orjson.loads(value)
+            views[ev.key][rec["video_id"]] = rec["view_count"]
+    return {k: sum(v.values()) / len(v) / followers[k] for k, v in views.items() if v}
+
+
+def test_bought_followers_have_low_engagement_for_their_size(planted: Any) -> None:
+    labels, events = planted
+    ratio = _views_per_follower(events)
+    bought = sorted(ratio[k] for k in keys_with(labels, "bought_followers") if k in ratio)
+    organic = sorted(ratio[k] for k in keys_with(labels, None) if k in ratio)
+    assert bought[len(bought) // 2] < organic[len(organic) // 2]
+
+
+def videos_by_creator(events: list[tuple[SimEvent, bytes]]) -> dict[str, dict[str, dict]]:
+    """Latest snapshot of every video, per creator."""
+    videos: dict[str, dict[str, dict]] = defaultdict(dict)
+    for ev, value in events:
+        if ev.topic == VIDEOS_TOPIC:
+            rec = orjson.loads(value)
+            videos[ev.key][rec["video_id"]] = rec
+    return videos
+
+
+def test_pod_members_share_commenters(planted: Any) -> None:
+    labels, events = planted
+    commenters: dict[str, set[str]] = defaultdict(set)
+    for ev, value in events:
+        if ev.topic == COMMENTS_TOPIC:
+            commenters[ev.key].add(orjson.loads(value)["commenter"])
+    start = "2025-01-01T00:00:00"
+    videos = videos_by_creator(events)
+    pods: dict[int, list[str]] = defaultdict(list)
+    for key in keys_with(labels, "engagement_pod"):
+        # Pod comments come within minutes of posting: only posts inside the window show them.
+        if any(v["published_at"] >= start for v in videos[key].values()):
+            pods[labels[key]["pod_id"]].append(key)
+    pairs = [(a, b) for members in pods.values() for a in members for b in members if a < b]
+    assert pairs
+    for a, b in pairs:
+        assert len(commenters[a] & commenters[b]) >= 3, (a, b)
+
+
+def test_viral_breakout_has_an_outlier_video_and_trends(planted: Any) -> None:
+    labels, events = planted
+    trending = {ev.key for ev, v in events if b'"source":"trending"' in v}
+    videos = videos_by_creator(events)
+    compared = 0
+    for key in keys_with(labels, "viral_breakout"):
+        assert key in trending
+        views = sorted(v["view_count"] for v in videos[key].values())
+        if len(views) >= 2:
+            others = views[:-1]
+            assert views[-1] > 5 * max(1, others[len(others) // 2]), views
+            compared += 1
+    assert compared
+
+
+def test_declining_creators_lose_followers(planted: Any) -> None:
+    labels, events = planted
+    series = follower_series(events)
+    for key in keys_with(labels, "declining"):
+        assert series[key][-1][1] < series[key][0][1], key
+
+
+def test_sales_follow_audience_quality(planted: Any) -> None:
+    labels, events = planted
+    sold: dict[str, dict[str, int]] = defaultdict(dict)
+    for ev, value in events:
+        if ev.topic == PRODUCTS_TOPIC:
+            rec = orjson.loads(value)
+            if rec["has_shop"]:
+                sold[ev.key][rec["product_id"]] = rec["sold_count"]
+    assert any(sum(v.values()) > 0 for v in sold.values())
+    assert {ev.key for ev, _ in events if ev.topic == PRODUCTS_TOPIC} == set(labels)
+
+
+def test_labels_file_round_trips(tmp_path: Any) -> None:
+    world = World(SMALL)
+    path = world.write_labels(tmp_path / "labels.jsonl")
+    rows = [orjson.loads(line) for line in path.read_bytes().splitlines()]
+    assert len(rows) == SMALL.creators
+    assert rows[0]["world"]["seed"] == SMALL.seed
+    bought = [r for r in rows if r["is_fake_audience"]]
+    assert bought and all(r["bought_followers_steps"] for r in bought)
+
+
+def test_a_world_simulates_once() -> None:
+    world = World(SMALL)
+    list(world.events())
+    with pytest.raises(RuntimeError):
+        list(world.events())
