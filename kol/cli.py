@@ -10,6 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ingestion.cli import app as ingest_app
+from kol.jobs_cli import jobs_app, quality_app
 from kol.settings import get_settings
 from kol.stack import manager, process
 from kol.stack.services import all_services
@@ -17,6 +19,9 @@ from kol.stack.services import all_services
 app = typer.Typer(help="KOL analytics platform.", no_args_is_help=True)
 stack_app = typer.Typer(help="The local stack: PostgreSQL, Redis, Kafka, Trino, MLflow.")
 app.add_typer(stack_app, name="stack")
+app.add_typer(ingest_app, name="ingest", help="Event contracts, generator, importers, producer.")
+app.add_typer(jobs_app, name="jobs")
+app.add_typer(quality_app, name="quality")
 
 # Wide enough for the status table when piped (rich assumes 80 columns without a terminal).
 console = Console(width=None if sys.stdout.isatty() else 160)

@@ -325,7 +325,9 @@ class Kafka(Service):
                     "share.coordinator.state.topic.replication.factor": 1,
                     "share.coordinator.state.topic.min.isr": 1,
                     "group.initial.rebalance.delay.ms": 0,
-                    "log.retention.hours": 24 * 30,
+                    # Replayed history carries past timestamps; time-based retention would
+                    # delete it at once. Bronze is the durable copy, so the local broker keeps all.
+                    "log.retention.ms": -1,
                 }
             ),
         )

@@ -6,25 +6,24 @@ import csv
 
 import pytest
 from pyspark.sql import SparkSession
-from pyspark.sql import functions as F
 
 from ingestion.counts import COUNT_CASES_PATH, CountParseError
 from ingestion.counts import parse_count as py_parse_count
 from ingestion.counts import parse_percent as py_parse_percent
-from spark_jobs.counts import parse_count, parse_percent
+from spark_jobs.counts import with_count, with_percent
 
 CASES = list(csv.DictReader(COUNT_CASES_PATH.open(encoding="utf-8")))
 
 
 def _spark_results(spark: SparkSession, kind: str, fn):  # type: ignore[no-untyped-def]
     rows = [(i, c["raw"]) for i, c in enumerate(CASES) if c["kind"] == kind]
-    df = spark.createDataFrame(rows, "i INT, raw STRING").withColumn("p", fn(F.col("raw")))
+    df = fn(spark.createDataFrame(rows, "i INT, raw STRING"), "raw", "p")
     return {r.i: (r.p.value, r.p.error) for r in df.collect()}
 
 
 @pytest.mark.parametrize("kind", ["count", "percent"])
 def test_spark_agrees_with_the_case_table(spark: SparkSession, kind: str) -> None:
-    fn = parse_count if kind == "count" else parse_percent
+    fn = with_count if kind == "count" else with_percent
     got = _spark_results(spark, kind, fn)
     assert got, f"no {kind} cases in {COUNT_CASES_PATH}"
     mismatches = []
@@ -45,7 +44,7 @@ def test_spark_agrees_with_the_case_table(spark: SparkSession, kind: str) -> Non
 
 def test_spark_agrees_with_python_on_every_case(spark: SparkSession) -> None:
     """Same inputs, same answers, including which strings are errors."""
-    got = _spark_results(spark, "count", parse_count)
+    got = _spark_results(spark, "count", with_count)
     for i, (value, error) in got.items():
         raw = CASES[i]["raw"]
         try:
@@ -53,7 +52,7 @@ def test_spark_agrees_with_python_on_every_case(spark: SparkSession) -> None:
         except CountParseError:
             expected, expected_error = None, True
         assert (value, bool(error)) == (expected, expected_error), raw
-    got_pct = _spark_results(spark, "percent", parse_percent)
+    got_pct = _spark_results(spark, "percent", with_percent)
     for i, (value, _) in got_pct.items():
         raw = CASES[i]["raw"]
         try:

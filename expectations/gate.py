@@ -1,0 +1,200 @@
+"""Great Expectations gates: one suite file per layer, run against one data interval.
+
+The suites live in ``expectations/suites/<layer>.json`` as GX expectation configurations,
+grouped by table (``"*"`` applies to every table of the layer, ``"_summary"`` to the per-topic
+accounting row). Thresholds are GX suite parameters (``{"$PARAMETER": ...}``) filled from
+:class:`QualitySettings`, so they change by setting, not by editing suites.
+
+A gate runs one GX checkpoint per table, which writes Data Docs under
+``$KOL_HOME/gx/uncommitted/data_docs/local_site/``; the gate fails if any expectation does.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from ingestion.contracts import TOPICS
+from ingestion.producer import topic_name
+from ingestion.settings import get_ingest_settings
+from kol.settings import Settings
+from spark_jobs.bronze import rows_in_interval
+from spark_jobs.interval import Interval
+from spark_jobs.tables import BRONZE, REJECTS, SILVER, TOPIC_TABLES
+
+SUITES_DIR = Path(__file__).with_name("suites")
+LAYERS = ("bronze", "silver")
+log = logging.getLogger("kol.quality")
+
+
+class QualitySettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KOL_QUALITY_", env_file=".env", extra="ignore")
+
+    bronze_min_rows: int = 1
+    max_followers: int = 2_000_000_000  # above the largest account on any platform
+    max_reject_ratio: float = 0.05
+    max_lag_hours: float = 12.0
+
+    def parameters(self) -> dict[str, Any]:
+        return self.model_dump()
+
+
+@dataclass
+class GateResult:
+    layer: str
+    interval: Interval
+    failures: list[str] = field(default_factory=list)
+    checked: int = 0
+    docs: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+def load_suite(layer: str) -> dict[str, Any]:
+    path = SUITES_DIR / f"{layer}.json"
+    if not path.exists():
+        raise FileNotFoundError(f"no expectation suite for layer {layer!r} at {path}")
+    return json.loads(path.read_text())
+
+
+def expectations_for(suite: dict[str, Any], table: str) -> list[dict[str, Any]]:
+    tables = suite["tables"]
+    common = [] if table.startswith("_") else tables.get("*", [])
+    return [*common, *tables.get(table, [])]
+
+
+def _context(settings: Settings):  # type: ignore[no-untyped-def]
+    import great_expectations as gx
+
+    return gx.get_context(mode="file", project_root_dir=str(settings.home))
+
+
+def validate(
+    context: Any,
+    layer: str,
+    table: str,
+    df: DataFrame,
+    expectations: list[dict[str, Any]],
+    params: dict[str, Any],
+) -> list[str]:
+    """Run one table's expectations through a GX checkpoint; returns the failed ones, described."""
+    import great_expectations as gx
+    from great_expectations.checkpoint import UpdateDataDocsAction
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    name = f"{layer}.{table}"
+    source = context.data_sources.add_or_update_spark(name="kol_spark")
+    asset = (
+        source.get_asset(name)
+        if name in source.get_asset_names()
+        else source.add_dataframe_asset(name)
+    )
+    batch = (
+        asset.get_batch_definition("interval")
+        if "interval" in [b.name for b in asset.batch_definitions]
+        else asset.add_batch_definition_whole_dataframe("interval")
+    )
+    suite = context.suites.add_or_update(
+        gx.ExpectationSuite(
+            name=name,
+            expectations=[ExpectationConfiguration(**e).to_domain_obj() for e in expectations],
+        )
+    )
+    definition = context.validation_definitions.add_or_update(
+        gx.ValidationDefinition(name=name, data=batch, suite=suite)
+    )
+    checkpoint = context.checkpoints.add_or_update(
+        gx.Checkpoint(
+            name=name,
+            validation_definitions=[definition],
+            actions=[UpdateDataDocsAction(name="data_docs")],
+        )
+    )
+    result = checkpoint.run(batch_parameters={"dataframe": df}, expectation_parameters=params)
+    failures = []
+    for run in result.run_results.values():
+        for r in run.results:
+            if not r.success:
+                cfg = r.expectation_config
+                detail = {k: v for k, v in cfg.kwargs.items() if k not in ("batch_id",)}
+                observed = r.result.get("observed_value", r.result.get("unexpected_count"))
+                failures.append(f"{name}: {cfg.type} {detail} failed (observed {observed})")
+    return failures
+
+
+def layer_frames(
+    spark: SparkSession, settings: Settings, layer: str, interval: Interval
+) -> dict[str, DataFrame]:
+    """The interval's slice of every table of a layer (plus the Silver accounting summary)."""
+    ingest = get_ingest_settings()
+    cat = settings.iceberg_catalog_name
+    frames: dict[str, DataFrame] = {}
+    summary_rows: list[tuple[str, int | None, int | None, float | None, float | None]] = []
+    arrivals: list[datetime | None] = []
+    for topic in TOPICS:
+        names = TOPIC_TABLES[topic]
+        kafka_topic = topic_name(topic, ingest)
+        bronze = rows_in_interval(spark.table(f"{cat}.{BRONZE}.{names.bronze}"), interval).where(
+            F.col("topic") == kafka_topic
+        )
+        if layer == "bronze":
+            frames[names.bronze] = bronze
+            continue
+        silver = rows_in_interval(spark.table(f"{cat}.{SILVER}.{names.silver}"), interval).where(
+            F.col("kafka_topic") == kafka_topic
+        )
+        frames[names.silver] = silver
+        rejects = rows_in_interval(spark.table(f"{cat}.{SILVER}.{REJECTS}"), interval).where(
+            F.col("topic") == kafka_topic
+        )
+        n_bronze, n_rejects = bronze.count(), rejects.count()
+        ratio = n_rejects / n_bronze if n_bronze else 0.0
+        summary_rows.append((topic, n_bronze, n_rejects, ratio, None))
+        arrivals.append(silver.agg(F.max("kafka_timestamp")).first()[0])  # type: ignore[index]
+    # Freshness is a property of the layer: a sparse topic (discovery) may be quiet for hours.
+    latest = max((a for a in arrivals if a is not None), default=None)
+    lag = (interval.end.replace(tzinfo=None) - latest).total_seconds() / 3600 if latest else None
+    summary_rows.append(("*", None, None, None, lag if lag is not None else interval.hours))
+    if layer == "silver":
+        frames["_summary"] = spark.createDataFrame(
+            summary_rows,
+            "topic STRING, bronze BIGINT, rejects BIGINT, reject_ratio DOUBLE, lag_hours DOUBLE",
+        )
+    return frames
+
+
+def run_gate(
+    spark: SparkSession,
+    settings: Settings,
+    layer: str,
+    interval: Interval,
+    quality: QualitySettings | None = None,
+    frames: dict[str, DataFrame] | None = None,
+) -> GateResult:
+    """Validate a layer for an interval. ``frames`` overrides the tables (used by tests)."""
+    if layer not in LAYERS:
+        raise ValueError(f"unknown layer {layer!r}; known: {', '.join(LAYERS)}")
+    suite = load_suite(layer)
+    params = (quality or QualitySettings()).parameters()
+    context = _context(settings)
+    result = GateResult(layer, interval)
+    for table, df in (frames or layer_frames(spark, settings, layer, interval)).items():
+        expectations = expectations_for(suite, table)
+        if not expectations:
+            continue
+        result.checked += len(expectations)
+        result.failures += validate(context, layer, table, df, expectations, params)
+    result.docs = settings.home / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    for failure in result.failures:
+        log.error("quality gate %s %s: %s", layer, interval, failure)
+    return result

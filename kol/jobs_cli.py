@@ -1,0 +1,86 @@
+"""`kol jobs` and `kol quality`: batch jobs and gates, run exactly as the DAG runs them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from kol.settings import REPO_ROOT, get_settings
+from kol.spark import spark_submit_args
+
+jobs_app = typer.Typer(help="Batch jobs (spark-submit), with the arguments the daily DAG passes.")
+quality_app = typer.Typer(help="Great Expectations gates per layer.")
+console = Console()
+
+JOBS_DIR = REPO_ROOT / "spark_jobs"
+
+
+def spark_submit(script: Path, args: list[str]) -> int:
+    settings = get_settings()
+    submit = Path(sys.executable).with_name("spark-submit")
+    cmd = [str(submit), *spark_submit_args(settings, script, args, name=f"kol-{script.stem}")]
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
+    console.print(f"[dim]spark-submit {script.name} {' '.join(args)}[/]")
+    return subprocess.call(cmd, env=env, cwd=REPO_ROOT)
+
+
+StartOpt = typer.Option(..., "--start", help="Interval start, ISO 8601 (UTC if naive).")
+EndOpt = typer.Option(..., "--end", help="Interval end, exclusive.")
+
+
+@jobs_app.command("bronze")
+def bronze(start: str = StartOpt, end: str = EndOpt) -> None:
+    """Kafka raw topics -> Iceberg bronze.* for [start, end)."""
+    raise typer.Exit(
+        spark_submit(JOBS_DIR / "kafka_to_bronze.py", ["--start", start, "--end", end])
+    )
+
+
+@jobs_app.command("silver")
+def silver(start: str = StartOpt, end: str = EndOpt) -> None:
+    """Bronze -> Silver (conformed, deduplicated, rejects) for [start, end)."""
+    raise typer.Exit(
+        spark_submit(JOBS_DIR / "bronze_to_silver.py", ["--start", start, "--end", end])
+    )
+
+
+@jobs_app.command("maintenance")
+def maintenance(
+    older_than_days: float = typer.Option(7, help="Expire snapshots older than this."),
+    retain_last: int = typer.Option(5, help="Always keep this many snapshots."),
+) -> None:
+    """Expire old snapshots and compact small files in every table."""
+    args = ["--older-than-days", str(older_than_days), "--retain-last", str(retain_last)]
+    raise typer.Exit(spark_submit(JOBS_DIR / "maintenance.py", args))
+
+
+@quality_app.command("check")
+def check(
+    layer: str = typer.Argument(..., help="bronze | silver"),
+    start: str = StartOpt,
+    end: str = EndOpt,
+) -> None:
+    """Run the layer's expectation suite on the interval; exit 1 if any expectation fails."""
+    from expectations.gate import run_gate
+    from kol.spark import spark_session
+    from spark_jobs.interval import Interval
+
+    settings = get_settings()
+    interval = Interval.parse(start, end)
+    spark = spark_session(f"kol-quality-{layer}", settings)
+    try:
+        result = run_gate(spark, settings, layer, interval)
+    finally:
+        spark.stop()
+    for failure in result.failures:
+        console.print(f"[red]✗[/] {failure}", highlight=False)
+    verdict = "[green]passed[/]" if result.ok else f"[red]failed ({len(result.failures)})[/]"
+    console.print(f"{layer} gate {interval}: {result.checked} expectations, {verdict}")
+    console.print(f"Data Docs: {result.docs}")
+    if not result.ok:
+        raise typer.Exit(1)

@@ -1,0 +1,102 @@
+"""spark-submit entry point: Bronze -> Silver (conformed, deduplicated, rejects) for one interval.
+
+spark-submit ... spark_jobs/bronze_to_silver.py --start 2026-11-01 --end 2026-11-02
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from datetime import UTC, datetime
+
+from ingestion.contracts import TOPICS
+from ingestion.producer import topic_name
+from ingestion.settings import get_ingest_settings
+from kol.settings import get_settings
+from kol.spark import spark_session
+from spark_jobs.bronze import rows_in_interval
+from spark_jobs.interval import Interval
+from spark_jobs.silver import (
+    TopicAccount,
+    account,
+    ensure_table_like,
+    merge_new,
+    parse_bronze,
+    rejects_rows,
+    silver_rows,
+)
+from spark_jobs.tables import BRONZE, REJECTS, SILVER, TOPIC_TABLES
+
+log = logging.getLogger("kol.jobs.silver")
+
+
+class UnbalancedError(RuntimeError):
+    """Some Bronze record is in no Silver table, no duplicate count and no rejects row."""
+
+
+def run(interval: Interval) -> list[TopicAccount]:
+    settings, ingest = get_settings(), get_ingest_settings()
+    spark = spark_session("kol-bronze-to-silver", settings)
+    cat = settings.iceberg_catalog_name
+    spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {cat}.{SILVER}")
+    rejects_table = f"{cat}.{SILVER}.{REJECTS}"
+    now = datetime.now(UTC)
+    accounts = []
+    for topic in TOPICS:
+        names = TOPIC_TABLES[topic]
+        bronze_table = f"{cat}.{BRONZE}.{names.bronze}"
+        if not spark.catalog.tableExists(bronze_table):
+            raise FileNotFoundError(
+                f"Bronze table {bronze_table} does not exist: run kafka_to_bronze first"
+            )
+        kafka_topic = topic_name(topic, ingest)
+        bronze = rows_in_interval(spark.table(bronze_table), interval).where(
+            f"topic = '{kafka_topic}'"
+        )
+        parsed = parse_bronze(bronze, topic).cache()
+        silver_table = f"{cat}.{SILVER}.{names.silver}"
+        good, bad = silver_rows(parsed, now), rejects_rows(parsed, now)
+        ensure_table_like(spark, silver_table, good, "days(event_time)")
+        ensure_table_like(spark, rejects_table, bad, "days(kafka_timestamp)")
+        merge_new(spark, good, silver_table, "t.event_id = s.event_id")
+        merge_new(
+            spark,
+            bad,
+            rejects_table,
+            "t.topic = s.topic AND t.`partition` = s.`partition` AND t.`offset` = s.`offset`",
+        )
+        acc = account(spark, topic, parsed, silver_table, rejects_table)
+        parsed.unpersist()
+        log.info(
+            "silver %s %s: bronze=%d silver=%d duplicates=%d rejects=%d",
+            topic,
+            interval,
+            acc.bronze,
+            acc.silver,
+            acc.duplicates,
+            acc.rejects,
+        )
+        if not acc.balanced:
+            raise UnbalancedError(f"{topic} {interval}: {acc}")
+        accounts.append(acc)
+    return accounts
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--start", required=True, help="interval start, ISO 8601 (UTC if naive)")
+    parser.add_argument("--end", required=True, help="interval end (exclusive)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    interval = Interval.parse(args.start, args.end)
+    for acc in run(interval):
+        print(
+            f"silver {acc.topic}: bronze {acc.bronze} = silver {acc.silver} "
+            f"+ duplicates {acc.duplicates} + rejects {acc.rejects}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

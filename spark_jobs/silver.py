@@ -1,0 +1,259 @@
+"""Silver: Bronze records parsed against their topic's contract, typed, deduplicated.
+
+The contracts in :mod:`ingestion.contracts` are the one definition of each topic's fields; this
+module derives the Spark schema and the column checks from those pydantic models, so a field
+added to a contract reaches Silver without a second list to keep in step.
+
+Every Bronze record of an interval ends in exactly one of three places: its Silver table, the
+duplicates count (its ``event_id`` is already in Silver from another Kafka record), or
+``silver.rejects`` with the reason it failed its contract.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from dataclasses import dataclass
+from datetime import datetime
+
+from pydantic import AwareDatetime, BaseModel
+from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from ingestion.contracts import PLATFORMS, TOPIC_MODELS, CountRaw, PercentRaw
+from spark_jobs import counts
+
+_COUNT_CHECK = typing.get_args(CountRaw)[1]
+_PERCENT_CHECK = typing.get_args(PercentRaw)[1]
+CORRUPT = "_corrupt_record"
+# Event times must carry their zone: a naive time would silently be read as UTC.
+_ZONED = r"(Z|z|[+-][0-9]{2}:?[0-9]{2})$"
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str  # name in the payload
+    kind: str  # count_raw | percent_raw | count | timestamp | bool | double | platform | string
+    required: bool
+
+    @property
+    def out(self) -> str:
+        """Column name in Silver: parsed counts drop their ``_raw`` suffix."""
+        return (
+            self.name.removesuffix("_raw")
+            if self.kind in ("count_raw", "percent_raw")
+            else self.name
+        )
+
+
+def _kind(annotation: object, metadata: list[object]) -> str:
+    if _COUNT_CHECK in metadata:
+        return "count_raw"
+    if _PERCENT_CHECK in metadata:
+        return "percent_raw"
+    args = {a for a in typing.get_args(annotation) if a is not type(None)} or {annotation}
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType) and len(args) == 1:
+        annotation = next(iter(args))
+    if annotation is AwareDatetime or annotation is datetime:
+        return "timestamp"
+    if annotation is bool:
+        return "bool"
+    if annotation is int:
+        return "count"
+    if annotation is float:
+        return "double"
+    if typing.get_origin(annotation) is typing.Literal:
+        return "platform"
+    return "string"
+
+
+def contract_fields(model: type[BaseModel]) -> list[FieldSpec]:
+    return [
+        FieldSpec(name, _kind(f.annotation, f.metadata), f.is_required())
+        for name, f in model.model_fields.items()
+    ]
+
+
+def payload_schema(fields: list[FieldSpec]) -> T.StructType:
+    """Every field read as text: types are checked afterwards, so a bad value has a reason."""
+    return T.StructType(
+        [T.StructField(f.name, T.StringType()) for f in fields]
+        + [T.StructField(CORRUPT, T.StringType())]
+    )
+
+
+def _typed(f: FieldSpec, raw: Column) -> tuple[Column, Column]:
+    """(typed value, error message or null) for one payload field.
+
+    Casts are ``try_cast``: Spark 4 runs in ANSI mode, where a bad value would fail the whole
+    job instead of becoming a reject with its reason.
+
+    Counts and percentages arrive pre-parsed in a ``__parsed_<name>`` struct column (see
+    :func:`parse_bronze`); the rest are cast here.
+    """
+    none = F.lit(None).cast("string")
+    if f.kind in ("count_raw", "percent_raw"):
+        parsed = F.col(f"__parsed_{f.name}")
+        err = F.when(
+            parsed.error.isNotNull(), F.format_string(f"{f.name}: %s (%s)", parsed.error, raw)
+        )
+        return parsed.value, err
+    if f.kind == "count":
+        value = raw.try_cast("bigint")
+        bad = raw.isNotNull() & (value.isNull() | ~raw.rlike(r"^[0-9]+$"))
+        return value, F.when(
+            bad, F.format_string(f"{f.name}: not a non-negative integer (%s)", raw)
+        )
+    if f.kind == "double":
+        value = raw.try_cast("double")
+        bad = raw.isNotNull() & (value.isNull() | (value < 0))
+        return value, F.when(bad, F.format_string(f"{f.name}: not a non-negative number (%s)", raw))
+    if f.kind == "bool":
+        bad = raw.isNotNull() & ~raw.isin("true", "false")
+        return raw.try_cast("boolean"), F.when(
+            bad, F.format_string(f"{f.name}: not a boolean (%s)", raw)
+        )
+    if f.kind == "timestamp":
+        value = raw.try_cast("timestamp")
+        bad = raw.isNotNull() & (value.isNull() | ~raw.rlike(_ZONED))
+        return value, F.when(
+            bad, F.format_string(f"{f.name}: not an ISO 8601 time with a zone (%s)", raw)
+        )
+    if f.kind == "platform":
+        bad = raw.isNotNull() & ~raw.isin(*PLATFORMS)
+        return raw, F.when(bad, F.format_string(f"{f.name}: unknown platform (%s)", raw))
+    return raw, none
+
+
+def parse_bronze(bronze: DataFrame, topic: str) -> DataFrame:
+    """Bronze rows of one topic -> typed columns + ``reject_reason`` (null when valid).
+
+    Counts a producer already parsed (``view_count``) win over the display string
+    (``view_count_raw``); both must be valid when present.
+    """
+    fields = contract_fields(TOPIC_MODELS[topic])
+    df = bronze.select(
+        F.col("topic").alias("kafka_topic"),
+        F.col("partition").alias("kafka_partition"),
+        F.col("offset").alias("kafka_offset"),
+        F.col("kafka_timestamp"),
+        F.col("value").alias("payload"),
+        F.from_json("value", payload_schema(fields), {"columnNameOfCorruptRecord": CORRUPT}).alias(
+            "p"
+        ),
+    )
+    for f in fields:
+        if f.kind == "count_raw":
+            df = counts.with_count(df, f"p.{f.name}", f"__parsed_{f.name}")
+        elif f.kind == "percent_raw":
+            df = counts.with_percent(df, f"p.{f.name}", f"__parsed_{f.name}")
+    typed: dict[str, Column] = {}
+    errors: list[Column] = [
+        F.when(F.col("payload").isNull(), F.lit("empty payload")),
+        F.when(F.col(f"p.{CORRUPT}").isNotNull() | F.col("p").isNull(), F.lit("malformed JSON")),
+    ]
+    for f in fields:
+        raw = F.col(f"p.{f.name}")
+        value, err = _typed(f, raw)
+        errors.append(err)
+        if f.required:
+            errors.append(F.when(raw.isNull(), F.lit(f"missing required field {f.name}")))
+        if f.out in typed:  # producer-parsed count and display string for the same field
+            first, second = (value, typed[f.out]) if f.kind == "count" else (typed[f.out], value)
+            typed[f.out] = F.coalesce(first, second)
+        else:
+            typed[f.out] = value
+    reason = F.concat_ws("; ", *errors)
+    return df.select(
+        *[col.alias(name) for name, col in typed.items()],
+        "kafka_topic",
+        "kafka_partition",
+        "kafka_offset",
+        "kafka_timestamp",
+        "payload",
+        F.when(reason != "", reason).alias("reject_reason"),
+    )
+
+
+def silver_rows(parsed: DataFrame, processed_at: datetime) -> DataFrame:
+    """Valid rows, one per ``event_id`` (the first Kafka record of an event wins)."""
+    first = Window.partitionBy("event_id").orderBy(
+        "kafka_timestamp", "kafka_partition", "kafka_offset"
+    )
+    return (
+        parsed.where(F.col("reject_reason").isNull())
+        .withColumn("_n", F.row_number().over(first))
+        .where("_n = 1")
+        .drop("_n", "reject_reason", "payload")
+        .withColumn("event_date", F.to_date("event_time"))
+        .withColumn("processed_at", F.lit(processed_at).cast("timestamp"))
+    )
+
+
+def rejects_rows(parsed: DataFrame, processed_at: datetime) -> DataFrame:
+    return parsed.where(F.col("reject_reason").isNotNull()).select(
+        F.col("kafka_topic").alias("topic"),
+        F.col("kafka_partition").alias("partition"),
+        F.col("kafka_offset").alias("offset"),
+        "kafka_timestamp",
+        F.col("event_id").cast("string").alias("event_id"),
+        "payload",
+        F.col("reject_reason").alias("reason"),
+        F.lit(processed_at).cast("timestamp").alias("rejected_at"),
+    )
+
+
+def ensure_table_like(spark: SparkSession, table: str, df: DataFrame, partition: str) -> None:
+    """Create ``table`` with ``df``'s schema (derived from the contract) if it does not exist."""
+    if spark.catalog.tableExists(table):
+        return
+    view = f"schema_of_{abs(hash(table))}"
+    df.limit(0).createOrReplaceTempView(view)
+    spark.sql(
+        f"CREATE TABLE IF NOT EXISTS {table} USING iceberg PARTITIONED BY ({partition}) "
+        f"TBLPROPERTIES ('format-version'='2') AS SELECT * FROM {view}"
+    )
+
+
+def merge_new(spark: SparkSession, rows: DataFrame, table: str, on: str) -> None:
+    view = f"silver_batch_{abs(hash(table))}"
+    rows.createOrReplaceTempView(view)
+    spark.sql(f"MERGE INTO {table} t USING {view} s ON {on} WHEN NOT MATCHED THEN INSERT *")
+
+
+@dataclass
+class TopicAccount:
+    topic: str
+    bronze: int
+    silver: int
+    duplicates: int
+    rejects: int
+
+    @property
+    def balanced(self) -> bool:
+        return self.bronze == self.silver + self.duplicates + self.rejects
+
+
+def account(
+    spark: SparkSession, topic: str, parsed: DataFrame, silver_table: str, rejects_table: str
+) -> TopicAccount:
+    """Where each Bronze record of the interval went, counted from the written tables.
+
+    ``parsed`` is the interval's Bronze records after :func:`parse_bronze`. A record counts as
+    a duplicate only if it is valid, not in Silver itself, and its ``event_id`` is.
+    """
+    lineage = ["kafka_topic", "kafka_partition", "kafka_offset"]
+    silver = spark.table(silver_table).select(*lineage, "event_id")
+    rejects = spark.table(rejects_table).select(
+        F.col("topic").alias("kafka_topic"),
+        F.col("partition").alias("kafka_partition"),
+        F.col("offset").alias("kafka_offset"),
+    )
+    valid = parsed.where(F.col("reject_reason").isNull()).select(*lineage, "event_id")
+    landed = valid.join(silver.select(*lineage), lineage, "left_semi")
+    duplicates = valid.join(silver.select(*lineage), lineage, "left_anti").join(
+        silver.select("event_id"), "event_id", "left_semi"
+    )
+    rejected = parsed.select(*lineage).join(rejects, lineage, "left_semi")
+    return TopicAccount(topic, parsed.count(), landed.count(), duplicates.count(), rejected.count())

@@ -1,0 +1,92 @@
+"""The GX gate on inline DataFrames: good data passes, planted violations fail by name."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from pyspark.sql import SparkSession
+
+from expectations.gate import QualitySettings, expectations_for, load_suite, run_gate
+from kol.settings import Settings
+from spark_jobs.interval import Interval
+
+DAY = Interval.parse("2026-11-01", "2026-11-02")
+PROFILE_SCHEMA = (
+    "event_id STRING, event_time TIMESTAMP, platform STRING, username STRING, "
+    "followers BIGINT, following BIGINT, likes BIGINT"
+)
+
+
+def profiles(spark: SparkSession, rows: list[tuple]):  # type: ignore[no-untyped-def]
+    return spark.createDataFrame(rows, PROFILE_SCHEMA)
+
+
+def good_rows() -> list[tuple]:
+    t = datetime(2026, 11, 1, 10)
+    return [
+        ("e1", t, "tiktok", "alice", 1200, 35, 1_300_000),
+        ("e2", t, "youtube", "bob", 5_000_000, 10, 9),
+    ]
+
+
+def summary(spark: SparkSession, ratio: float, lag: float):  # type: ignore[no-untyped-def]
+    return spark.createDataFrame(
+        [("kol.profiles.raw", 100, int(ratio * 100), ratio, lag)],
+        "topic STRING, bronze BIGINT, rejects BIGINT, reject_ratio DOUBLE, lag_hours DOUBLE",
+    )
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(home=tmp_path)
+
+
+def test_suites_are_files_with_shared_and_per_table_expectations() -> None:
+    silver = load_suite("silver")
+    profile_checks = [e["type"] for e in expectations_for(silver, "profiles")]
+    assert "expect_column_values_to_be_unique" in profile_checks
+    assert profile_checks.count("expect_column_values_to_be_between") == 3
+    assert all(
+        e["kwargs"].get("column") != "event_id" for e in expectations_for(silver, "_summary")
+    )
+
+
+def test_good_silver_passes_and_writes_data_docs(spark: SparkSession, settings: Settings) -> None:
+    result = run_gate(
+        spark,
+        settings,
+        "silver",
+        DAY,
+        frames={"profiles": profiles(spark, good_rows()), "_summary": summary(spark, 0.01, 1.0)},
+    )
+    assert result.ok, result.failures
+    assert result.checked > 5
+    assert result.docs is not None and result.docs.exists()
+
+
+def test_planted_violations_fail_and_are_named(spark: SparkSession, settings: Settings) -> None:
+    t = datetime(2026, 11, 1, 10)
+    bad = [
+        *good_rows(),
+        ("e1", t, "tiktok", "alice", 1200, 35, 1),  # duplicate event_id
+        ("e3", t, "myspace", "carol", 10, 1, 1),  # unknown platform
+        ("e4", t, "tiktok", "dave", -5, 1, 1),  # negative followers
+        ("e5", t, "tiktok", "erin", 9_000_000_000, 1, 1),  # implausible followers
+    ]
+    result = run_gate(
+        spark,
+        settings,
+        "silver",
+        DAY,
+        QualitySettings(max_reject_ratio=0.05),
+        frames={"profiles": profiles(spark, bad), "_summary": summary(spark, 0.2, 1.0)},
+    )
+    assert not result.ok
+    text = "\n".join(result.failures)
+    assert "expect_column_values_to_be_unique" in text and "event_id" in text
+    assert "expect_column_values_to_be_in_set" in text
+    assert "'column': 'followers'" in text
+    assert "reject_ratio" in text
+    assert len(result.failures) == 4
