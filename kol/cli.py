@@ -12,6 +12,7 @@ from rich.table import Table
 
 from ingestion.cli import app as ingest_app
 from kol.jobs_cli import jobs_app, quality_app
+from kol.pipeline_cli import app as pipeline_app
 from kol.settings import get_settings
 from kol.stack import manager, process
 from kol.stack.services import all_services
@@ -22,6 +23,7 @@ app.add_typer(stack_app, name="stack")
 app.add_typer(ingest_app, name="ingest", help="Event contracts, generator, importers, producer.")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(quality_app, name="quality")
+app.add_typer(pipeline_app, name="pipeline")
 
 # Wide enough for the status table when piped (rich assumes 80 columns without a terminal).
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -65,6 +67,15 @@ def stack_up(
     else:
         console.print("everything was already running and healthy; nothing to do")
     console.print(_status_table(manager.status(s, services)))
+    _print_airflow_login(s)
+
+
+def _print_airflow_login(s) -> None:  # type: ignore[no-untyped-def]
+    from kol.stack.services import AirflowApi
+
+    api = AirflowApi(s)
+    if process.read_pid(api.pid_file):
+        console.print(f"Airflow UI: {s.airflow_url}  ({api.login()})")
 
 
 @stack_app.command("down")
@@ -87,6 +98,7 @@ def stack_status(
         typer.echo(json.dumps([r.as_dict() for r in rows], indent=2))
     else:
         console.print(_status_table(rows))
+        _print_airflow_login(get_settings())
     if not all(r.healthy for r in rows):
         raise typer.Exit(1)
 

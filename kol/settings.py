@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     mlflow_host: str = "127.0.0.1"
     mlflow_port: int = 5000
 
+    # Airflow: the api-server serves the UI and the task execution API.
+    airflow_host: str = "127.0.0.1"
+    airflow_port: int = 8088
+    airflow_admin_user: str = "admin"
+    airflow_parallelism: int = 4
+
     # Iceberg: one JDBC catalog shared by Spark, Trino and pyiceberg. The catalog name is
     # stored in every catalog row, so all three engines must use the same one.
     iceberg_catalog_name: str = "kol"
@@ -129,6 +135,14 @@ class Settings(BaseSettings):
     @property
     def mlflow_tracking_uri(self) -> str:
         return f"http://{self.mlflow_host}:{self.mlflow_port}"
+
+    @property
+    def airflow_url(self) -> str:
+        return f"http://{self.airflow_host}:{self.airflow_port}"
+
+    @property
+    def airflow_home(self) -> Path:
+        return self.home / "airflow"
 
     @property
     def trino_url(self) -> str:

@@ -26,10 +26,12 @@ def spark_jars(settings: Settings) -> list[Path]:
 
 
 def spark_conf(settings: Settings) -> dict[str, str]:
+    """The stack's Spark configuration. Pure: builds strings only (DAG files call it at parse
+    time, where no I/O may happen), so the jars are a glob Spark expands itself."""
     cat = f"spark.sql.catalog.{settings.iceberg_catalog_name}"
     return {
         "spark.master": settings.spark_master,
-        "spark.jars": ",".join(str(j) for j in spark_jars(settings)),
+        "spark.jars": f"{settings.spark_jars}/*.jar",
         "spark.driver.memory": settings.spark_driver_memory,
         "spark.sql.shuffle.partitions": str(settings.spark_shuffle_partitions),
         "spark.sql.session.timeZone": "UTC",
@@ -53,6 +55,7 @@ def spark_session(
 ) -> SparkSession:
     from pyspark.sql import SparkSession
 
+    spark_jars(settings)  # fail early, naming the folder, rather than deep inside Spark
     builder = SparkSession.builder.appName(app_name)
     for key, value in {**spark_conf(settings), **(extra or {})}.items():
         builder = builder.config(key, value)

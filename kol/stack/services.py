@@ -19,6 +19,7 @@ import uuid
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -577,7 +578,170 @@ class MLflow(Service):
             return Health(False, f"{type(exc).__name__}: {exc}")
 
 
-SERVICE_CLASSES: tuple[type[Service], ...] = (Postgres, Redis, Kafka, Trino, MLflow)
+# ---------------------------------------------------------------------------------------
+class AirflowComponent(Service):
+    """One Airflow 3 process; all share one environment built from settings.
+
+    Connections come from the same settings as ``AIRFLOW_CONN_*`` variables, so they always
+    match the stack (they are not listed in the UI's connection page, which shows only those
+    stored in the database).
+    """
+
+    requires: tuple[str, ...] = ("postgres",)
+    subcommand: tuple[str, ...] = ()
+
+    @property
+    def address(self) -> str:
+        return self.s.airflow_url
+
+    def ports(self) -> list[int]:
+        return []
+
+    def _secret(self, name: str) -> str:
+        """A per-installation secret, created once; every component must share it."""
+        path = self.s.airflow_home / name
+        if not path.exists():
+            import secrets
+
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(32))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    def env(self) -> dict[str, str]:
+        from kol.settings import REPO_ROOT
+
+        s = self.s
+        venv_bin = str(Path(sys.executable).parent)
+        spark_conn = {
+            "conn_type": "spark",
+            "host": s.spark_master,
+            "extra": {"spark-binary": "spark-submit", "deploy-mode": "client"},
+        }
+        trino_conn = {
+            "conn_type": "trino",
+            "host": s.trino_host,
+            "port": s.trino_port,
+            "login": s.trino_user,
+            "schema": s.trino_catalog,
+        }
+        import json
+
+        return {
+            "AIRFLOW_HOME": str(s.airflow_home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "dags"),
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__PARALLELISM": str(s.airflow_parallelism),
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{s.airflow_admin_user}:admin",
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{s.airflow_url}/execution/",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": s.pg_dsn(s.pg_airflow_db),
+            "AIRFLOW__API__HOST": s.bind_host,
+            "AIRFLOW__API__PORT": str(s.airflow_port),
+            "AIRFLOW__API__SECRET_KEY": self._secret("api_secret_key"),
+            "AIRFLOW__API_AUTH__JWT_SECRET": self._secret("jwt_secret"),
+            "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(s.airflow_home / "logs"),
+            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
+            "AIRFLOW_CONN_KOL_SPARK": json.dumps(spark_conn),
+            "AIRFLOW_CONN_KOL_TRINO": json.dumps(trino_conn),
+            # Tasks run spark-submit, dbt and kol from the project's environment.
+            "PATH": f"{venv_bin}:{os.environ.get('PATH', '')}",
+            "KOL_HOME": str(s.home),
+        }
+
+    def command(self) -> list[str]:
+        return [str(Path(sys.executable).parent / "airflow"), *self.subcommand]
+
+    def _health(self) -> dict[str, Any]:
+        r = httpx.get(f"{self.s.airflow_url}/api/v2/monitor/health", timeout=5)
+        r.raise_for_status()
+        return r.json()
+
+    def component_health(self, key: str) -> Health:
+        try:
+            status = self._health().get(key, {}).get("status")
+            return Health(status == "healthy", f"{key}: {status}")
+        except Exception as exc:
+            return Health(False, f"{type(exc).__name__}: {exc}")
+
+
+class AirflowApi(AirflowComponent):
+    name = "airflow-api"
+    subcommand = ("api-server", "--workers", "1")
+
+    def ports(self) -> list[int]:
+        return [self.s.airflow_port]
+
+    def prepare(self) -> None:
+        self.s.airflow_home.mkdir(parents=True, exist_ok=True)
+        result = subprocess.run(
+            [*self.command()[:1], "db", "migrate"],
+            env={**os.environ, **self.env()},
+            capture_output=True,
+            text=True,
+        )
+        with open(self.log_file, "a") as log:
+            log.write(result.stdout[-5000:] + result.stderr[-5000:])
+        if result.returncode != 0:
+            raise ServiceError(f"airflow: `airflow db migrate` failed:\n{result.stderr[-2000:]}")
+
+    def health(self) -> Health:
+        try:
+            db = self._health().get("metadatabase", {}).get("status")
+            return Health(db == "healthy", f"UI {self.s.airflow_url}, {self.login()}")
+        except Exception as exc:
+            return Health(False, f"{type(exc).__name__}: {exc}")
+
+    def login(self) -> str:
+        """The admin login, as generated by Airflow's simple auth manager on first start."""
+        path = self.s.airflow_home / "simple_auth_manager_passwords.json.generated"
+        try:
+            import json
+
+            password = json.loads(path.read_text()).get(self.s.airflow_admin_user)
+        except (OSError, ValueError):
+            password = None
+        return f"login {self.s.airflow_admin_user} / {password or '(generated at first start)'}"
+
+
+class AirflowScheduler(AirflowComponent):
+    name = "airflow-scheduler"
+    requires = ("airflow-api",)
+    subcommand = ("scheduler",)
+
+    def health(self) -> Health:
+        return self.component_health("scheduler")
+
+
+class AirflowDagProcessor(AirflowComponent):
+    name = "airflow-dag-processor"
+    requires = ("airflow-api",)
+    subcommand = ("dag-processor",)
+
+    def health(self) -> Health:
+        return self.component_health("dag_processor")
+
+
+class AirflowTriggerer(AirflowComponent):
+    name = "airflow-triggerer"
+    requires = ("airflow-api",)
+    subcommand = ("triggerer",)
+
+    def health(self) -> Health:
+        return self.component_health("triggerer")
+
+
+SERVICE_CLASSES: tuple[type[Service], ...] = (
+    Postgres,
+    Redis,
+    Kafka,
+    Trino,
+    MLflow,
+    AirflowApi,
+    AirflowScheduler,
+    AirflowDagProcessor,
+    AirflowTriggerer,
+)
 
 
 def all_services(settings: Settings) -> dict[str, Service]:

@@ -18,7 +18,17 @@ def test_status_json_reports_every_service_healthy(settings: Settings) -> None:
     result = CliRunner().invoke(app, ["stack", "status", "--json"])
     assert result.exit_code == 0, result.output
     rows = json.loads(result.output)
-    assert {r["service"] for r in rows} == {"postgres", "redis", "kafka", "trino", "mlflow"}
+    assert {r["service"] for r in rows} == {
+        "postgres",
+        "redis",
+        "kafka",
+        "trino",
+        "mlflow",
+        "airflow-api",
+        "airflow-scheduler",
+        "airflow-dag-processor",
+        "airflow-triggerer",
+    }
     assert all(r["healthy"] and r["pid"] for r in rows)
 
 

@@ -74,6 +74,8 @@ def test_up_starts_then_second_up_is_a_no_op_and_down_leaves_nothing(s, fake_ser
 
 
 def test_a_service_that_dies_is_named_with_its_log_tail(s, fake_services) -> None:  # type: ignore[no-untyped-def]
+    # Generous: on a loaded machine the interpreter may need seconds just to start and crash.
+    s.start_timeout_s = 120
     fake_services(CrashingService)
     with pytest.raises(manager.StackError) as exc:
         manager.up(s)

@@ -1,0 +1,147 @@
+"""What the Airflow DAGs do, as plain functions: the DAG files only wire these together.
+
+Every task takes its data interval from Airflow and is idempotent on it (the jobs merge on
+record identity, dbt models merge on their keys), so clearing a task or backfilling a range
+leaves the same tables.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from kol.settings import REPO_ROOT, Settings, get_settings
+from kol.spark import spark_conf
+
+log = logging.getLogger("kol.orchestration")
+
+SPARK_CONN_ID = "kol_spark"
+TRINO_CONN_ID = "kol_trino"
+JOBS_DIR = REPO_ROOT / "spark_jobs"
+
+DEFAULT_ARGS: dict[str, Any] = {
+    "owner": "data-platform",
+    "retries": 2,
+    "retry_delay": timedelta(minutes=1),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": timedelta(minutes=15),
+}
+
+
+def on_failure(context: dict[str, Any]) -> None:
+    """Failure callback: say what failed, for which interval, and where its log is."""
+    ti = context.get("task_instance") or context.get("ti")
+    dag_run = context.get("dag_run")
+    settings = get_settings()
+    task_id = getattr(ti, "task_id", "?")
+    log.error(
+        "kol pipeline task failed: dag=%s task=%s run=%s interval=[%s, %s) try=%s; "
+        "log: %s (UI %s/dags/%s/runs/%s/tasks/%s); error: %s",
+        getattr(ti, "dag_id", "?"),
+        task_id,
+        getattr(dag_run, "run_id", "?"),
+        context.get("data_interval_start"),
+        context.get("data_interval_end"),
+        getattr(ti, "try_number", "?"),
+        settings.airflow_home / "logs",
+        settings.airflow_url,
+        getattr(ti, "dag_id", "?"),
+        getattr(dag_run, "run_id", "?"),
+        task_id,
+        context.get("exception"),
+    )
+
+
+def spark_job_kwargs(job: str, settings: Settings | None = None) -> dict[str, Any]:
+    """SparkSubmitOperator arguments for one job of ``spark_jobs/``, for the DAG's interval.
+
+    Builds strings only: DAG files call this at parse time.
+    """
+    settings = settings or get_settings()
+    conf = spark_conf(settings)
+    # The connection carries the master; the jars are passed as a glob Spark expands.
+    conf.pop("spark.master")
+    jars = conf.pop("spark.jars")
+    driver_memory = conf.pop("spark.driver.memory")
+    return {
+        "conn_id": SPARK_CONN_ID,
+        "application": str(JOBS_DIR / f"{job}.py"),
+        "name": f"kol-{job}",
+        "conf": conf,
+        "jars": jars,
+        "driver_memory": driver_memory,
+        "env_vars": {"KOL_HOME": str(settings.home)},
+        "application_args": [
+            "--start",
+            "{{ data_interval_start.isoformat() }}",
+            "--end",
+            "{{ data_interval_end.isoformat() }}",
+        ],
+    }
+
+
+class QualityGateFailed(RuntimeError):
+    """A layer's expectations failed; the next layer must not be written."""
+
+
+def quality_gate(layer: str, start: datetime, end: datetime) -> dict[str, Any]:
+    """Run the GX suite of ``layer`` on the interval; raise naming each failed expectation."""
+    from expectations.gate import run_gate
+    from kol.spark import spark_session
+    from spark_jobs.interval import Interval
+
+    settings = get_settings()
+    interval = Interval(start, end)
+    spark = spark_session(f"kol-gate-{layer}", settings)
+    try:
+        result = run_gate(spark, settings, layer, interval)
+    finally:
+        spark.stop()
+    if not result.ok:
+        raise QualityGateFailed(
+            f"{layer} gate failed for {interval} ({len(result.failures)} expectations; "
+            f"Data Docs {result.docs}):\n" + "\n".join(result.failures)
+        )
+    return {"layer": layer, "expectations": result.checked, "docs": str(result.docs)}
+
+
+def build_gold(start: datetime, end: datetime) -> dict[str, Any]:
+    """dbt build of the Gold models for the interval (models, snapshots and dbt tests)."""
+    from gold.cli import dbt_build
+
+    return dbt_build(start=start, end=end)
+
+
+def cleanup_data_docs(keep_days: int = 30, settings: Settings | None = None) -> int:
+    """Delete GX validation results and Data Docs pages older than ``keep_days``."""
+    settings = settings or get_settings()
+    root = settings.home / "gx" / "uncommitted"
+    cutoff = time.time() - keep_days * 86400
+    removed = 0
+    for sub in ("validations", "data_docs/local_site/validations"):
+        base = root / sub
+        if not base.exists():
+            continue
+        for path in sorted(base.rglob("*"), reverse=True):
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+            elif path.is_dir() and not any(path.iterdir()):
+                shutil.rmtree(path, ignore_errors=True)
+    log.info("removed %d Data Docs files older than %d days under %s", removed, keep_days, root)
+    return removed
+
+
+def airflow_env(settings: Settings | None = None) -> dict[str, str]:
+    """The environment Airflow's own processes run with (for `airflow` CLI calls)."""
+    from kol.stack.services import AirflowApi
+
+    return AirflowApi(settings or get_settings()).env()
+
+
+def dags_dir() -> Path:
+    return REPO_ROOT / "dags"
