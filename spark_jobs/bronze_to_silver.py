@@ -59,7 +59,11 @@ def run(interval: Interval) -> list[TopicAccount]:
         good, bad = silver_rows(parsed, now), rejects_rows(parsed, now)
         ensure_table_like(spark, silver_table, good, "days(event_time)")
         ensure_table_like(spark, rejects_table, bad, "days(kafka_timestamp)")
-        merge_new(spark, good, silver_table, "t.event_id = s.event_id")
+        # A duplicate repeats its event, event_time included: matching on it too lets Iceberg
+        # prune Silver to the batch's days instead of scanning the whole table.
+        merge_new(
+            spark, good, silver_table, "t.event_id = s.event_id AND t.event_time = s.event_time"
+        )
         merge_new(
             spark,
             bad,

@@ -244,8 +244,17 @@ def account(
     a duplicate only if it is valid, not in Silver itself, and its ``event_id`` is.
     """
     lineage = ["kafka_topic", "kafka_partition", "kafka_offset"]
-    silver = spark.table(silver_table).select(*lineage, "event_id")
-    rejects = spark.table(rejects_table).select(
+    # Only the batch's days can hold its events or their first copies (a duplicate repeats
+    # its event_time); the bounds let Iceberg skip every other partition.
+    lo, hi = parsed.agg(F.min("kafka_timestamp"), F.max("kafka_timestamp")).first()  # type: ignore[misc]
+    t_lo, t_hi = parsed.agg(F.min("event_time"), F.max("event_time")).first()  # type: ignore[misc]
+    silver = spark.table(silver_table).select(*lineage, "event_id", "event_time", "kafka_timestamp")
+    if t_lo is not None:
+        silver = silver.where(F.col("event_time").between(t_lo, t_hi))
+    rejects = spark.table(rejects_table)
+    if lo is not None:
+        rejects = rejects.where(F.col("kafka_timestamp").between(lo, hi))
+    rejects = rejects.select(
         F.col("topic").alias("kafka_topic"),
         F.col("partition").alias("kafka_partition"),
         F.col("offset").alias("kafka_offset"),
