@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import time
 from datetime import UTC, datetime
 
 from ingestion.contracts import TOPICS
@@ -44,6 +45,7 @@ def run(interval: Interval) -> list[TopicAccount]:
     now = datetime.now(UTC)
     accounts = []
     for topic in TOPICS:
+        t0 = time.perf_counter()
         names = TOPIC_TABLES[topic]
         bronze_table = f"{cat}.{BRONZE}.{names.bronze}"
         if not spark.catalog.tableExists(bronze_table):
@@ -73,13 +75,14 @@ def run(interval: Interval) -> list[TopicAccount]:
         acc = account(spark, topic, parsed, silver_table, rejects_table)
         parsed.unpersist()
         log.info(
-            "silver %s %s: bronze=%d silver=%d duplicates=%d rejects=%d",
+            "silver %s %s: bronze=%d silver=%d duplicates=%d rejects=%d (%.1fs)",
             topic,
             interval,
             acc.bronze,
             acc.silver,
             acc.duplicates,
             acc.rejects,
+            time.perf_counter() - t0,
         )
         if not acc.balanced:
             raise UnbalancedError(f"{topic} {interval}: {acc}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import time
 from datetime import UTC, datetime
 
 from pyspark.sql import functions as F
@@ -45,9 +46,11 @@ def run(interval: Interval) -> dict[str, int]:
     ).cache()
     counts: dict[str, int] = {}
     for kafka_topic, logical in kafka_topics.items():
+        t0 = time.perf_counter()
         table = f"{ns}.{TOPIC_TABLES[logical].bronze}"
         ensure_bronze_table(spark, table)
         merge_into_bronze(spark, rows.where(rows.topic == kafka_topic), table, interval)
+        log.info("bronze %s merged in %.1fs", logical, time.perf_counter() - t0)
         counts[logical] = (
             rows_in_interval(spark.table(table), interval)
             .where(F.col("topic") == kafka_topic)
