@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from gold.cli import app as gold_app
 from ingestion.cli import app as ingest_app
 from kol.jobs_cli import jobs_app, quality_app
 from kol.pipeline_cli import app as pipeline_app
@@ -24,6 +25,7 @@ app.add_typer(ingest_app, name="ingest", help="Event contracts, generator, impor
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(quality_app, name="quality")
 app.add_typer(pipeline_app, name="pipeline")
+app.add_typer(gold_app, name="gold")
 
 # Wide enough for the status table when piped (rich assumes 80 columns without a terminal).
 console = Console(width=None if sys.stdout.isatty() else 160)

@@ -109,11 +109,27 @@ def quality_gate(layer: str, start: datetime, end: datetime) -> dict[str, Any]:
     return {"layer": layer, "expectations": result.checked, "docs": str(result.docs)}
 
 
-def build_gold(start: datetime, end: datetime) -> dict[str, Any]:
-    """dbt build of the Gold models for the interval (models, snapshots and dbt tests)."""
-    from gold.cli import dbt_build
+class GoldBuildFailed(RuntimeError):
+    """dbt build failed: a model errored or a dbt test (Gold's gate) failed."""
 
-    return dbt_build(start=start, end=end)
+
+def build_gold(start: datetime, end: datetime) -> dict[str, Any]:
+    """dbt build of the Gold models for the interval (models, snapshots and dbt tests).
+
+    dbt's tests are Gold's quality gate: a failing test fails the task before the
+    ``kol_gold_ready`` asset is published.
+    """
+    from gold import runner
+    from gold.runner import interval_days
+
+    first, until = interval_days(start.isoformat(), end.isoformat())
+    run = runner.build(first, until)
+    if not run.success:
+        failed = "\n".join(
+            f"{n.resource_type} {n.name}: {n.message or n.status}" for n in run.failed
+        )
+        raise GoldBuildFailed(f"dbt build for [{start}, {end}) failed:\n{failed or run.error}")
+    return {"seconds": round(run.seconds, 1), "nodes": run.counts()}
 
 
 def cleanup_data_docs(keep_days: int = 30, settings: Settings | None = None) -> int:

@@ -1,0 +1,1 @@
+"""Gold: the dbt project in ``dbt_kol/`` run against Trino with the platform's settings."""

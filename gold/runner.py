@@ -1,0 +1,236 @@
+"""Run dbt on the Gold project (``dbt_kol/``) in-process, with the platform's settings.
+
+dbt reads its connection from dbt_kol/profiles.yml, which takes every value from ``KOL_*``
+environment variables; :func:`run_dbt` sets those variables from :class:`kol.settings.Settings`
+and :class:`gold.settings.GoldSettings` for the duration of one dbt invocation, so values from
+a ``.env`` file or a caller's Settings object reach dbt too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from datetime import time as dt_time
+from pathlib import Path
+from typing import Any
+
+from gold.settings import GoldSettings, get_gold_settings
+from ingestion.settings import get_ingest_settings
+from kol.settings import Settings, get_settings
+from spark_jobs.interval import parse_instant
+
+# Statuses dbt gives a node that did not do its job (model error, failing test, ...).
+FAILED = frozenset({"error", "fail", "runtime error"})
+
+
+@dataclass(frozen=True)
+class NodeResult:
+    unique_id: str
+    name: str
+    resource_type: str
+    status: str
+    message: str | None
+    failures: int | None
+    seconds: float
+    compiled_code: str | None = None
+
+
+@dataclass
+class DbtRun:
+    """What one dbt invocation did, node by node."""
+
+    args: list[str]
+    success: bool
+    seconds: float
+    nodes: list[NodeResult] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def failed(self) -> list[NodeResult]:
+        return [n for n in self.nodes if n.status in FAILED]
+
+    @property
+    def warned(self) -> list[NodeResult]:
+        return [n for n in self.nodes if n.status == "warn"]
+
+    def counts(self) -> dict[str, int]:
+        """Nodes per (resource type, status), e.g. {'model:success': 23, 'test:pass': 160}."""
+        return dict(Counter(f"{n.resource_type}:{n.status}" for n in self.nodes))
+
+
+def interval_days(start: str | None, end: str | None) -> tuple[date | None, date | None]:
+    """A data interval as Gold's whole UTC days: the day of ``start``, and ``end`` rounded up.
+
+    Gold's facts are daily, so an interval ending mid-day still rebuilds that whole day.
+    """
+    first = parse_instant(start).date() if start else None
+    until = None
+    if end:
+        instant = parse_instant(end)
+        until = instant.date() + timedelta(days=0 if instant.time() == dt_time(0) else 1)
+    if first is not None and until is not None and until <= first:
+        raise ValueError(f"empty interval: end {end} is not after start {start}")
+    return first, until
+
+
+def gold_vars(
+    start: date | None = None,
+    end: date | None = None,
+    topic_prefix: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """dbt vars for one run. The topic prefix defaults to the one Bronze and Silver use."""
+    values: dict[str, Any] = {
+        "kol_topic_prefix": get_ingest_settings().topic_prefix
+        if topic_prefix is None
+        else topic_prefix
+    }
+    if start is not None:
+        values["start"] = start.isoformat()
+    if end is not None:
+        values["end"] = end.isoformat()
+    values.update(extra or {})
+    return values
+
+
+def dbt_environment(settings: Settings, gold: GoldSettings) -> dict[str, str]:
+    """The environment dbt_kol/profiles.yml reads its connection from."""
+    return {
+        "KOL_TRINO_HOST": settings.trino_host,
+        "KOL_TRINO_PORT": str(settings.trino_port),
+        "KOL_TRINO_USER": settings.trino_user,
+        "KOL_TRINO_CATALOG": settings.trino_catalog,
+        "KOL_GOLD_SCHEMA": gold.schema_name,
+        "KOL_GOLD_DBT_TARGET": gold.dbt_target,
+        "KOL_GOLD_DBT_THREADS": str(gold.dbt_threads),
+    }
+
+
+@contextmanager
+def _environ(values: Mapping[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _node_results(result: Any) -> list[NodeResult]:
+    nodes = []
+    for r in getattr(result, "results", None) or []:
+        node = getattr(r, "node", None)
+        if node is None:
+            continue
+        status = getattr(r.status, "value", r.status)
+        nodes.append(
+            NodeResult(
+                unique_id=node.unique_id,
+                name=node.name,
+                resource_type=str(getattr(node.resource_type, "value", node.resource_type)),
+                status=str(status),
+                message=r.message,
+                failures=getattr(r, "failures", None),
+                seconds=float(getattr(r, "execution_time", 0.0) or 0.0),
+                compiled_code=getattr(node, "compiled_code", None),
+            )
+        )
+    return nodes
+
+
+def run_dbt(
+    args: Sequence[str],
+    *,
+    settings: Settings | None = None,
+    gold: GoldSettings | None = None,
+    dbt_vars: Mapping[str, Any] | None = None,
+    target_path: Path | None = None,
+    quiet: bool = False,
+) -> DbtRun:
+    """Invoke ``dbt <args>`` on the Gold project and collect what each node did.
+
+    ``target_path`` keeps concurrent runs (a test beside a developer's build) from sharing
+    dbt's manifest and compiled files; logs go next to it. ``quiet`` keeps dbt's progress
+    lines off stdout (errors still print).
+    """
+    from dbt.cli.main import dbtRunner
+
+    settings = settings or get_settings()
+    gold = gold or get_gold_settings()
+    project = str(gold.dbt_project_dir)
+    cmd = [*args, "--project-dir", project, "--profiles-dir", project]
+    if quiet:
+        cmd.append("--quiet")
+    if dbt_vars:
+        cmd += ["--vars", json.dumps(dict(dbt_vars))]
+    if target_path is not None:
+        cmd += ["--target-path", str(target_path), "--log-path", str(target_path / "logs")]
+    t0 = time.monotonic()
+    with _environ(dbt_environment(settings, gold)):
+        res = dbtRunner().invoke(cmd)
+    error = None if res.exception is None else f"{type(res.exception).__name__}: {res.exception}"
+    return DbtRun(
+        args=cmd,
+        success=bool(res.success),
+        seconds=time.monotonic() - t0,
+        nodes=_node_results(res.result),
+        error=error,
+    )
+
+
+def build(
+    start: date | None = None,
+    end: date | None = None,
+    *,
+    full_refresh: bool = False,
+    select: Sequence[str] = (),
+    topic_prefix: str | None = None,
+    extra_vars: Mapping[str, Any] | None = None,
+    settings: Settings | None = None,
+    gold: GoldSettings | None = None,
+    target_path: Path | None = None,
+    quiet: bool = False,
+) -> DbtRun:
+    """``dbt build`` (seeds, models, snapshots, tests) for the days [start, end)."""
+    args = ["build"]
+    if full_refresh:
+        args.append("--full-refresh")
+    if select:
+        args += ["--select", *select]
+    return run_dbt(
+        args,
+        settings=settings,
+        gold=gold,
+        dbt_vars=gold_vars(start, end, topic_prefix, extra_vars),
+        target_path=target_path,
+        quiet=quiet,
+    )
+
+
+def compiled_analyses(
+    *,
+    settings: Settings | None = None,
+    gold: GoldSettings | None = None,
+    target_path: Path | None = None,
+) -> dict[str, str]:
+    """The BI starter queries in dbt_kol/analyses/, compiled to plain Trino SQL by name."""
+    run = run_dbt(
+        ["compile", "--select", "resource_type:analysis"],
+        settings=settings,
+        gold=gold,
+        target_path=target_path,
+        quiet=True,
+    )
+    if not run.success:
+        raise RuntimeError(f"dbt compile failed: {run.error or run.failed}")
+    return {n.name: n.compiled_code for n in run.nodes if n.compiled_code}

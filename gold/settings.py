@@ -1,0 +1,38 @@
+"""Settings of the Gold layer (env prefix ``KOL_GOLD_``).
+
+Trino's address, user and catalog come from the core :mod:`kol.settings`; dbt_kol/profiles.yml
+reads the same ``KOL_TRINO_*`` variables, so `dbt` run by hand and `kol gold build` agree.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from kol.settings import REPO_ROOT
+
+
+class GoldSettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="KOL_GOLD_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    # Schema of the marts in the Trino catalog; staging and intermediate views go to
+    # <schema>_staging and <schema>_intermediate. Tests and benchmarks use their own.
+    # KOL_GOLD_SCHEMA, the variable dbt_kol/profiles.yml reads too.
+    schema_name: str = Field(default="gold", validation_alias="KOL_GOLD_SCHEMA")
+    dbt_project_dir: Path = REPO_ROOT / "dbt_kol"
+    dbt_target: str = "local"
+    dbt_threads: int = 4
+
+
+@lru_cache
+def get_gold_settings() -> GoldSettings:
+    return GoldSettings()
