@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     airflow_host: str = "127.0.0.1"
     airflow_port: int = 8088
     airflow_admin_user: str = "admin"
+    # Log servers the scheduler and triggerer run so the UI can show task logs.
+    airflow_worker_log_port: int = 8793
+    airflow_trigger_log_port: int = 8794
     airflow_parallelism: int = 4
 
     # Iceberg: one JDBC catalog shared by Spark, Trino and pyiceberg. The catalog name is

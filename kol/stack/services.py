@@ -641,6 +641,8 @@ class AirflowComponent(Service):
             "AIRFLOW__API__SECRET_KEY": self._secret("api_secret_key"),
             "AIRFLOW__API_AUTH__JWT_SECRET": self._secret("jwt_secret"),
             "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(s.airflow_home / "logs"),
+            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(s.airflow_worker_log_port),
+            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(s.airflow_trigger_log_port),
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
             "AIRFLOW_CONN_KOL_SPARK": json.dumps(spark_conn),
             "AIRFLOW_CONN_KOL_TRINO": json.dumps(trino_conn),
