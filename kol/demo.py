@@ -120,13 +120,13 @@ def show_gold(settings: Settings, console: Console, day: date) -> bool:
 
 
 def run_demo(settings: Settings, console: Console) -> bool:
-    from kol.pipeline_cli import airflow
+    from kol.pipeline_cli import run_day
 
     t0 = time.monotonic()
     ok = run_smoke_path(settings, console)
     generate_world(settings, console)
     console.print(f"running kol_daily_pipeline for {DEMO_START} (airflow dags test) ...")
-    ok = airflow("dags", "test", "kol_daily_pipeline", DEMO_START.isoformat()) == 0 and ok
+    ok = run_day(DEMO_START) == 0 and ok
     ok = show_gold(settings, console, DEMO_START) and ok
     console.print(f"\ndemo finished in {time.monotonic() - t0:.0f}s. Where to look:")
     console.print(f"  Airflow UI:             {settings.airflow_url}  (login: kol stack status)")

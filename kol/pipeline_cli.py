@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import typer
@@ -26,13 +26,22 @@ def airflow(*args: str) -> int:
     return subprocess.call([binary, *args], env={**os.environ, **airflow_env(get_settings())})
 
 
+def run_day(day: date, dag_id: str = DAG_ID) -> int:
+    """Run every task of the DAG for the data interval [day, day + 1) in this process.
+
+    A manual run of a data-interval timetable covers the last whole interval *before* its
+    logical date, so the run for ``day`` is started at ``day + 1``.
+    """
+    return airflow("dags", "test", dag_id, (day + timedelta(days=1)).isoformat())
+
+
 @app.command("run")
 def run(
-    day: date = typer.Option(..., "--date", formats=["%Y-%m-%d"], help="The day to process (UTC)."),
+    day: datetime = typer.Option(..., "--date", formats=["%Y-%m-%d"], help="The day (UTC)."),
     dag_id: str = typer.Option(DAG_ID, help="DAG to run."),
 ) -> None:
     """Run every task of the pipeline for one day in this process (`airflow dags test`)."""
-    raise typer.Exit(airflow("dags", "test", dag_id, day.isoformat()))
+    raise typer.Exit(run_day(day.date(), dag_id))
 
 
 @app.command("backfill")
