@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from api.cli import app as api_app
 from gold.cli import app as gold_app
 from ingestion.cli import app as ingest_app
 from kol.jobs_cli import jobs_app, quality_app
@@ -26,6 +27,7 @@ app.add_typer(jobs_app, name="jobs")
 app.add_typer(quality_app, name="quality")
 app.add_typer(pipeline_app, name="pipeline")
 app.add_typer(gold_app, name="gold")
+app.add_typer(api_app, name="api")
 
 # Wide enough for the status table when piped (rich assumes 80 columns without a terminal).
 console = Console(width=None if sys.stdout.isatty() else 160)

@@ -1,0 +1,142 @@
+"""The FastAPI application factory.
+
+``uvicorn --factory api.main:create_app`` (what ``kol api`` and the stack service run) builds one
+app per worker from the ``KOL_*`` / ``KOL_API_*`` environment. Nothing connects at import or
+build time: the lifespan creates the clients, and the key ring and the model registry refresh in
+background tasks, so the API starts (and answers /healthz) whatever state its services are in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+
+from api import errors
+from api.cache import GoldCache
+from api.gold import GoldReader
+from api.keys import KeyRing
+from api.live import LiveStore
+from api.models import ModelRegistry
+from api.observability import ObservabilityMiddleware, configure_logging
+from api.ratelimit import RateLimiter
+from api.routes import alerts, health, kols, predict, scores, search, stats, trending
+from api.settings import ApiSettings, get_api_settings
+
+API_VERSION = "1.0.0"
+
+DESCRIPTION = """
+Creators, their live trending score and their trust and success scores.
+
+* **Authentication**: every route under `/api/v1` needs an API key in the `X-API-Key` header
+  (`kol api keys create NAME`). Health routes (`/healthz`, `/readyz`, `/metrics`) do not.
+* **Rate limits**: per key and window; beyond it `429` with `Retry-After` (seconds).
+* **Errors**: `{"detail": ...}`; `422` lists each invalid field; `503` names the backing
+  service that is down (`redis`, `trino`, `gold`, `models`, `key_store`) while other routes
+  keep answering.
+* **Freshness**: Gold answers (daily) are cached in Redis (`X-Cache: hit|miss`); trending,
+  alerts and live scores are read from Redis on every request.
+"""
+
+
+def attach_services(app: FastAPI, settings: ApiSettings) -> list[asyncio.Task[None]]:
+    """Create the long-lived clients on app.state; returns the background tasks started."""
+    live = LiveStore(settings)
+    app.state.live = live
+    app.state.gold = GoldReader(settings, GoldCache(settings, live))
+    app.state.keyring = KeyRing(settings)
+    app.state.models = ModelRegistry(settings)
+    app.state.limiter = RateLimiter(settings, live)
+    return [
+        asyncio.create_task(app.state.keyring.run(), name="api-keys"),
+        asyncio.create_task(app.state.models.run(), name="api-models"),
+    ]
+
+
+def apply_limits(schema: dict[str, Any], s: ApiSettings) -> dict[str, Any]:
+    """Publish the configured bounds in the OpenAPI schema.
+
+    Routers declare static ceilings (they are built at import); the configured maxima, checked in
+    the routes, are what clients must see, so schema-valid requests are never refused.
+    """
+    bounds = {"limit": s.max_page_size, "offset": s.max_offset}
+    for path, ops in schema.get("paths", {}).items():
+        for op in ops.values():
+            for param in op.get("parameters", []):
+                name = param.get("name")
+                if (
+                    name in bounds
+                    and param.get("in") == "query"
+                    and path.startswith("/api/v1/kols")
+                ):
+                    _set_maximum(param.get("schema", {}), bounds[name])
+    batch = schema.get("components", {}).get("schemas", {}).get("BatchRequest")
+    if batch:
+        batch["properties"]["items"]["maxItems"] = s.max_batch_size
+    return schema
+
+
+def _set_maximum(prop: dict[str, Any], value: int) -> None:
+    for option in prop.get("anyOf", [prop]):
+        if option.get("type") == "integer":
+            option["maximum"] = min(option.get("maximum", value), value)
+
+
+def create_app(settings: ApiSettings | None = None, *, connect: bool = True) -> FastAPI:
+    """The app; ``connect=False`` leaves app.state empty for tests that override every dep."""
+    settings = settings or get_api_settings()
+    configure_logging(settings.log_level)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not connect:
+            yield
+            return
+        tasks = attach_services(app, settings)
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            await app.state.live.close()
+
+    app = FastAPI(
+        title="KOL Analytics API",
+        version=API_VERSION,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    errors.install(app)
+    app.add_middleware(ObservabilityMiddleware, log_requests=settings.access_log)
+
+    app.include_router(health.router)
+    v1 = APIRouter(prefix="/api/v1")
+    for module in (kols, scores, trending, predict, search, stats, alerts):
+        v1.include_router(module.router)
+    app.include_router(v1)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = apply_limits(get_openapi_schema(app), settings)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
+
+
+def get_openapi_schema(app: FastAPI) -> dict[str, Any]:
+    from fastapi.openapi.utils import get_openapi
+
+    return get_openapi(
+        title=app.title,
+        version=app.version,
+        description=app.description,
+        routes=app.routes,
+    )

@@ -1,0 +1,1 @@
+"""One APIRouter per resource; mounted in api.main."""

@@ -1,0 +1,144 @@
+"""Settings of the REST API (env prefix ``KOL_API_``).
+
+Addresses of Redis, Trino, MLflow and PostgreSQL come from the core :class:`kol.settings.Settings`
+(``core``); the Redis key prefix and the trending label thresholds come from the hot path's
+:class:`streaming.settings.StreamSettings` (``stream``), so the API reads exactly the keys the
+stream job writes. This class holds what is particular to serving: port and workers, cache TTLs,
+rate limits, request bounds, the API key store and the models to load.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from kol.settings import Settings
+from streaming.settings import StreamSettings
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class ApiSettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="KOL_API_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        # ApiSettings(gold_schema=...) in code, KOL_API_GOLD_SCHEMA / KOL_GOLD_SCHEMA in the env.
+        populate_by_name=True,
+    )
+
+    core: Settings = Field(default_factory=Settings, exclude=True)
+    stream: StreamSettings = Field(default_factory=StreamSettings, exclude=True)
+
+    # ---- process -------------------------------------------------------------------------
+    host: str | None = None  # default: the core bind_host
+    port: int = Field(default=8000, gt=0, lt=65536)
+    workers: int = Field(default=2, ge=1)
+    access_log: bool = True
+    log_level: str = "INFO"
+
+    # ---- Gold (Trino) ----------------------------------------------------------------------
+    # Same variable as dbt_kol/profiles.yml and gold.settings (KOL_GOLD_SCHEMA), so the API reads
+    # where dbt writes; KOL_API_GOLD_SCHEMA overrides it for the API alone.
+    gold_schema: str = Field(
+        default="gold", validation_alias=AliasChoices("KOL_API_GOLD_SCHEMA", "KOL_GOLD_SCHEMA")
+    )
+    # A hung Trino must turn into a 503 within seconds, not the client's 2-minute default.
+    trino_timeout_s: float = Field(default=15.0, gt=0)
+    # Cache misses run in threads; capping them keeps a burst of misses from queueing behind
+    # each other in Trino and from starving the thread pool.
+    trino_concurrency: int = Field(default=8, ge=1)
+    # Which Gold tables and columns exist is looked up at most this often (optional features
+    # such as gold.kol_scores or dim_kols.niche switch on when they appear).
+    gold_probe_ttl_s: float = Field(default=60.0, ge=0)
+
+    # ---- Redis: live data, response cache, rate limits ------------------------------------
+    cache_enabled: bool = True
+    cache_ttl_s: int = Field(default=300, ge=1)  # Gold changes daily; minutes are fresh enough
+    negative_cache_ttl_s: int = Field(default=30, ge=1)  # "no such creator" answers
+    # API reads must fail fast: a slow Redis is a down Redis for a request with a p99 budget.
+    redis_timeout_s: float = Field(default=0.5, gt=0)
+    # After a Redis failure, skip Redis for this long (live routes answer 503 at once, cached
+    # routes go straight to Trino) instead of paying a timeout on every request.
+    redis_retry_s: float = Field(default=1.0, ge=0)
+    # Live answers (the trending ranking) are reused for this long per process: the stream job
+    # commits a micro-batch every ~0.5-1 s, so a shorter reuse shows nothing newer, and under
+    # load it saves most of a trending request's cost. 0 = read Redis on every request.
+    live_cache_ms: int = Field(default=500, ge=0)
+    # Alerts the stream job keeps in Redis: a stream (XADD, capped) of JSON alerts under
+    # <stream prefix><alerts_key>; field "alert".
+    alerts_key: str = "alerts"
+    alerts_scan_max: int = Field(default=2000, ge=1)
+
+    # ---- rate limits ------------------------------------------------------------------------
+    rate_limit_requests: int = Field(default=600, ge=1)  # per key and window; a key may override
+    rate_limit_window_s: int = Field(default=60, ge=1)
+    # Share of a key's limit a process claims from Redis at a time (see api.ratelimit).
+    rate_limit_claim_share: float = Field(default=0.01, gt=0, le=1)
+
+    # ---- API keys ---------------------------------------------------------------------------
+    # PostgreSQL database (created when missing) holding schema "api" with the key hashes.
+    keys_db: str = "kol_api"
+    keys_refresh_s: float = Field(default=5.0, gt=0)  # revocations apply within this long
+
+    # ---- request bounds ---------------------------------------------------------------------
+    default_page_size: int = Field(default=20, ge=1)
+    max_page_size: int = Field(default=100, ge=1)
+    max_offset: int = Field(default=100_000, ge=0)
+    max_batch_size: int = Field(default=100, ge=1)
+    max_timeseries_days: int = Field(default=366, ge=1)
+    default_timeseries_days: int = Field(default=30, ge=1)
+    # sort=trending ranks Gold's filtered creators by their live score in Python: cap the set.
+    trending_sort_max: int = Field(default=10_000, ge=1)
+
+    # ---- models -----------------------------------------------------------------------------
+    models_enabled: bool = True
+    trust_model_name: str = "kol_trust"
+    success_model_name: str = "kol_success"
+    model_alias: str = "champion"
+    model_poll_s: float = Field(default=60.0, gt=0)  # how often the alias is looked up
+    # Prediction x scale = score 0-100 (100 for a model predicting a probability).
+    model_output_scale: float = 100.0
+    reasons_top_n: int = Field(default=3, ge=0)
+    # LightGBM threads per prediction. The API's parallelism is its workers and requests; an
+    # OpenMP pool per prediction of a row or a hundred costs more in spinning threads than it
+    # saves (4x slower per row on a busy 2-core machine).
+    model_threads: int = Field(default=1, ge=1)
+    # Score bands, highest first: (label, lower bound). Used when the score source has no label.
+    score_bands: list[tuple[str, float]] = [("high", 70.0), ("medium", 40.0), ("low", 0.0)]
+
+    @field_validator("gold_schema", "keys_db")
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        # Schema and database names are formatted into SQL (identifiers cannot be bound).
+        if not _IDENTIFIER.match(value):
+            raise ValueError(f"{value!r} is not a plain SQL identifier")
+        return value
+
+    # ---- derived ----------------------------------------------------------------------------
+    @property
+    def bind_host(self) -> str:
+        return self.host or self.core.bind_host
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.bind_host}:{self.port}"
+
+    @property
+    def redis_prefix(self) -> str:
+        return self.stream.redis_prefix
+
+    @property
+    def gold_table_prefix(self) -> str:
+        if not _IDENTIFIER.match(self.core.trino_catalog):
+            raise ValueError(f"trino catalog {self.core.trino_catalog!r} is not an identifier")
+        return f"{self.core.trino_catalog}.{self.gold_schema}"
+
+
+@lru_cache
+def get_api_settings() -> ApiSettings:
+    return ApiSettings()

@@ -1,0 +1,765 @@
+"""The incremental trending engine: per-creator event-time state, window metrics, scores, alerts.
+
+It consumes micro-batches of parsed, contract-valid events (a pandas frame with
+:data:`EVENT_COLUMNS`) and returns what to write: creator score updates, alerts, counters and the
+state changes to persist. It does no I/O and reads no clock, so the Spark job, the
+plain-consumer benchmark and the unit tests run the very same code, and replaying a batch from
+the same state gives the same result byte for byte.
+
+Event time
+    Every event is placed in the bucket ``event_ms // slide_ms``. The watermark is the latest
+    event time seen in earlier batches minus ``watermark_s``; an event older than the watermark
+    is *late*: counted, and kept out of the windows (its snapshot still updates the video's
+    counters, so its growth is not attributed to the next snapshot either).
+
+Deltas from snapshots
+    Scrapers report cumulative counters. A video's engagement delta is its growth over the
+    highest value seen before, taken in Kafka offset order per video (all events of a creator
+    share a partition, so that order is fixed): ``max(0, count - max(previous counts))``.
+    Because it depends only on the order within a partition, it is the same whatever the batch
+    boundaries, which is what makes a restarted run equal an uninterrupted one. Out-of-order
+    snapshots and duplicates contribute 0. The first snapshot of a video counts in full only if
+    the video is fresh (published less than ``fresh_video_s`` before); otherwise it only sets the
+    baseline. Follower deltas are taken between consecutive profile snapshots in event time.
+
+Windows
+    A bucket holds sums (views, likes, comments, shares deltas, weighted engagement, follower
+    delta, comment volume, events) and near-duplicate comment counts. A sliding window of
+    ``window_s`` every ``slide_s`` is the sum of ``window_s / slide_s`` consecutive buckets, so
+    every window at every slide is available without storing overlapping copies.
+
+Duplicates
+    Re-sent comments (same ``event_id``) are dropped with a set of event-id hashes per bucket,
+    kept down to the watermark (anything older is late anyway). Video and profile duplicates are
+    harmless by construction (max and "newer than" rules).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import numpy as np
+import orjson
+import pandas as pd
+
+from ingestion.contracts import COMMENTS_TOPIC, PROFILES_TOPIC, VIDEOS_TOPIC
+from streaming import alerts as A
+from streaming.score import TrendScore, engagement, history_buckets, trend_score
+from streaming.settings import StreamSettings
+
+COUNTERS: Final = ("views", "likes", "comments", "shares")
+PROFILE_FIELDS: Final = ("followers", "following", "total_likes", "posts", "verified")
+
+# The engine's input: one row per contract-valid event. Counts are floats so that a counter the
+# page did not show ("—") is NaN rather than 0.
+EVENT_COLUMNS: Final = {
+    "topic": "object",  # logical topic (kol.videos.raw ...)
+    "partition": "int32",
+    "offset": "int64",
+    "kafka_ms": "int64",  # Kafka record timestamp: when the event entered Kafka
+    "event_ms": "int64",
+    "platform": "object",
+    "username": "object",
+    "video_id": "object",
+    "views": "float64",
+    "likes": "float64",
+    "comments": "float64",
+    "shares": "float64",
+    "published_ms": "float64",
+    "followers": "float64",
+    "following": "float64",
+    "total_likes": "float64",
+    "posts": "float64",
+    "verified": "float64",
+    "event_hash": "int64",  # hash of event_id (comments: duplicate detection)
+    "pair_hash": "int64",  # hash of (video_id, normalised comment text): near-duplicates
+}
+
+# Bucket metric slots. All are sums of integers, so they are exact in float64 whatever the
+# order of addition (the batch boundaries); weighted engagement is derived when read.
+M_VIEWS, M_LIKES, M_COMMENTS, M_SHARES, M_FOLLOW, M_CVOL, M_EVENTS = range(7)
+N_METRICS: Final = 7
+
+
+def empty_events() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in EVENT_COLUMNS.items()})
+
+
+def iso(ms: float) -> str:
+    return datetime.fromtimestamp(ms / 1000.0, UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
+
+
+class Bucket:
+    __slots__ = ("dups", "m")
+
+    def __init__(self, m: list[float] | None = None, dups: dict[int, int] | None = None) -> None:
+        self.m = m if m is not None else [0.0] * N_METRICS
+        self.dups = dups if dups is not None else {}
+
+    def dump(self) -> bytes:
+        return orjson.dumps([self.m, sorted(self.dups.items())])
+
+    @classmethod
+    def load(cls, raw: bytes) -> Bucket:
+        m, dups = orjson.loads(raw)
+        return cls([float(x) for x in m], {int(h): int(c) for h, c in dups})
+
+
+@dataclass(slots=True)
+class CreatorState:
+    key: str
+    platform: str
+    username: str
+    first_ms: int | None = None  # earliest on-time event
+    last_ms: int | None = None  # latest on-time event
+    buckets: dict[int, Bucket] = field(default_factory=dict)
+    # video_id -> [views, likes, comments, shares, last seen ms]; NaN = never shown
+    videos: dict[str, list[float]] = field(default_factory=dict)
+    followers_ms: int | None = None
+    profile: dict[str, float | None] = field(default_factory=dict)  # latest profile snapshot
+    deltas: list[float] = field(default_factory=list)  # recent follower deltas (no alerts)
+    cooldown: dict[str, int] = field(default_factory=dict)  # alert type -> bucket it fired in
+    ranked: bool = False
+    trust: float | None = None
+    # what changed since the last commit
+    dirty_meta: bool = False
+    dirty_buckets: set[int] = field(default_factory=set)
+    gone_buckets: set[int] = field(default_factory=set)
+    dirty_videos: set[str] = field(default_factory=set)
+    gone_videos: set[str] = field(default_factory=set)
+
+    def bucket(self, b: int) -> Bucket:
+        bk = self.buckets.get(b)
+        if bk is None:
+            bk = self.buckets[b] = Bucket()
+        self.dirty_buckets.add(b)
+        self.gone_buckets.discard(b)
+        return bk
+
+    def meta(self) -> dict[str, Any]:
+        return {
+            "platform": self.platform,
+            "username": self.username,
+            "first_ms": self.first_ms,
+            "last_ms": self.last_ms,
+            "followers_ms": self.followers_ms,
+            "profile": self.profile,
+            "deltas": self.deltas,
+            "cooldown": self.cooldown,
+            "ranked": self.ranked,
+            "trust": self.trust,
+        }
+
+    def clean(self) -> None:
+        self.dirty_meta = False
+        self.dirty_buckets.clear()
+        self.gone_buckets.clear()
+        self.dirty_videos.clear()
+        self.gone_videos.clear()
+
+
+@dataclass
+class CreatorDelta:
+    """The persisted form of what changed in one creator's state."""
+
+    meta: bytes | None
+    buckets: dict[int, bytes]
+    gone_buckets: list[int]
+    videos: dict[str, bytes]
+    gone_videos: list[str]
+
+
+@dataclass
+class StateDelta:
+    creators: dict[str, CreatorDelta] = field(default_factory=dict)
+    removed: list[str] = field(default_factory=list)
+    seen_added: dict[int, list[int]] = field(default_factory=dict)
+    seen_removed: list[int] = field(default_factory=list)
+    max_ms: int | None = None
+
+
+@dataclass
+class BatchResult:
+    batch_id: int
+    updates: list[dict[str, Any]]  # one per creator whose score changed: hash fields
+    alerts: list[dict[str, Any]]
+    unranked: list[tuple[str, str]]  # (key, platform) to drop from the rankings
+    counters: Counter[str]
+    state: StateDelta
+    watermark_ms: int | None
+    kafka_ms: np.ndarray  # Kafka timestamps of the batch's valid events (latency)
+
+
+TrustFn = Callable[[pd.DataFrame], "np.ndarray | None"]
+
+
+class TrendEngine:
+    def __init__(self, params: StreamSettings) -> None:
+        self.p = params
+        self.slide_ms = params.slide_s * 1000
+        self.creators: dict[str, CreatorState] = {}
+        self.seen: dict[int, set[int]] = {}
+        self.max_ms: int | None = None
+        self._seen_added: dict[int, list[int]] = {}
+        self._seen_removed: set[int] = set()
+        self._removed: set[str] = set()
+        self._pruned_at: int | None = None  # watermark bucket of the last pruning
+
+    # ---- time ----------------------------------------------------------------------------
+    @property
+    def watermark_ms(self) -> int | None:
+        if self.max_ms is None:
+            return None
+        return self.max_ms - self.p.watermark_s * 1000
+
+    def _state(self, key: str, platform: str, username: str) -> CreatorState:
+        st = self.creators.get(key)
+        if st is None:
+            st = self.creators[key] = CreatorState(key, platform, username)
+            st.dirty_meta = True
+            self._removed.discard(key)
+        return st
+
+    # ---- one micro-batch -----------------------------------------------------------------
+    def process(
+        self, events: pd.DataFrame, batch_id: int, trust: TrustFn | None = None
+    ) -> BatchResult:
+        counters: Counter[str] = Counter()
+        alerts_out: list[dict[str, Any]] = []
+        wm = self.watermark_ms
+        if len(events):
+            ev = events.sort_values(["topic", "partition", "offset"], kind="stable")
+            ev = ev.reset_index(drop=True)
+        else:
+            ev = empty_events()
+        keys = ev["platform"] + ":" + ev["username"]
+        ev = ev.assign(key=keys, bucket=ev["event_ms"] // self.slide_ms)
+        on_time = np.ones(len(ev), dtype=bool) if wm is None else (ev["event_ms"] >= wm).to_numpy()
+        ev["on_time"] = on_time
+        counters.update({f"valid:{t}": n for t, n in ev["topic"].value_counts().items()})
+        counters["late"] += int((~on_time).sum())
+
+        for key, platform, username in (
+            ev[["key", "platform", "username"]].drop_duplicates("key").itertuples(index=False)
+        ):
+            self._state(key, platform, username)
+
+        touched: set[str] = set()
+        profiled: set[str] = set()
+        self._videos(ev[ev["topic"] == VIDEOS_TOPIC], counters)
+        self._profiles(ev[ev["topic"] == PROFILES_TOPIC], alerts_out, profiled, batch_id)
+        self._comments(ev[(ev["topic"] == COMMENTS_TOPIC) & ev["on_time"]], counters)
+
+        timely = ev[ev["on_time"]]
+        if len(timely):
+            span = timely.groupby("key", sort=False)["event_ms"].agg(["min", "max"])
+            for key, lo, hi in span.itertuples():
+                st = self.creators[key]
+                if st.first_ms is None or lo < st.first_ms:
+                    st.first_ms = int(lo)
+                if st.last_ms is None or hi > st.last_ms:
+                    st.last_ms = int(hi)
+                st.dirty_meta = True
+                touched.add(key)
+        if len(ev):
+            top = int(ev["event_ms"].max())
+            self.max_ms = top if self.max_ms is None else max(self.max_ms, top)
+
+        updates: list[dict[str, Any]] = []
+        scored: dict[str, tuple[TrendScore, dict[str, Any]]] = {}
+        for key in sorted(touched):
+            st = self.creators[key]
+            score, metrics = self._score(st)
+            scored[key] = (score, metrics)
+            alerts_out.extend(self._window_alerts(st, score, metrics, batch_id))
+        if trust is not None and profiled:
+            self._trust(trust, sorted(profiled & touched), scored)
+        for key, (score, metrics) in scored.items():
+            st = self.creators[key]
+            st.ranked = True
+            updates.append(self._update(st, score, metrics))
+
+        unranked = self._prune()
+        counters["alerts"] += len(alerts_out)
+        return BatchResult(
+            batch_id=batch_id,
+            updates=updates,
+            alerts=alerts_out,
+            unranked=unranked,
+            counters=counters,
+            state=self._delta(),
+            watermark_ms=self.watermark_ms,
+            kafka_ms=ev["kafka_ms"].to_numpy(dtype="int64"),
+        )
+
+    # ---- videos: counter deltas ----------------------------------------------------------
+    def _videos(self, v: pd.DataFrame, counters: Counter[str]) -> None:
+        if not len(v):
+            return
+        p = self.p
+        codes, uniq = pd.factorize(v["key"] + "\x1f" + v["video_id"])
+        ids = [u.split("\x1f", 1) for u in uniq]
+        stored = [self.creators[key].videos.get(vid) for key, vid in ids]
+        prior = np.full((len(uniq), len(COUNTERS)), np.nan)
+        for j, old in enumerate(stored):
+            if old is not None:
+                prior[j] = old[: len(COUNTERS)]
+        # Group rows by video, keeping offset order inside each video.
+        order = np.argsort(codes, kind="stable")
+        grp = codes[order]
+        starts = np.r_[True, grp[1:] != grp[:-1]]
+        ends = np.r_[starts[1:], True]
+        published = v["published_ms"].to_numpy()[order]
+        event_ms = v["event_ms"].to_numpy()[order]
+        fresh = ~np.isnan(published) & (event_ms - published <= p.fresh_video_s * 1000)
+        on_time = v["on_time"].to_numpy()[order]
+        informative = np.zeros(len(v), dtype=bool)
+        contrib = np.zeros((len(v), len(COUNTERS)))
+        latest = np.full((len(uniq), len(COUNTERS)), np.nan)
+        for i, c in enumerate(COUNTERS):
+            run, prev = _running_max(v[c].to_numpy(dtype="float64")[order], grp, starts)
+            base = np.fmax(prior[grp, i], prev)
+            first = np.isnan(base) & ~np.isnan(run)
+            d = np.where(np.isnan(base), 0.0, np.maximum(run - base, 0.0))
+            d = np.nan_to_num(np.where(first & fresh, run, d), nan=0.0)
+            informative |= (d > 0) | first
+            contrib[:, i] = np.where(on_time, d, 0.0)
+            latest[grp[ends], i] = run[ends]
+        seen_ms = np.zeros(len(uniq))
+        np.maximum.at(seen_ms, grp, event_ms)
+        for j, (key, vid) in enumerate(ids):
+            old = stored[j]
+            vals = [float(x) for x in np.fmax(prior[j], latest[j])]
+            vals.append(float(max(old[4] if old is not None else 0.0, seen_ms[j])))
+            if old is None or not _same(vals, old):
+                st = self.creators[key]
+                st.videos[vid] = vals
+                st.dirty_videos.add(vid)
+                st.gone_videos.discard(vid)
+
+        rows = np.flatnonzero(on_time & (informative | (contrib > 0).any(axis=1)))
+        keys = v["key"].to_numpy()[order][rows].tolist()
+        buckets = v["bucket"].to_numpy()[order][rows].tolist()
+        counted = informative[rows].tolist()
+        for key, b, (views, likes, comments, shares), one in zip(
+            keys, buckets, contrib[rows].tolist(), counted, strict=True
+        ):
+            m = self.creators[key].bucket(b).m
+            m[M_VIEWS] += views
+            m[M_LIKES] += likes
+            m[M_COMMENTS] += comments
+            m[M_SHARES] += shares
+            m[M_EVENTS] += 1.0 if one else 0.0
+        counters["video_deltas"] += int((contrib > 0).any(axis=1).sum())
+
+    # ---- profiles: follower deltas, follower-jump alerts ---------------------------------
+    def _profiles(
+        self,
+        rows: pd.DataFrame,
+        alerts_out: list[dict[str, Any]],
+        profiled: set[str],
+        batch_id: int,
+    ) -> None:
+        p = self.p
+        cols = ["key", "event_ms", "bucket", "on_time", *PROFILE_FIELDS]
+        for key, t, b, on_time, followers, *rest in rows[cols].itertuples(index=False):
+            st = self.creators[key]
+            if st.followers_ms is not None and t <= st.followers_ms:
+                continue  # an older or repeated snapshot: the newer one already counted
+            t = int(t)
+            prev = st.profile.get("followers")
+            snapshot = {
+                name: (None if pd.isna(x) else float(x))
+                for name, x in zip(PROFILE_FIELDS, (followers, *rest), strict=True)
+            }
+            if snapshot["followers"] is None:
+                snapshot["followers"] = prev  # not shown this time: keep the last known value
+            st.profile = snapshot
+            st.followers_ms = t
+            st.dirty_meta = True
+            profiled.add(key)
+            if not on_time:
+                continue
+            bk = st.bucket(int(b))
+            bk.m[M_EVENTS] += 1
+            f = snapshot["followers"]
+            if prev is None or f is None or pd.isna(followers):
+                continue
+            delta = f - prev
+            bk.m[M_FOLLOW] += delta
+            check = A.follower_jump(delta, st.deltas, f, p)
+            if check is not None and check.fired:
+                alerts_out.append(
+                    self._alert(
+                        st,
+                        A.FOLLOWER_JUMP,
+                        t,
+                        int(b),
+                        batch_id,
+                        value=delta,
+                        threshold=round(check.threshold, 2),
+                        followers=f,
+                        previous=prev,
+                        mean=round(check.mean, 2),
+                        sigma=round(check.sigma, 2),
+                    )
+                )
+                continue  # kept out of the history: one purchase must not mask the next
+            st.deltas.append(delta)
+            if len(st.deltas) > p.follower_history:
+                del st.deltas[: len(st.deltas) - p.follower_history]
+
+    # ---- comments: volume, duplicates, near-duplicate counts -----------------------------
+    def _comments(self, c: pd.DataFrame, counters: Counter[str]) -> None:
+        if not len(c):
+            return
+        seen, added = self.seen, self._seen_added
+        duplicates = 0
+        rows = zip(
+            c["key"].tolist(),
+            c["bucket"].tolist(),
+            c["event_hash"].tolist(),
+            c["pair_hash"].tolist(),
+            strict=True,
+        )
+        for key, b, h, pair in rows:
+            ids = seen.get(b)
+            if ids is None:
+                ids = seen[b] = set()
+            if h in ids:  # re-sent: same event id, same event time
+                duplicates += 1
+                continue
+            ids.add(h)
+            added.setdefault(b, []).append(h)
+            bk = self.creators[key].bucket(b)
+            bk.m[M_CVOL] += 1
+            bk.m[M_EVENTS] += 1
+            bk.dups[pair] = bk.dups.get(pair, 0) + 1
+        counters["duplicates"] += duplicates
+
+    # ---- scores, window alerts -----------------------------------------------------------
+    def _score(self, st: CreatorState) -> tuple[TrendScore, dict[str, Any]]:
+        p = self.p
+        assert st.last_ms is not None and st.first_ms is not None
+        ref = st.last_ms // self.slide_ms
+        first = st.first_ms // self.slide_ms
+        buckets = st.buckets
+
+        def eng(b: int) -> float:
+            bk = buckets.get(b)
+            if bk is None:
+                return 0.0
+            m = bk.m
+            return engagement(m[M_VIEWS], m[M_LIKES], m[M_COMMENTS], m[M_SHARES], p)
+
+        def evs(b: int) -> float:
+            bk = buckets.get(b)
+            return bk.m[M_EVENTS] if bk is not None else 0.0
+
+        score = trend_score(eng, evs, ref, first, p)
+        n = p.window_buckets
+        sums = [0.0] * N_METRICS
+        dups: Counter[int] = Counter()
+        for b in range(ref - n + 1, ref + 1):
+            bk = buckets.get(b)
+            if bk is None:
+                continue
+            for i, x in enumerate(bk.m):
+                sums[i] += x
+            dups.update(bk.dups)
+        metrics = {
+            "window_start": iso((ref - n + 1) * self.slide_ms),
+            "window_end": iso((ref + 1) * self.slide_ms),
+            "views": sums[M_VIEWS],
+            "likes": sums[M_LIKES],
+            "comments": sums[M_COMMENTS],
+            "shares": sums[M_SHARES],
+            "follower_delta": sums[M_FOLLOW],
+            "comment_volume": sums[M_CVOL],
+            "dup_comments": max(dups.values(), default=0),
+            "ref": ref,
+        }
+        return score, metrics
+
+    def _window_alerts(
+        self, st: CreatorState, score: TrendScore, metrics: dict[str, Any], batch_id: int
+    ) -> list[dict[str, Any]]:
+        p = self.p
+        ref = metrics["ref"]
+        out = []
+        assert st.last_ms is not None
+        if A.engagement_spike(
+            score.engagement, score.baseline, score.coverage, p
+        ) and A.cooled_down(st.cooldown.get(A.ENGAGEMENT_SPIKE), ref, p):
+            st.cooldown[A.ENGAGEMENT_SPIKE] = ref
+            ratio = score.engagement / score.baseline if score.baseline > 0 else None
+            out.append(
+                self._alert(
+                    st,
+                    A.ENGAGEMENT_SPIKE,
+                    st.last_ms,
+                    ref,
+                    batch_id,
+                    value=score.engagement,
+                    threshold=round(p.spike_ratio * score.baseline, 2),
+                    baseline=score.baseline,
+                    ratio=None if ratio is None else round(ratio, 2),
+                    score=score.score,
+                )
+            )
+        if A.comment_burst(metrics["dup_comments"], p) and A.cooled_down(
+            st.cooldown.get(A.COMMENT_BURST), ref, p
+        ):
+            st.cooldown[A.COMMENT_BURST] = ref
+            out.append(
+                self._alert(
+                    st,
+                    A.COMMENT_BURST,
+                    st.last_ms,
+                    ref,
+                    batch_id,
+                    value=metrics["dup_comments"],
+                    threshold=p.burst_min_comments,
+                    comment_volume=metrics["comment_volume"],
+                )
+            )
+        return out
+
+    def _alert(
+        self,
+        st: CreatorState,
+        kind: str,
+        t_ms: int,
+        bucket: int,
+        batch_id: int,
+        **detail: Any,
+    ) -> dict[str, Any]:
+        n = self.p.window_buckets
+        return {
+            # Deterministic: a replayed batch produces the same id, so consumers can dedupe.
+            "alert_id": f"{kind}:{st.key}:{t_ms}",
+            "type": kind,
+            "key": st.key,
+            "platform": st.platform,
+            "username": st.username,
+            "event_time": iso(t_ms),
+            "window_start": iso((bucket - n + 1) * self.slide_ms),
+            "window_end": iso((bucket + 1) * self.slide_ms),
+            "batch_id": batch_id,
+            **detail,
+        }
+
+    def _trust(
+        self,
+        trust: TrustFn,
+        keys: list[str],
+        scored: dict[str, tuple[TrendScore, dict[str, Any]]],
+    ) -> None:
+        if not keys:
+            return
+        rows = []
+        for key in keys:
+            st = self.creators[key]
+            score, metrics = scored[key]
+            rows.append(trust_features(st, score, metrics))
+        values = trust(pd.DataFrame(rows))
+        if values is None:
+            return
+        for key, value in zip(keys, values, strict=True):
+            st = self.creators[key]
+            st.trust = None if value is None or np.isnan(value) else round(float(value), 2)
+            st.dirty_meta = True
+
+    def _update(
+        self, st: CreatorState, score: TrendScore, metrics: dict[str, Any]
+    ) -> dict[str, Any]:
+        assert st.last_ms is not None
+        out: dict[str, Any] = {
+            "key": st.key,
+            "platform": st.platform,
+            "username": st.username,
+            "score": score.score,
+            "label": score.label,
+            "velocity": score.velocity,
+            "momentum": score.momentum,
+            "damping": score.damping,
+            "coverage": score.coverage,
+            "engagement": score.engagement,
+            "baseline": score.baseline,
+            "events": score.events,
+            **{k: v for k, v in metrics.items() if k != "ref"},
+            "followers": st.profile.get("followers"),
+            "event_time": iso(st.last_ms),
+            "trust_score": st.trust,
+        }
+        return out
+
+    # ---- retention -----------------------------------------------------------------------
+    def _prune(self) -> list[tuple[str, str]]:
+        """Forget what no future event can need; runs when the watermark enters a new bucket.
+
+        Everything is cut at bucket boundaries, so what is kept depends on the watermark's
+        bucket only, not on when within it a batch ended.
+        """
+        if self.max_ms is None:
+            return []
+        wm_bucket = self.watermark_ms // self.slide_ms  # type: ignore[operator]
+        if wm_bucket == self._pruned_at:
+            return []
+        self._pruned_at = wm_bucket
+        wm = wm_bucket * self.slide_ms
+        p = self.p
+        keep_from = wm_bucket - history_buckets(p)
+        for b in [b for b in self.seen if b < wm_bucket]:
+            del self.seen[b]
+            self._seen_added.pop(b, None)
+            self._seen_removed.add(b)
+        video_cut = wm - p.video_ttl_s * 1000
+        rank_cut = wm - p.rank_ttl_s * 1000
+        state_cut = wm - p.state_ttl_s * 1000
+        unranked = []
+        for key in list(self.creators):
+            st = self.creators[key]
+            last = st.last_ms if st.last_ms is not None else st.followers_ms
+            if last is None or last < state_cut:
+                if st.ranked:
+                    unranked.append((key, st.platform))
+                del self.creators[key]
+                self._removed.add(key)
+                continue
+            if st.ranked and st.last_ms is not None and st.last_ms < rank_cut:
+                st.ranked = False
+                st.dirty_meta = True
+                unranked.append((key, st.platform))
+            for b in [b for b in st.buckets if b < keep_from]:
+                del st.buckets[b]
+                st.dirty_buckets.discard(b)
+                st.gone_buckets.add(b)
+            for vid in [vid for vid, x in st.videos.items() if x[4] < video_cut]:
+                del st.videos[vid]
+                st.dirty_videos.discard(vid)
+                st.gone_videos.add(vid)
+        return unranked
+
+    # ---- persistence ---------------------------------------------------------------------
+    def _delta(self) -> StateDelta:
+        delta = StateDelta(
+            removed=sorted(self._removed),
+            seen_added={b: list(hs) for b, hs in self._seen_added.items()},
+            seen_removed=sorted(self._seen_removed),
+            max_ms=self.max_ms,
+        )
+        for key, st in self.creators.items():
+            if not (
+                st.dirty_meta
+                or st.dirty_buckets
+                or st.gone_buckets
+                or st.dirty_videos
+                or st.gone_videos
+            ):
+                continue
+            delta.creators[key] = CreatorDelta(
+                meta=orjson.dumps(st.meta(), option=orjson.OPT_SERIALIZE_NUMPY)
+                if st.dirty_meta
+                else None,
+                buckets={b: st.buckets[b].dump() for b in st.dirty_buckets},
+                gone_buckets=sorted(st.gone_buckets),
+                videos={vid: orjson.dumps(st.videos[vid]) for vid in st.dirty_videos},
+                gone_videos=sorted(st.gone_videos),
+            )
+        return delta
+
+    def committed(self) -> None:
+        """The last result's state delta is durable: start tracking changes afresh."""
+        for st in self.creators.values():
+            st.clean()
+        self._seen_added.clear()
+        self._seen_removed.clear()
+        self._removed.clear()
+
+    def reset(self) -> None:
+        self.creators.clear()
+        self.seen.clear()
+        self.max_ms = None
+        self._pruned_at = None
+        self.committed()
+
+    def load_creator(self, key: str, fields: dict[bytes, bytes]) -> None:
+        meta = orjson.loads(fields[b"meta"])
+        st = CreatorState(key, meta["platform"], meta["username"])
+        st.first_ms = meta["first_ms"]
+        st.last_ms = meta["last_ms"]
+        st.followers_ms = meta["followers_ms"]
+        st.profile = meta["profile"]
+        st.deltas = [float(x) for x in meta["deltas"]]
+        st.cooldown = {k: int(v) for k, v in meta["cooldown"].items()}
+        st.ranked = bool(meta["ranked"])
+        st.trust = meta["trust"]
+        for name, raw in fields.items():
+            if name.startswith(b"b:"):
+                st.buckets[int(name[2:])] = Bucket.load(raw)
+            elif name.startswith(b"v:"):
+                st.videos[name[2:].decode()] = [
+                    np.nan if x is None else float(x) for x in orjson.loads(raw)
+                ]
+        self.creators[key] = st
+
+    def load_seen(self, bucket: int, members: Iterable[bytes | int]) -> None:
+        self.seen[bucket] = {int(m) for m in members}
+
+
+def _running_max(
+    x: np.ndarray, grp: np.ndarray, starts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-group running maximum of ``x`` (rows sorted by group) and its value one row before.
+
+    NaN (a counter the page did not show) is skipped: it neither raises nor resets the maximum;
+    rows before a group's first value are NaN in both outputs.
+    """
+    n = len(x)
+    # Offsetting each group far above the previous one lets one cumulative max serve all.
+    filled = np.where(np.isnan(x), -1.0, x)
+    span = float(np.max(filled, initial=0.0)) + 2.0
+    run = np.maximum.accumulate(grp * span + filled + 1.0) - grp * span - 1.0
+    run = np.where(run < 0, np.nan, run)
+    prev = np.empty(n)
+    prev[0] = np.nan
+    prev[1:] = run[:-1]
+    prev[starts] = np.nan
+    return run, prev
+
+
+def _same(a: list[float], b: list[float]) -> bool:
+    return all(x == y or (x != x and y != y) for x, y in zip(a, b, strict=True))
+
+
+def trust_features(st: CreatorState, score: TrendScore, metrics: dict[str, Any]) -> dict[str, Any]:
+    """What the stream knows about a creator when its profile changes: the live trust inputs.
+
+    Profile counters of the latest snapshot plus the current window's metrics. The champion
+    model is given the columns its signature asks for (see streaming.trust).
+    """
+    prof = st.profile
+    followers = prof.get("followers")
+    return {
+        "platform": st.platform,
+        "followers": followers,
+        "following": prof.get("following"),
+        "likes": prof.get("total_likes"),
+        "posts": prof.get("posts"),
+        "verified": prof.get("verified"),
+        "follower_delta": metrics["follower_delta"],
+        "views": metrics["views"],
+        "video_likes": metrics["likes"],
+        "video_comments": metrics["comments"],
+        "video_shares": metrics["shares"],
+        "comment_volume": metrics["comment_volume"],
+        "dup_comments": metrics["dup_comments"],
+        "engagement": score.engagement,
+        "events": score.events,
+        "trending_score": score.score,
+    }

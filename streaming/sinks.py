@@ -1,0 +1,285 @@
+"""Where a micro-batch's results go: Redis (scores, rankings, the engine's state) and Kafka.
+
+Redis layout (``P`` = ``KOL_STREAM_REDIS_PREFIX``, default ``kol:``)::
+
+    P trending:<platform>:<username>   hash   latest score, label and window metrics (TTL)
+    P trending:rank:<platform>         zset   creators by trending score, one per platform
+    P trending:rank:all                zset   across platforms
+    P stream:stats                     hash   counters: events, rejects by reason, late, ...
+    P stream:<query id>:commit         string last micro-batch whose effects are in Redis
+    P stream:<query id>:c:<key>        hash   one creator's engine state (meta, buckets, videos)
+    P stream:<query id>:s:<bucket>     set    comment event-id hashes of a bucket (duplicates)
+    P stream:<query id>:g              hash   global engine state (latest event time)
+
+Everything a batch changes in Redis, outputs *and* state *and* the commit marker, goes in one
+``MULTI``/``EXEC`` transaction, so Redis always holds the effects of a whole number of batches.
+The commit marker is ``WATCH``ed: a second job writing with the same checkpoint fails instead
+of interleaving.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import redis
+
+from ingestion.contracts import DLQ_TOPIC
+from ingestion.producer import dlq_record, make_producer, route, topic_name
+from ingestion.settings import IngestSettings
+from kol.settings import Settings
+from streaming.engine import BatchResult, TrendEngine
+from streaming.settings import StreamSettings
+
+log = logging.getLogger(__name__)
+
+# Fields of the score hash that change with the wall clock; everything else is a function of the
+# input events only (the restart test compares those).
+WALL_CLOCK_FIELDS = ("updated_at",)
+
+
+def redis_client(settings: Settings) -> redis.Redis:
+    return redis.Redis(
+        host=settings.redis_host,
+        port=settings.redis_port,
+        db=settings.redis_db,
+        socket_timeout=30,
+        socket_connect_timeout=10,
+        health_check_interval=30,
+    )
+
+
+class Keys:
+    """Redis key names of one prefix and one checkpoint (query id)."""
+
+    def __init__(self, prefix: str, query_id: str = "") -> None:
+        self.prefix = prefix
+        self.ns = f"{prefix}stream:{query_id}"
+
+    def score(self, key: str) -> str:
+        return f"{self.prefix}trending:{key}"
+
+    def rank(self, platform: str | None = None) -> str:
+        return f"{self.prefix}trending:rank:{platform or 'all'}"
+
+    @property
+    def stats(self) -> str:
+        return f"{self.prefix}stream:stats"
+
+    @property
+    def commit(self) -> str:
+        return f"{self.ns}:commit"
+
+    @property
+    def glob(self) -> str:
+        return f"{self.ns}:g"
+
+    def creator(self, key: str) -> str:
+        return f"{self.ns}:c:{key}"
+
+    def seen(self, bucket: int) -> str:
+        return f"{self.ns}:s:{bucket}"
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return repr(round(value, 6))
+    return str(value)
+
+
+class RedisStore:
+    def __init__(self, client: redis.Redis, ss: StreamSettings, query_id: str) -> None:
+        self.r = client
+        self.ss = ss
+        self.keys = Keys(ss.redis_prefix, query_id)
+
+    def committed_batch(self) -> int | None:
+        raw = self.r.get(self.keys.commit)
+        return None if raw is None else int(raw)
+
+    def load(self, engine: TrendEngine) -> int | None:
+        """Fill ``engine`` with the state of the last committed batch; returns that batch id."""
+        engine.reset()
+        k = self.keys
+        committed = self.committed_batch()
+        if committed is None:
+            return None
+        glob = self.r.hgetall(k.glob)
+        if b"max_ms" in glob:
+            engine.max_ms = int(glob[b"max_ms"])
+        creator_prefix = f"{k.ns}:c:"
+        names = [n.decode() for n in self.r.scan_iter(match=f"{creator_prefix}*", count=1000)]
+        for chunk in _chunks(names, 500):
+            pipe = self.r.pipeline(transaction=False)
+            for name in chunk:
+                pipe.hgetall(name)
+            for name, fields in zip(chunk, pipe.execute(), strict=True):
+                if fields and b"meta" in fields:
+                    engine.load_creator(name[len(creator_prefix) :], fields)
+        seen_prefix = f"{k.ns}:s:"
+        for name in self.r.scan_iter(match=f"{seen_prefix}*", count=1000):
+            engine.load_seen(int(name.decode()[len(seen_prefix) :]), self.r.smembers(name))
+        engine.committed()
+        log.info(
+            "state of batch %s loaded: %d creators, watermark %s",
+            committed,
+            len(engine.creators),
+            engine.watermark_ms,
+        )
+        return committed
+
+    def commit(
+        self,
+        result: BatchResult,
+        rejected: Counter[str],
+        extra_stats: dict[str, Any] | None = None,
+    ) -> bool:
+        """Apply one batch atomically; False if it was already applied (a replay after a crash)."""
+        k = self.keys
+        ss = self.ss
+        batch_id = result.batch_id
+        now = datetime.now(UTC).isoformat(timespec="milliseconds")
+        with self.r.pipeline(transaction=True) as pipe:
+            pipe.watch(k.commit)
+            raw = pipe.get(k.commit)
+            if raw is not None and int(raw) >= batch_id:
+                return False
+            pipe.multi()
+            self._state(pipe, result)
+            for up in result.updates:
+                name = k.score(up["key"])
+                fields = {f: _fmt(v) for f, v in up.items() if v is not None and f != "key"}
+                fields["updated_at"] = now
+                pipe.hset(name, mapping=fields)
+                pipe.expire(name, ss.hash_ttl_wall_s)
+                pipe.zadd(k.rank(up["platform"]), {up["key"]: up["score"]})
+                pipe.zadd(k.rank(), {up["key"]: up["score"]})
+            for key, platform in result.unranked:
+                pipe.zrem(k.rank(platform), key)
+                pipe.zrem(k.rank(), key)
+            for platform in {up["platform"] for up in result.updates}:
+                pipe.expire(k.rank(platform), ss.hash_ttl_wall_s)
+            if result.updates:
+                pipe.expire(k.rank(), ss.hash_ttl_wall_s)
+            counters = Counter(result.counters)
+            counters.update({f"rejected:{code}": n for code, n in rejected.items()})
+            counters["rejected"] += sum(rejected.values())
+            counters["batches"] += 1
+            for name, n in counters.items():
+                if n:
+                    pipe.hincrby(k.stats, name, int(n))
+            stats = {"last_batch": batch_id, "last_commit_at": now, **(extra_stats or {})}
+            if result.watermark_ms is not None:
+                stats["watermark_ms"] = result.watermark_ms
+            pipe.hset(k.stats, mapping={f: _fmt(v) for f, v in stats.items()})
+            pipe.set(k.commit, batch_id)
+            pipe.execute()
+        return True
+
+    def _state(self, pipe: Any, result: BatchResult) -> None:
+        k = self.keys
+        ttl = self.ss.state_ttl_wall_s
+        delta = result.state
+        for key, cd in delta.creators.items():
+            name = k.creator(key)
+            fields: dict[str, bytes] = {}
+            if cd.meta is not None:
+                fields["meta"] = cd.meta
+            fields.update({f"b:{b}": raw for b, raw in cd.buckets.items()})
+            fields.update({f"v:{vid}": raw for vid, raw in cd.videos.items()})
+            if fields:
+                pipe.hset(name, mapping=fields)  # type: ignore[arg-type]
+            gone = [f"b:{b}" for b in cd.gone_buckets] + [f"v:{v}" for v in cd.gone_videos]
+            if gone:
+                pipe.hdel(name, *gone)
+            pipe.expire(name, ttl)
+        for key in delta.removed:
+            pipe.delete(k.creator(key))
+        for b, hashes in delta.seen_added.items():
+            for chunk in _chunks(hashes, 5000):
+                pipe.sadd(k.seen(b), *chunk)
+            pipe.expire(k.seen(b), ttl)
+        for b in delta.seen_removed:
+            pipe.delete(k.seen(b))
+        if delta.max_ms is not None:
+            pipe.hset(k.glob, "max_ms", delta.max_ms)
+            pipe.expire(k.glob, ttl)
+
+
+class KafkaOut:
+    """Scores, alerts and dead letters, sent and flushed before the Redis commit.
+
+    Delivery is at-least-once: a crash between the flush and the Redis commit replays the batch
+    and sends its records again, with the same ids (``score_id``, ``alert_id``, the DLQ
+    record's source offset), so consumers deduplicate on them.
+    """
+
+    def __init__(self, settings: Settings, ingest: IngestSettings, ss: StreamSettings) -> None:
+        self.producer = make_producer(settings, ingest, client_id="kol-stream", linger_ms=5)
+        self.scores = topic_name(ss.scores_topic, ingest)
+        self.alerts = topic_name(ss.alerts_topic, ingest)
+        self.dlq = topic_name(DLQ_TOPIC, ingest)
+
+    def send(
+        self,
+        result: BatchResult,
+        dead: list[tuple[str | None, bytes]],
+        computed_at: str,
+    ) -> None:
+        futures = []
+        for up in result.updates:
+            record = {"score_id": f"{up['key']}:{result.batch_id}", **up}
+            record["batch_id"] = result.batch_id
+            record["computed_at"] = computed_at
+            futures.append(
+                self.producer.send(self.scores, key=up["key"].encode(), value=orjson.dumps(record))
+            )
+        for alert in result.alerts:
+            futures.append(
+                self.producer.send(
+                    self.alerts, key=alert["key"].encode(), value=orjson.dumps(alert)
+                )
+            )
+        for key, value in dead:
+            futures.append(
+                self.producer.send(self.dlq, key=None if key is None else key.encode(), value=value)
+            )
+        self.producer.flush(timeout=60)
+        failed = [f.exception for f in futures if f.failed()]
+        if failed:
+            raise RuntimeError(f"{len(failed)} record(s) not delivered to Kafka: {failed[0]}")
+
+    def close(self) -> None:
+        self.producer.close(timeout=10)
+
+
+def dead_letter(
+    topic: str, payload: bytes, spark_reason: str, partition: int, offset: int
+) -> tuple[str | None, bytes, str]:
+    """(key, DLQ record, reason code) for an event the stream rejected.
+
+    The reason code comes from the pydantic contract (the same codes as the producers' DLQ
+    records) when it rejects the payload too; otherwise ``stream_check`` with Spark's reason.
+    """
+    routed = route(topic, payload, source="kol-stream")
+    if routed.reason is not None:
+        record = orjson.loads(routed.value)
+        code = routed.reason
+    else:
+        code = "stream_check"
+        value = dlq_record(topic, payload, code, spark_reason, "kol-stream", routed.key)
+        record = orjson.loads(value)
+    record["stream_reason"] = spark_reason
+    record["source_partition"] = partition
+    record["source_offset"] = offset
+    return routed.key, orjson.dumps(record), code
+
+
+def _chunks(items: list[Any] | Iterable[Any], size: int) -> Iterable[list[Any]]:
+    items = list(items)
+    for i in range(0, len(items), size):
+        yield items[i : i + size]

@@ -1,0 +1,123 @@
+"""Live trust scoring of profile updates with the MLflow champion model, when there is one.
+
+The model is ``models:/<KOL_STREAM_TRUST_MODEL_NAME>@<KOL_STREAM_TRUST_MODEL_ALIAS>`` (default
+``kol_trust@champion``) loaded as an MLflow pyfunc. It is given, for every creator whose profile
+changed in a micro-batch, the columns its input signature names, taken from
+:func:`streaming.engine.trust_features` (profile counters of the latest snapshot and the current
+window's metrics). Its prediction times ``trust_output_scale`` (default 100: the model predicts
+the probability that the audience is genuine; set 1 for a model that predicts 0-100) is the
+trust score, clipped to 0-100; a 2-D output (class probabilities) uses its last column.
+
+No champion, no MLflow, or a signature asking for a column the stream does not have: the job
+runs without trust scores and says why once. The registry is asked again every
+``trust_refresh_wall_s`` seconds (from the job's heartbeat, never inside a micro-batch), so a
+newly promoted champion is picked up without a restart.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kol.settings import Settings
+from streaming.settings import StreamSettings
+
+log = logging.getLogger(__name__)
+
+
+class TrustScorer:
+    def __init__(self, settings: Settings, ss: StreamSettings) -> None:
+        self.settings = settings
+        self.ss = ss
+        self.model: Any = None
+        self.inputs: list[str] | None = None
+        self.version: str | None = None
+        self.status = "off: not checked yet" if ss.trust_enabled else "off: disabled by setting"
+        self._checked = 0.0
+        self._said: set[str] = set()
+        self._lock = threading.Lock()
+
+    def _say_once(self, message: str) -> None:
+        if self.model is None:
+            self.status = f"off: {message}"
+        if message not in self._said:
+            self._said.add(message)
+            log.warning("live trust scoring: %s (said once)", message)
+
+    def refresh(self, force: bool = False) -> None:
+        """Load the current champion if it changed; cheap when called often."""
+        if not self.ss.trust_enabled:
+            return
+        now = time.monotonic()
+        if not force and now - self._checked < self.ss.trust_refresh_wall_s:
+            return
+        self._checked = now
+        # An absent or slow tracking server must not hold the job up for minutes of retries.
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+        name, alias = self.ss.trust_model_name, self.ss.trust_model_alias
+        try:
+            import mlflow
+            from mlflow import MlflowClient
+
+            uri = self.settings.mlflow_tracking_uri
+            mlflow.set_tracking_uri(uri)
+            mlflow.set_registry_uri(uri)
+            mv = MlflowClient(tracking_uri=uri, registry_uri=uri).get_model_version_by_alias(
+                name, alias
+            )
+        except Exception as exc:
+            self._say_once(f"no model {name}@{alias} ({type(exc).__name__}: {_first_line(exc)})")
+            return
+        if mv.version == self.version:
+            return
+        try:
+            model = mlflow.pyfunc.load_model(f"models:/{name}@{alias}")
+            schema = model.metadata.get_input_schema()
+            inputs = schema.input_names() if schema is not None else None
+        except Exception as exc:
+            self._say_once(f"cannot load {name} v{mv.version} ({type(exc).__name__}: {exc})")
+            return
+        with self._lock:
+            self.model, self.inputs, self.version = model, inputs, mv.version
+        self.status = f"on: {name}@{alias} = v{mv.version}"
+        log.info("live trust scoring with %s v%s (inputs: %s)", name, mv.version, inputs)
+
+    def __call__(self, features: pd.DataFrame) -> np.ndarray | None:
+        with self._lock:
+            model, inputs = self.model, self.inputs
+        if model is None:
+            return None
+        cols = inputs or list(features.columns)
+        missing = [c for c in cols if c not in features.columns]
+        if missing:
+            self._say_once(f"the champion needs {missing}, which the stream does not compute")
+            with self._lock:
+                self.model = None
+            return None
+        try:
+            raw = np.asarray(model.predict(features[cols]), dtype="float64")
+        except Exception as exc:
+            # Kept loaded: a batch the model cannot take (NaN where it wants none) must not
+            # switch trust scoring off for the batches it can.
+            self._say_once(f"prediction failed ({type(exc).__name__}: {_first_line(exc)})")
+            return None
+        return to_trust_score(raw, self.ss.trust_output_scale)
+
+
+def to_trust_score(raw: np.ndarray, scale: float) -> np.ndarray:
+    """Model output -> 0-100 (see the module docstring)."""
+    if raw.ndim == 2:
+        raw = raw[:, -1]
+    return np.clip(raw.astype("float64") * scale, 0.0, 100.0)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else ""

@@ -1,0 +1,450 @@
+"""Every route through TestClient, with the backing services replaced by fakes (conftest)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+KOL_PATH = "/api/v1/kols/tiktok/minh.anh"
+
+
+def trending_hash(platform: str, username: str, score: float, label: str) -> dict[str, str]:
+    return {
+        "platform": platform,
+        "username": username,
+        "score": str(score),
+        "label": label,
+        "velocity": "1.2",
+        "momentum": "0.3",
+        "damping": "0.9",
+        "events": "12",
+        "engagement": "5000",
+        "baseline": "900",
+        "follower_delta": "250",
+        "window_start": "2026-02-05T10:00:00.000+00:00",
+        "window_end": "2026-02-05T10:05:00.000+00:00",
+        "updated_at": "2026-02-05T10:05:01.000+00:00",
+    }
+
+
+# ---- health, auth, limits -------------------------------------------------------------------
+def test_health_routes_need_no_key(api: Any) -> None:
+    r = api.client.get("/healthz", headers={"X-API-Key": ""})
+    assert r.status_code == 200
+    assert r.json() == {"status": "ok"}
+    assert r.headers["X-Request-ID"]
+
+
+def test_readyz_reports_each_service_and_models(api: Any) -> None:
+    r = api.client.get("/readyz")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["status"] == "degraded"  # no models loaded
+    assert {k for k, c in body["checks"].items() if c["ok"]} == {
+        "redis",
+        "trino",
+        "gold",
+        "key_store",
+    }
+    kinds = {m["kind"]: m for m in body["models"]}
+    assert not kinds["trust"]["available"]
+    assert "kol_trust@champion" in kinds["trust"]["detail"]
+
+    api.load_model("trust")
+    api.load_model("success")
+    assert api.client.get("/readyz").json()["status"] == "ok"
+
+    api.live.down = True
+    r = api.client.get("/readyz")
+    assert r.status_code == 503
+    assert r.json()["status"] == "unavailable"
+    assert "stopped" in r.json()["checks"]["redis"]["detail"]
+
+
+def test_api_routes_need_a_valid_key(api: Any) -> None:
+    r = api.client.get("/api/v1/trending", headers={"X-API-Key": ""})
+    assert r.status_code == 401
+    assert "X-API-Key" in r.json()["detail"]
+    r = api.client.get("/api/v1/trending", headers={"X-API-Key": "kol_nope"})
+    assert r.status_code == 401
+    assert r.json()["detail"] == "unknown or revoked API key"
+
+
+def test_key_store_down_is_a_503_with_reason(api: Any) -> None:
+    api.keyring.down = True
+    r = api.client.get("/api/v1/trending")
+    assert r.status_code == 503
+    assert r.json()["service"] == "key_store"
+
+
+def test_rate_limit_answers_429_with_retry_after(api: Any) -> None:
+    api.limiter.limit = 2
+    first = api.client.get("/api/v1/trending")
+    assert first.status_code == 200
+    assert first.headers["X-RateLimit-Limit"] == "2"
+    assert first.headers["X-RateLimit-Remaining"] == "1"
+    assert api.client.get("/api/v1/trending").status_code == 200
+    r = api.client.get("/api/v1/trending")
+    assert r.status_code == 429
+    assert int(r.headers["Retry-After"]) >= 1
+    assert "rate limit of 2 requests per 60s" in r.json()["detail"]
+
+
+# ---- creators -------------------------------------------------------------------------------
+def kol_row(kol_id: str, followers: int) -> dict[str, Any]:
+    platform, _, username = kol_id.partition(":")
+    return {
+        "kol_id": kol_id,
+        "platform": platform,
+        "username": username,
+        "followers": followers,
+        "total": 3,
+    }
+
+
+@pytest.fixture
+def three_kols(api: Any) -> Any:
+    api.gold.kol_rows = [
+        kol_row("tiktok:a", 300),
+        kol_row("tiktok:b", 200),
+        kol_row("tiktok:c", 100),
+    ]
+    api.live.trending_hashes = {
+        "tiktok:b": trending_hash("tiktok", "b", 90.0, "Viral"),
+        "tiktok:c": trending_hash("tiktok", "c", 70.0, "Hot"),
+    }
+    return api
+
+
+def test_list_kols_pages_with_total_and_live_scores(three_kols: Any) -> None:
+    r = three_kols.client.get(
+        "/api/v1/kols", params={"limit": 2, "platform": "tiktok", "min_followers": 10}
+    )
+    assert r.status_code == 200
+    body = r.json()
+    assert body["total"] == 3
+    assert [i["kol_id"] for i in body["items"]] == ["tiktok:a", "tiktok:b"]
+    assert [i["trending_score"] for i in body["items"]] == [None, 90.0]
+    f, sort, limit, offset = three_kols.gold.calls[-1][1]
+    assert (f.platform, f.min_followers, sort, limit, offset) == ("tiktok", 10, "followers", 2, 0)
+
+
+def test_list_kols_sorted_by_trending_uses_redis(three_kols: Any) -> None:
+    r = three_kols.client.get("/api/v1/kols", params={"sort": "trending", "limit": 2})
+    assert [i["kol_id"] for i in r.json()["items"]] == ["tiktok:b", "tiktok:c"]
+    r = three_kols.client.get("/api/v1/kols", params={"sort": "trending", "offset": 2})
+    assert [i["kol_id"] for i in r.json()["items"]] == ["tiktok:a"]
+
+
+def test_list_kols_without_redis_still_answers_unless_sorted_by_trending(three_kols: Any) -> None:
+    three_kols.live.down = True
+    r = three_kols.client.get("/api/v1/kols")
+    assert r.status_code == 200
+    assert all(i["trending_score"] is None for i in r.json()["items"])
+    r = three_kols.client.get("/api/v1/kols", params={"sort": "trending"})
+    assert r.status_code == 503
+    assert r.json()["service"] == "redis"
+
+
+@pytest.mark.parametrize(
+    ("params", "field", "text"),
+    [
+        ({"limit": 51}, "limit", "at most 50 items per page"),
+        ({"limit": 0}, "limit", "greater than or equal to 1"),
+        ({"sort": "likes"}, "sort", "'followers', 'engagement', 'trust' or 'trending'"),
+        ({"platform": "myspace"}, "platform", "'tiktok', 'youtube' or 'instagram'"),
+        ({"min_followers": 10, "max_followers": 5}, "min_followers", "greater than max"),
+        ({"min_followers": "many"}, "min_followers", "valid integer"),
+    ],
+)
+def test_list_kols_validation_names_the_field(
+    api: Any, params: dict[str, Any], field: str, text: str
+) -> None:
+    r = api.client.get("/api/v1/kols", params=params)
+    assert r.status_code == 422
+    body = r.json()
+    assert body["errors"][0]["field"] == field
+    assert text in body["errors"][0]["message"]
+    assert field in body["detail"]
+
+
+def test_profile_has_metrics_ranks_and_scores(api: Any) -> None:
+    api.live.trending_hashes["tiktok:minh.anh"] = trending_hash("tiktok", "minh.anh", 72.5, "Hot")
+    r = api.client.get(KOL_PATH)
+    assert r.status_code == 200
+    body = r.json()
+    assert body["nickname"] == "Minh Anh"
+    assert body["metrics"] == {**body["metrics"], "as_of": "2026-02-05", "followers": 12000}
+    assert body["ranks"]["followers_rank"] == 3
+    assert body["scores"]["trending"]["score"] == 72.5
+    assert body["scores"]["trending"]["label"] == "Hot"
+    assert body["scores"]["trust"]["score"] is None
+    assert "not built yet" in body["scores"]["trust"]["unavailable_reason"]
+
+
+def test_unknown_creator_is_404_on_every_creator_route(api: Any) -> None:
+    for suffix in ("", "/videos", "/products", "/timeseries"):
+        r = api.client.get(f"/api/v1/kols/tiktok/nobody{suffix}")
+        assert r.status_code == 404, suffix
+        assert r.json()["detail"] == "unknown creator tiktok:nobody"
+    assert api.client.get("/api/v1/scores/tiktok/nobody").status_code == 404
+
+
+def test_profile_without_redis_keeps_gold_and_says_why(api: Any) -> None:
+    api.live.down = True
+    r = api.client.get(KOL_PATH)
+    assert r.status_code == 200
+    trending = r.json()["scores"]["trending"]
+    assert trending["score"] is None
+    assert "stopped" in trending["unavailable_reason"]
+
+
+def test_gold_routes_answer_503_with_reason_when_trino_is_down(api: Any) -> None:
+    api.gold.down = "trino"
+    for path in (KOL_PATH, "/api/v1/kols", "/api/v1/stats/platform", "/api/v1/search/kols?q=ab"):
+        r = api.client.get(path)
+        assert r.status_code == 503, path
+        assert r.json()["service"] == "trino"
+        assert r.headers["Retry-After"]
+    # Live routes do not need Trino.
+    assert api.client.get("/api/v1/trending").status_code == 200
+    assert api.client.get("/api/v1/alerts").status_code == 200
+
+
+def test_videos_products_timeseries(api: Any) -> None:
+    r = api.client.get(f"{KOL_PATH}/videos", params={"limit": 5})
+    assert r.status_code == 200
+    assert r.json()["items"][0]["video_id"] == "v1"
+    assert r.json()["limit"] == 5
+    assert r.headers["X-Cache"] == "hit"
+    r = api.client.get(f"{KOL_PATH}/products")
+    assert r.json()["items"][0]["gmv_usd"] == 12.5
+    assert r.headers["X-Cache"] == "miss"
+    r = api.client.get(
+        f"{KOL_PATH}/timeseries", params={"start": "2026-01-01", "end": "2026-02-05"}
+    )
+    assert r.status_code == 200
+    assert r.json()["points"][0]["followers"] == 12000
+    assert api.gold.calls[-1][1][0].isoformat() == "2026-01-01"
+    r = api.client.get(f"{KOL_PATH}/timeseries", params={"start": "yesterday"})
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "start"
+
+
+# ---- scores, trending -----------------------------------------------------------------------
+def test_scores_prefer_redis_then_gold_then_stream(api: Any) -> None:
+    kid = "tiktok:minh.anh"
+    h = trending_hash("tiktok", "minh.anh", 85.0, "Viral")
+    h["trust_score"] = "64.5"
+    api.live.trending_hashes[kid] = h
+    body = api.client.get("/api/v1/scores/tiktok/minh.anh").json()
+    assert body["trust"]["source"] == "stream"
+    assert body["trust"]["score"] == 64.5
+    assert body["trust"]["label"] == "medium"
+    assert body["trending"]["label"] == "Viral"
+    assert {r["factor"] for r in body["trending"]["reasons"]} >= {"velocity", "momentum"}
+    assert body["success"]["score"] is None
+
+    api.gold.scores_row = {
+        "trust_score": 80.0,
+        "trust_label": "high",
+        "trust_model_version": "3",
+        "trust_reasons": '[{"factor": "near_duplicate_share_7d", "effect": 0.4, "text": "ok"}]',
+        "success_score": 55.0,
+        "success_model_version": "2",
+        "scored_at": "2026-02-05T02:00:00Z",
+    }
+    body = api.client.get("/api/v1/scores/tiktok/minh.anh").json()
+    assert (body["trust"]["source"], body["trust"]["score"]) == ("gold", 80.0)
+    assert body["trust"]["reasons"][0]["factor"] == "near_duplicate_share_7d"
+    assert (body["success"]["label"], body["success"]["model_version"]) == ("medium", "2")
+
+    api.live.score_hashes[kid] = {"trust_score": "91", "trust_model_version": "4"}
+    body = api.client.get("/api/v1/scores/tiktok/minh.anh").json()
+    assert (body["trust"]["source"], body["trust"]["score"]) == ("redis", 91.0)
+    assert body["success"]["source"] == "gold"
+
+
+def test_trending_ranks_from_redis(api: Any) -> None:
+    api.live.trending_hashes = {
+        "tiktok:a": trending_hash("tiktok", "a", 91.234, "Viral"),
+        "youtube:b": trending_hash("youtube", "b", 65.0, "Hot"),
+    }
+    body = api.client.get("/api/v1/trending").json()
+    assert body["total_ranked"] == 2
+    first = body["items"][0]
+    assert (first["rank"], first["kol_id"], first["score"], first["label"]) == (
+        1,
+        "tiktok:a",
+        91.23,
+        "Viral",
+    )
+    assert first["velocity"] == 1.2
+    assert first["window_end"].startswith("2026-02-05T10:05")
+    body = api.client.get("/api/v1/trending", params={"platform": "youtube"}).json()
+    assert [i["kol_id"] for i in body["items"]] == ["youtube:b"]
+    body = api.client.get("/api/v1/trending", params={"label": "Hot"}).json()
+    assert [i["kol_id"] for i in body["items"]] == ["youtube:b"]
+
+
+def test_trending_validation_and_redis_down(api: Any) -> None:
+    r = api.client.get("/api/v1/trending", params={"label": "Warm"})
+    assert r.status_code == 422
+    assert "'Viral', 'Hot', 'Stable', 'Cooling' or 'Cold'" in r.json()["detail"]
+    assert api.client.get("/api/v1/trending", params={"limit": 101}).status_code == 422
+    api.live.down = True
+    r = api.client.get("/api/v1/trending")
+    assert r.status_code == 503
+    assert r.json() == {"detail": "redis unavailable: redis is stopped (test)", "service": "redis"}
+
+
+# ---- predictions ----------------------------------------------------------------------------
+FEATURES = {"followers": 99_999, "engagement_rate": 0.05, "has_shop": True}
+
+
+def test_predict_without_a_champion_is_503_with_reason(api: Any) -> None:
+    r = api.client.post("/api/v1/predict/trust", json={"features": FEATURES})
+    assert r.status_code == 503
+    assert r.json()["service"] == "models"
+    assert "kol_trust@champion" in r.json()["detail"]
+
+
+def test_predict_trust_and_success_with_a_model(api: Any) -> None:
+    api.load_model("trust")
+    api.load_model("success")
+    r = api.client.post("/api/v1/predict/trust", json={"features": FEATURES})
+    assert r.status_code == 200
+    body = r.json()
+    assert body == {
+        **body,
+        "model": "trust",
+        "score": 50.0,
+        "label": "medium",
+        "model_name": "kol_trust",
+        "model_version": "7",
+    }
+    assert body["reasons"][0]["factor"] == "followers"
+    r = api.client.post("/api/v1/predict/success", json={"features": {"followers": 10**10}})
+    assert (r.json()["model"], r.json()["score"], r.json()["label"]) == ("success", 100.0, "high")
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"features": {"followers": -1}}, "features.followers"),
+        ({"features": {"followers": 1, "folowers": 2}}, "features.folowers"),
+        ({"features": {"followers": 1, "engagement_rate": 1.5}}, "features.engagement_rate"),
+        ({"features": {}}, "features.followers"),
+        ({}, "features"),
+    ],
+)
+def test_predict_validation_names_the_field(api: Any, body: dict[str, Any], field: str) -> None:
+    api.load_model("trust")
+    r = api.client.post("/api/v1/predict/trust", json=body)
+    assert r.status_code == 422
+    assert field in [e["field"] for e in r.json()["errors"]]
+
+
+def test_predict_rejects_nan(api: Any) -> None:
+    api.load_model("trust")
+    r = api.client.post(
+        "/api/v1/predict/trust",
+        content=b'{"features": {"followers": 1, "engagement_rate": NaN}}',
+        headers={"content-type": "application/json"},
+    )
+    assert r.status_code == 422
+
+
+def test_predict_batch(api: Any) -> None:
+    trust, success = api.load_model("trust"), api.load_model("success")
+    items = [{"id": "a", "features": {"followers": 9}}, {"features": {"followers": 99}}]
+    r = api.client.post("/api/v1/predict/batch", json={"items": items})
+    assert r.status_code == 200
+    out = r.json()["items"]
+    assert [o["id"] for o in out] == ["a", None]
+    assert [o["trust"]["score"] for o in out] == [10.0, 20.0]
+    assert out[1]["success"]["model"] == "success"
+    assert trust.calls == success.calls == 1  # one model call per batch, not per item
+    r = api.client.post("/api/v1/predict/batch", json={"items": items, "models": ["success"]})
+    assert r.json()["items"][0]["trust"] is None
+    r = api.client.post("/api/v1/predict/batch", json={"items": items * 2})
+    assert r.status_code == 422
+    assert r.json()["detail"] == "items: at most 3 items per request"
+    assert api.client.post("/api/v1/predict/batch", json={"items": []}).status_code == 422
+
+
+# ---- search, stats, alerts ------------------------------------------------------------------
+def test_search(api: Any) -> None:
+    r = api.client.get("/api/v1/search/kols", params={"q": "  minh   anh "})
+    assert r.status_code == 200
+    assert r.json()["items"][0]["kol_id"] == "tiktok:minh.anh"
+    assert api.gold.calls[-1] == ("search_kols", "minh anh")
+    r = api.client.get("/api/v1/search/kols", params={"q": " a "})
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "q"
+    r = api.client.get("/api/v1/search/products", params={"q": "anker"})
+    assert r.json()["items"][0]["product_id"] == "p1"
+
+
+def test_stats(api: Any) -> None:
+    r = api.client.get("/api/v1/stats/platform")
+    assert r.json()["items"][0]["platform"] == "tiktok"
+    body = api.client.get("/api/v1/stats/summary").json()
+    assert body["creators"] == 100
+    assert body["live"]["recent_alerts"] == 0
+    api.live.down = True
+    body = api.client.get("/api/v1/stats/summary").json()
+    assert body["live"] is None
+    assert "stopped" in body["live_unavailable_reason"]
+
+
+def test_alerts(api: Any) -> None:
+    api.live.alerts_list = [
+        {
+            "alert_id": "1",
+            "type": "comment_burst",
+            "kol_id": "tiktok:a",
+            "platform": "tiktok",
+            "username": "a",
+            "value": 12,
+            "details": {"comment_volume": 40},
+        },
+        {
+            "alert_id": "2",
+            "type": "follower_jump",
+            "kol_id": "youtube:b",
+            "platform": "youtube",
+            "username": "b",
+        },
+    ]
+    body = api.client.get("/api/v1/alerts").json()
+    assert [a["alert_id"] for a in body["items"]] == ["1", "2"]
+    assert body["items"][0]["details"] == {"comment_volume": 40}
+    body = api.client.get("/api/v1/alerts", params={"type": "follower_jump"}).json()
+    assert [a["alert_id"] for a in body["items"]] == ["2"]
+    r = api.client.get("/api/v1/alerts", params={"username": "a"})
+    assert r.status_code == 422
+    assert "needs platform" in r.json()["detail"]
+    api.live.down = True
+    assert api.client.get("/api/v1/alerts").status_code == 503
+
+
+# ---- schema, metrics ------------------------------------------------------------------------
+def test_openapi_documents_every_route_with_a_response_model(api: Any) -> None:
+    assert api.client.get("/docs").status_code == 200
+    schema = api.client.get("/openapi.json").json()
+    for path, ops in schema["paths"].items():
+        for method, op in ops.items():
+            ok = op["responses"]["200"]["content"]["application/json"]["schema"]
+            assert ok, (method, path)
+            if path.startswith("/api/v1"):
+                assert {"401", "422", "429", "503"} <= set(op["responses"]), path
+                assert op["security"] == [{"APIKeyHeader": []}], path
+
+
+def test_metrics_count_requests_by_route_template(api: Any) -> None:
+    api.client.get(KOL_PATH)
+    text = api.client.get("/metrics").text
+    assert 'route="/api/v1/kols/{platform}/{username}"' in text
+    assert "kol_api_request_duration_seconds_bucket" in text
