@@ -55,9 +55,11 @@ def spark_session(
 ) -> SparkSession:
     from pyspark.sql import SparkSession
 
-    spark_jars(settings)  # fail early, naming the folder, rather than deep inside Spark
+    # Listed, not globbed: spark-submit expands a glob, SparkContext.addJar does not. Listing
+    # them also fails early, naming the folder, when they are missing.
+    jars = ",".join(str(j) for j in spark_jars(settings))
     builder = SparkSession.builder.appName(app_name)
-    for key, value in {**spark_conf(settings), **(extra or {})}.items():
+    for key, value in {**spark_conf(settings), "spark.jars": jars, **(extra or {})}.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
