@@ -38,10 +38,11 @@ stamp="$KOL_HOME/jvm-artifacts.sha256"
 want=$(cat infra/pom.xml infra/maven/*/pom.xml infra/maven/settings.xml | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] \
    || ! compgen -G "$KOL_HOME/jars/kafka/kafka_2.13-*.jar" >/dev/null \
-   || ! compgen -G "$KOL_HOME/dist/trino-server-core-*" >/dev/null \
+   || ! compgen -G "$KOL_HOME/dist/trino-server-core-*/bin/launcher" >/dev/null \
+   || ! compgen -G "$KOL_HOME/dist/trino-server-core-*/plugin/trino-iceberg-*" >/dev/null \
    || ! compgen -G "$KOL_HOME/jars/spark/iceberg-spark-runtime-*.jar" >/dev/null; then
   step "fetching JVM artifacts with Maven (infra/pom.xml) into $KOL_HOME"
-  rm -rf "$KOL_HOME/jars" "$KOL_HOME/dist"
+  rm -rf "$KOL_HOME/jars" "$KOL_HOME/dist" "$KOL_HOME/maven-markers"
   mvn -B -q -s infra/maven/settings.xml -f infra/pom.xml package -Dkol.home="$KOL_HOME"
   echo "$want" > "$stamp"
 fi
