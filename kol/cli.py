@@ -18,6 +18,7 @@ from kol.pipeline_cli import app as pipeline_app
 from kol.settings import get_settings
 from kol.stack import manager, process
 from kol.stack.services import all_services
+from streaming.cli import app as stream_app
 
 app = typer.Typer(help="KOL analytics platform.", no_args_is_help=True)
 stack_app = typer.Typer(help="The local stack: PostgreSQL, Redis, Kafka, Trino, MLflow.")
@@ -28,6 +29,7 @@ app.add_typer(quality_app, name="quality")
 app.add_typer(pipeline_app, name="pipeline")
 app.add_typer(gold_app, name="gold")
 app.add_typer(api_app, name="api")
+app.add_typer(stream_app, name="stream")
 
 # Wide enough for the status table when piped (rich assumes 80 columns without a terminal).
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -43,7 +45,11 @@ def _status_table(rows: list[manager.ServiceStatus]) -> Table:
         table.add_row(
             r.service,
             r.address,
-            "[green]yes[/]" if r.healthy else "[red]no[/]",
+            "[green]yes[/]"
+            if r.healthy
+            else "off"
+            if r not in manager.faults([r])
+            else "[red]no[/]",
             str(r.pid or "-"),
             f"{r.rss_mb:.0f}" if r.rss_mb is not None else "-",
             r.detail,
@@ -54,9 +60,14 @@ def _status_table(rows: list[manager.ServiceStatus]) -> Table:
 @stack_app.command("up")
 def stack_up(
     services: list[str] = typer.Argument(None, help="Only these services (and what they need)."),
+    with_stream: bool = typer.Option(
+        False, "--with-stream", help="Also start the streaming job (as `kol stream start`)."
+    ),
 ) -> None:
     """Start every service that is not running and wait until each answers its health check."""
     s = get_settings()
+    if with_stream:
+        services = [*(services or [svc.name for svc in manager.select(s)]), "stream"]
     t0 = time.monotonic()
     try:
         with console.status("starting the stack ..."):
@@ -103,7 +114,7 @@ def stack_status(
     else:
         console.print(_status_table(rows))
         _print_airflow_login(get_settings())
-    if not all(r.healthy for r in rows):
+    if manager.faults(rows):
         raise typer.Exit(1)
 
 

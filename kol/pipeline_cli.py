@@ -19,20 +19,52 @@ console = Console()
 DAG_ID = "kol_daily_pipeline"
 
 
-def airflow(*args: str) -> int:
-    """Run the `airflow` CLI against the stack's Airflow (its metadata DB and DAG folder)."""
+def airflow(*args: str, log_file: Path | None = None) -> int:
+    """Run the `airflow` CLI against the stack's Airflow (its metadata DB and DAG folder).
+
+    With ``log_file``, its output is also written there (the task logs of `dags test` go to
+    stdout only, so this is where a failed task's traceback is kept).
+    """
     binary = str(Path(sys.executable).with_name("airflow"))
     console.print(f"[dim]airflow {' '.join(args)}[/]")
-    return subprocess.call([binary, *args], env={**os.environ, **airflow_env(get_settings())})
+    env = {**os.environ, **airflow_env(get_settings())}
+    if log_file is None:
+        return subprocess.call([binary, *args], env=env)
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with log_file.open("wb") as out:
+        proc = subprocess.Popen(
+            [binary, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            sys.stdout.buffer.write(line)
+            out.write(line)
+        return proc.wait()
+
+
+def run_log(day: date, dag_id: str = DAG_ID) -> Path:
+    return get_settings().log_dir / f"{dag_id}-{day.isoformat()}.log"
 
 
 def run_day(day: date, dag_id: str = DAG_ID) -> int:
     """Run every task of the DAG for the data interval [day, day + 1) in this process.
 
     A manual run of a data-interval timetable covers the last whole interval *before* its
-    logical date, so the run for ``day`` is started at ``day + 1``.
+    logical date, so the run for ``day`` is started at ``day + 1``. The output is kept in
+    :func:`run_log`.
     """
-    return airflow("dags", "test", dag_id, (day + timedelta(days=1)).isoformat())
+    log = run_log(day, dag_id)
+    code = airflow("dags", "test", dag_id, (day + timedelta(days=1)).isoformat(), log_file=log)
+    if code:
+        console.print(f"[red]{dag_id} failed for {day}[/]; its output: {log}")
+    return code
+
+
+def failure_lines(log: Path, n: int = 25) -> list[str]:
+    """The lines of a run's output that say what failed (for messages and test reports)."""
+    marks = ("ERROR", "Traceback", "Error:", "Exception", "failed", "FAILED", "Failure")
+    lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+    return [ln[:400] for ln in lines if any(m in ln for m in marks)][-n:]
 
 
 @app.command("run")

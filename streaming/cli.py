@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import cast
 
 import typer
 from rich.console import Console
@@ -77,8 +78,10 @@ def status(as_json: bool = typer.Option(False, "--json", help="Machine-readable 
     keys = Keys(svc.ss.redis_prefix)
     try:
         r = redis_client(svc.s)
-        stats = {k.decode(): v.decode() for k, v in r.hgetall(keys.stats).items()}
-        top = [(m.decode(), s) for m, s in r.zrevrange(keys.rank(), 0, 9, withscores=True)]
+        raw_stats = cast(dict[bytes, bytes], r.hgetall(keys.stats))
+        stats = {k.decode(): v.decode() for k, v in raw_stats.items()}
+        ranked = cast(list[tuple[bytes, float]], r.zrevrange(keys.rank(), 0, 9, withscores=True))
+        top = [(m.decode(), s) for m, s in ranked]
     except Exception as exc:  # status must work with Redis down too
         stats, top = {"error": str(exc)}, []
     if as_json:

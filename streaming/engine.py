@@ -708,7 +708,7 @@ class TrendEngine:
                 ]
         self.creators[key] = st
 
-    def load_seen(self, bucket: int, members: Iterable[bytes | int]) -> None:
+    def load_seen(self, bucket: int, members: Iterable[bytes | str | int]) -> None:
         self.seen[bucket] = {int(m) for m in members}
 
 

@@ -80,7 +80,7 @@ if TYPE_CHECKING:
     from pyspark.sql.streaming import StreamingQuery
 
 log = logging.getLogger("streaming.job")
-HEARTBEAT_S = 5.0
+HEARTBEAT_S = 5
 
 
 def input_topics(ingest: IngestSettings) -> dict[str, str]:
@@ -112,6 +112,9 @@ class BatchHandler:
     ) -> None:
         self.ss = ss
         self._trust_loading = trust_loading
+        # Graceful stop: finish the batch in flight, start no other (see `run`).
+        self.busy = threading.Event()
+        self.stopping = threading.Event()
         self.checkpoint = checkpoint
         self.engine = TrendEngine(ss)
         self.redis = redis_client(settings)
@@ -131,6 +134,18 @@ class BatchHandler:
         return self.store
 
     def __call__(self, df: DataFrame, batch_id: int) -> None:
+        if self.stopping.is_set():
+            # Returning would let Spark mark the batch done without its effects; wait for the
+            # stop to interrupt us instead: the batch is replayed on the next start.
+            while True:
+                time.sleep(1.0)
+        self.busy.set()
+        try:
+            self._process(df, batch_id)
+        finally:
+            self.busy.clear()
+
+    def _process(self, df: DataFrame, batch_id: int) -> None:
         started = time.perf_counter()
         wall_start = time.time()
         if self._trust_loading is not None:
@@ -274,9 +289,6 @@ def run(
 
     stop = threading.Event()
     own_session = spark is None
-    if own_session:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stop.set())
     ensure_topics(settings, ingest, (*STREAM_TOPICS, DLQ_TOPIC, ss.scores_topic, ss.alerts_topic))
     checkpoint = ss.checkpoint(settings)
     checkpoint.parent.mkdir(parents=True, exist_ok=True)
@@ -285,7 +297,12 @@ def run(
     loading = threading.Thread(target=trust.refresh, kwargs={"force": True}, daemon=True)
     loading.start()
     if spark is None:
-        spark = spark_session("kol-stream", settings)
+        spark = spark_session("kol-stream", settings, ss.spark_conf)
+        # After the session: PySpark's context installs its own SIGINT handler (cancel jobs,
+        # raise KeyboardInterrupt inside whatever JVM call is waiting); ours stops the query
+        # between batches instead.
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
     handler = BatchHandler(settings, ss, ingest, checkpoint, trust, loading)
     progress_path = ss.progress_file(settings)
     query = build_query(spark, settings, ss, ingest, handler, available_now)
@@ -305,7 +322,11 @@ def run(
             if finished:
                 break
             if stop.is_set():
-                log.info("stopping on signal")
+                log.info("stopping on signal: finishing the batch in flight")
+                handler.stopping.set()
+                deadline = time.monotonic() + 120
+                while handler.busy.is_set() and time.monotonic() < deadline:
+                    time.sleep(0.1)
                 query.stop()
                 break
             if not loading.is_alive():

@@ -110,6 +110,16 @@ class StreamSettings(BaseSettings):
 
     # ---- process -------------------------------------------------------------------------
     query_name: str = "kol_trending"
+    # Spark settings of the job's own session, on top of kol.spark's. The file-system
+    # checkpoint manager writes the offset and commit logs without Hadoop's FileContext
+    # permission calls (which fork a shell per file without the native Hadoop library):
+    # measured ~25 ms instead of ~80 ms per log write, twice per micro-batch.
+    spark_conf: dict[str, str] = {
+        "spark.sql.streaming.checkpointFileManagerClass": (
+            "org.apache.spark.sql.execution.streaming.checkpointing."
+            "FileSystemBasedCheckpointFileManager"
+        ),
+    }
     checkpoint_dir: Path | None = None  # default: $KOL_HOME/checkpoints/stream
     # Written by the running job every few seconds; `kol stream status` and the service's
     # health read it. Default: $KOL_HOME/run/stream.progress.json

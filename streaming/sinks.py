@@ -23,7 +23,7 @@ import logging
 from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import redis
@@ -154,7 +154,7 @@ class RedisStore:
                 name = k.score(up["key"])
                 fields = {f: _fmt(v) for f, v in up.items() if v is not None and f != "key"}
                 fields["updated_at"] = now
-                pipe.hset(name, mapping=fields)
+                pipe.hset(name, mapping=cast(Any, fields))
                 pipe.expire(name, ss.hash_ttl_wall_s)
                 pipe.zadd(k.rank(up["platform"]), {up["key"]: up["score"]})
                 pipe.zadd(k.rank(), {up["key"]: up["score"]})
@@ -175,7 +175,7 @@ class RedisStore:
             stats = {"last_batch": batch_id, "last_commit_at": now, **(extra_stats or {})}
             if result.watermark_ms is not None:
                 stats["watermark_ms"] = result.watermark_ms
-            pipe.hset(k.stats, mapping={f: _fmt(v) for f, v in stats.items()})
+            pipe.hset(k.stats, mapping=cast(Any, {f: _fmt(v) for f, v in stats.items()}))
             pipe.set(k.commit, batch_id)
             pipe.execute()
         return True
@@ -192,7 +192,7 @@ class RedisStore:
             fields.update({f"b:{b}": raw for b, raw in cd.buckets.items()})
             fields.update({f"v:{vid}": raw for vid, raw in cd.videos.items()})
             if fields:
-                pipe.hset(name, mapping=fields)  # type: ignore[arg-type]
+                pipe.hset(name, mapping=cast(Any, fields))
             gone = [f"b:{b}" for b in cd.gone_buckets] + [f"v:{v}" for v in cd.gone_videos]
             if gone:
                 pipe.hdel(name, *gone)

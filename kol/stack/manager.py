@@ -11,7 +11,7 @@ import psutil
 
 from kol.settings import Settings
 from kol.stack import process
-from kol.stack.services import Service, ServiceError, all_services
+from kol.stack.services import OPTIONAL_SERVICES, Service, ServiceError, all_services
 
 
 @dataclass
@@ -24,6 +24,8 @@ class ServiceStatus:
     detail: str
     log: str
     rss_mb: float | None = None
+    #: Started only on request (``--with-stream``); not running is not a fault.
+    optional: bool = False
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -33,10 +35,13 @@ class StackError(RuntimeError):
     """A service did not come up; the message names it, its log file and the log's last lines."""
 
 
-def select(settings: Settings, names: Iterable[str] | None = None) -> list[Service]:
+def select(
+    settings: Settings, names: Iterable[str] | None = None, optional: bool = False
+) -> list[Service]:
+    """The services named (all known ones), or by default the stack without optional ones."""
     services = all_services(settings)
     if not names:
-        return list(services.values())
+        return [v for k, v in services.items() if optional or k not in OPTIONAL_SERVICES]
     unknown = [n for n in names if n not in services]
     if unknown:
         raise StackError(f"unknown service(s) {unknown}; known: {sorted(services)}")
@@ -64,6 +69,8 @@ def status_of(svc: Service) -> ServiceStatus:
     detail = health.detail
     if proc is None and health.ok:
         detail = f"answering, but not started by this stack ({detail})"
+    elif proc is None and svc.name in OPTIONAL_SERVICES:
+        detail = f"optional, not started (`kol stack up --with-{svc.name}`)"
     return ServiceStatus(
         service=svc.name,
         address=svc.address,
@@ -73,6 +80,7 @@ def status_of(svc: Service) -> ServiceStatus:
         detail=detail,
         log=str(svc.log_file),
         rss_mb=round(rss, 1) if rss is not None else None,
+        optional=svc.name in OPTIONAL_SERVICES,
     )
 
 
@@ -145,7 +153,7 @@ def up(
     for d in (s.log_dir, s.run_dir, s.data_dir):
         d.mkdir(parents=True, exist_ok=True)
     wanted = select(s, names)
-    by_name = {svc.name: svc for svc in select(s)}
+    by_name = {svc.name: svc for svc in select(s, optional=True)}
     # pull in dependencies of what was asked for
     for svc in list(wanted):
         for dep in svc.requires:
@@ -174,7 +182,7 @@ def up(
 def down(s: Settings, names: Iterable[str] | None = None) -> list[str]:
     """Stop services in reverse dependency order; returns the names that were running."""
     stopped = []
-    for svc in reversed(select(s, names)):
+    for svc in reversed(select(s, names, optional=True)):
         record = process.read_pid(svc.pid_file)
         if record and process.stop(record, svc.stop_signal):
             stopped.append(svc.name)
@@ -183,4 +191,10 @@ def down(s: Settings, names: Iterable[str] | None = None) -> list[str]:
 
 
 def status(s: Settings, names: Iterable[str] | None = None) -> list[ServiceStatus]:
-    return [status_of(svc) for svc in select(s, names)]
+    """Every service (optional ones too, so a running stream job shows)."""
+    return [status_of(svc) for svc in select(s, names, optional=True)]
+
+
+def faults(rows: Iterable[ServiceStatus]) -> list[ServiceStatus]:
+    """Services that should be healthy and are not (an optional one not running is fine)."""
+    return [r for r in rows if not r.healthy and (r.running or not r.optional)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import glob
+import importlib
 import os
 import shutil
 import signal
@@ -746,5 +747,23 @@ SERVICE_CLASSES: tuple[type[Service], ...] = (
 )
 
 
+# Services defined by the layers above the stack (they import this module, so they are found
+# by name when asked for). `kol stack up` starts the API; the streaming job only when asked
+# (`--with-stream` or `kol stream start`), since it holds a Spark JVM for as long as it runs.
+APP_SERVICES: dict[str, str] = {
+    "api": "api.service:ApiService",
+    "stream": "streaming.service:StreamService",
+}
+OPTIONAL_SERVICES: frozenset[str] = frozenset({"stream"})
+
+
+def _load(spec: str) -> type[Service]:
+    module, _, attr = spec.partition(":")
+    cls: type[Service] = getattr(importlib.import_module(module), attr)
+    return cls
+
+
 def all_services(settings: Settings) -> dict[str, Service]:
-    return {cls.name: cls(settings) for cls in SERVICE_CLASSES}
+    """Every service the stack knows, in start order (optional ones included)."""
+    classes = [*SERVICE_CLASSES, *(_load(spec) for spec in APP_SERVICES.values())]
+    return {cls.name: cls(settings) for cls in classes}

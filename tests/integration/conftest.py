@@ -19,7 +19,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session", autouse=True)
 def stack_is_up(settings: Settings) -> None:
-    down = [r for r in manager.status(settings) if not r.healthy]
+    down = manager.faults(manager.status(settings))
     if down:
         detail = "; ".join(f"{r.service}: {r.detail} (log {r.log})" for r in down)
         pytest.fail(f"the local stack is not healthy, run `kol stack up` first: {detail}")

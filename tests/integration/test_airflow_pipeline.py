@@ -11,7 +11,7 @@ from ingestion.generator import GeneratorConfig
 from ingestion.pipeline import run_world
 from ingestion.producer import ProcessKafkaSink, ensure_topics
 from ingestion.settings import get_ingest_settings
-from kol.pipeline_cli import run_day
+from kol.pipeline_cli import failure_lines, run_day, run_log
 from kol.settings import Settings
 from kol.trino import query
 
@@ -50,7 +50,8 @@ def gold_day(settings: Settings, day: date) -> list[tuple]:
 def test_dags_test_runs_every_task_and_gold_holds_the_day(
     settings: Settings, world: GeneratorConfig
 ) -> None:
-    assert run_day(DAY) == 0
+    code = run_day(DAY)
+    assert code == 0, "\n".join(["the daily pipeline failed:", *failure_lines(run_log(DAY))])
     rows = gold_day(settings, DAY)
     assert len(rows) >= world.creators
     assert all(followers is not None for _, followers in rows)

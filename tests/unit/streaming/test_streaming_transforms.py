@@ -95,7 +95,9 @@ VIOLATIONS = [
     (video(event_time="2025-01-01T10:00:00"), "event_time: not an ISO 8601 time"),
     (video(view_count_raw="12..5K"), "view_count_raw: a suffixed count"),
     (video(like_count_raw="-40"), "like_count_raw: not a display count (-40)"),
-    (video(view_count="12"), "view_count: wrong JSON type"),
+    # Integers are read as JSON integers: a string there fails the record.
+    (video(view_count="12"), "malformed JSON"),
+    (video(video_id=123), "video_id: wrong JSON type"),
     (video(video_id="<drop>"), "missing required field video_id"),
     (video(event_type="Video Snapshot"), "event_type: must match"),
     (video()[:40], "malformed JSON"),

@@ -1,0 +1,514 @@
+"""Hot-path benchmark: the Spark streaming job against a plain single-process Kafka consumer.
+
+    uv run python bench/bench_streaming.py                    # about 5 minutes
+    uv run python bench/bench_streaming.py --quick            # about 2 minutes
+    uv run python bench/bench_streaming.py --sustain 10000,20000 --sustain-s 180   # issue's run
+
+Needs the local stack (Kafka, Redis). Every phase uses topics and Redis keys of its own
+(unique prefixes, deleted afterwards). Both contenders run the same engine, sinks and Redis
+writes (streaming.engine / streaming.sinks); what differs is how records are read and checked:
+Spark (Kafka source, native JSON and contract checks, micro-batches) or kafka-python + pydantic
+in one Python process (streaming.plain).
+
+Phases:
+
+1. **Drain throughput**: a backlog of generated events is put in the topics first, then each
+   contender processes it; events/s over the run after its first batch (JIT and code
+   generation warm-up excluded), with no producer competing for the 2 cores.
+2. **Latency at --rate events/s** (default 5,000): a live generated world is produced at that
+   rate while the contender runs; latency = wall time of the Redis commit - Kafka timestamp of
+   the record, for every event, p50/p95/p99 (after a warm-up batch).
+3. **Sustained rates** (``--sustain``, optional): live production at each rate for
+   ``--sustain-s`` seconds from several producer processes; lag (records in Kafka not yet in
+   Redis) is sampled; the rate is kept up with when the lag does not grow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from ingestion.generator import GeneratorConfig, World, live, replay
+from ingestion.producer import ensure_topics, make_admin
+from ingestion.settings import IngestSettings
+from kol.settings import REPO_ROOT, Settings
+from streaming.feed import RawSink
+from streaming.settings import ALERTS_TOPIC, SCORES_TOPIC
+from streaming.sinks import redis_client
+from streaming.transforms import STREAM_TOPICS
+
+console = Console(stderr=True)
+WARMUP_EVENTS = 3_000
+
+
+@dataclass
+class Lane:
+    """Topics, Redis prefix and files of one measurement."""
+
+    name: str
+    run: str
+    tmp: Path
+    ingest: IngestSettings = field(init=False)
+    redis_prefix: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.ingest = IngestSettings(topic_prefix=f"bench.{self.run}.{self.name}.", linger_ms=5)
+        self.redis_prefix = f"bench:{self.run}:{self.name}:"
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return {
+            **os.environ,
+            "KOL_INGEST_TOPIC_PREFIX": self.ingest.topic_prefix,
+            "KOL_STREAM_REDIS_PREFIX": self.redis_prefix,
+            "KOL_STREAM_CHECKPOINT_DIR": str(self.tmp / f"{self.name}-checkpoint"),
+            "KOL_STREAM_PROGRESS_PATH": str(self.tmp / f"{self.name}-progress.json"),
+            "KOL_STREAM_LATENCY_LOG": str(self.latency_log),
+            "KOL_STREAM_TRUST_ENABLED": "false",
+            **extra,
+        }
+
+    @property
+    def latency_log(self) -> Path:
+        return self.tmp / f"{self.name}-latency.f32"
+
+    @property
+    def progress(self) -> dict[str, Any]:
+        try:
+            return json.loads((self.tmp / f"{self.name}-progress.json").read_text())
+        except (OSError, ValueError):
+            return {}
+
+
+def world_config(events: int, seed: int = 7) -> GeneratorConfig:
+    # ~31 stream events per creator and simulated day (videos, profiles, comments).
+    creators = max(200, events // (31 * 6) + 1)
+    return GeneratorConfig(creators=creators, days=6, seed=seed)
+
+
+def stream_events(config: GeneratorConfig, shard: tuple[int, int] | None = None) -> Iterator[Any]:
+    return (ev for ev in World(config).events(shard=shard) if ev.topic in STREAM_TOPICS)
+
+
+def produce_backlog(settings: Settings, lane: Lane, n: int) -> int:
+    sink = RawSink(settings, lane.ingest, linger_ms=50)
+    sent = 0
+    for ev, value in replay(stream_events(world_config(n))):
+        sink.send(ev.topic, value, ev.key)
+        sent += 1
+        if sent >= n:
+            break
+    sink.close()
+    return sent
+
+
+def _live_shard(
+    settings: Settings,
+    ingest: IngestSettings,
+    seed: int,
+    k: int,
+    n: int,
+    rate: float,
+    count: int,
+    events: int,
+) -> None:
+    sink = RawSink(settings, ingest)
+    stream = live(stream_events(world_config(events, seed), (k, n)), rate)
+    for sent, (ev, value) in enumerate(stream, start=1):
+        sink.send(ev.topic, value, ev.key)
+        if sent >= count:
+            break
+    sink.close()
+
+
+def produce_live(
+    settings: Settings, lane: Lane, rate: float, seconds: float, processes: int = 1
+) -> tuple[int, float]:
+    """Produce a live world at ``rate`` events/s for ``seconds``; (events sent, seconds taken)."""
+    total = int(rate * seconds)
+    started = time.monotonic()
+    if processes == 1:
+        _live_shard(settings, lane.ingest, 11, 0, 1, rate, total, total)
+    else:
+        ctx = mp.get_context("spawn")
+        procs = [
+            ctx.Process(
+                target=_live_shard,
+                args=(
+                    settings,
+                    lane.ingest,
+                    11,
+                    k,
+                    processes,
+                    rate / processes,
+                    total // processes,
+                    total,
+                ),
+            )
+            for k in range(processes)
+        ]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join()
+    return total, time.monotonic() - started
+
+
+def processed(settings: Settings, lane: Lane) -> int:
+    key = f"{lane.redis_prefix}stream:stats"
+    stats = cast(dict[bytes, bytes], redis_client(settings).hgetall(key))
+    return sum(int(v) for k, v in stats.items() if k.startswith(b"valid:") or k == b"rejected")
+
+
+def wait_processed(settings: Settings, lane: Lane, n: int, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if processed(settings, lane) >= n:
+            return True
+        time.sleep(0.25)
+    return False
+
+
+@contextmanager
+def contender(
+    kind: str, lane: Lane, extra_env: dict[str, str]
+) -> Iterator[subprocess.Popen[bytes]]:
+    """The Spark job or the plain consumer as a subprocess, stopped on exit."""
+    if kind == "spark":
+        cmd = [sys.executable, "-m", "streaming.job", *extra_env.pop("_args", "").split()]
+    else:
+        cmd = [
+            sys.executable,
+            "-m",
+            "streaming.plain",
+            "--namespace",
+            f"plain-{lane.run}",
+            "--latency-log",
+            str(lane.latency_log),
+            *extra_env.pop("_args", "").split(),
+        ]
+    log = (lane.tmp / f"{lane.name}.log").open("ab")
+    proc = subprocess.Popen(
+        [c for c in cmd if c],
+        cwd=REPO_ROOT,
+        env=lane.env(**extra_env),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        log.close()
+
+
+def wait_ready(settings: Settings, lane: Lane, proc: subprocess.Popen[bytes]) -> None:
+    """Warm the contender up: a first batch of events through it before measuring."""
+    sent = produce_backlog(settings, lane, WARMUP_EVENTS)
+    deadline = time.monotonic() + 240
+    while processed(settings, lane) < sent:
+        if proc.poll() is not None or time.monotonic() > deadline:
+            log = (lane.tmp / f"{lane.name}.log").read_text()[-3000:]
+            raise RuntimeError(f"{lane.name} did not start:\n{log}")
+        time.sleep(0.5)
+
+
+def latencies(lane: Lane, skip: int) -> np.ndarray:
+    data = np.fromfile(lane.latency_log, dtype=np.float32)
+    return data[skip:]
+
+
+def percentiles(lat: np.ndarray) -> dict[str, float]:
+    p50, p95, p99 = np.percentile(lat, [50, 95, 99])
+    return {
+        "p50_s": float(p50),
+        "p95_s": float(p95),
+        "p99_s": float(p99),
+        "max_s": float(lat.max()),
+    }
+
+
+# ---- phases ---------------------------------------------------------------------------------
+
+
+def drain(settings: Settings, run: str, tmp: Path, events: int, plain: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    lane = Lane("drain", run, tmp)
+    ensure_topics(settings, lane.ingest, (*STREAM_TOPICS, "kol.dlq", SCORES_TOPIC, ALERTS_TOPIC))
+    started = time.monotonic()
+    n = produce_backlog(settings, lane, events)
+    console.print(f"drain: {n:,} events in the topics ({time.monotonic() - started:.0f}s)")
+    spark = subprocess.run(
+        [sys.executable, "-m", "streaming.job", "--available-now"],
+        cwd=REPO_ROOT,
+        env=lane.env(KOL_STREAM_MAX_OFFSETS_PER_TRIGGER=str(max(20_000, events // 8))),
+        stdout=(tmp / "drain-spark.log").open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    if spark.returncode != 0:
+        raise RuntimeError(f"spark drain failed, see {tmp / 'drain-spark.log'}")
+    timeline = lane.progress.get("timeline") or []
+    first, rest = timeline[0], timeline[1:]
+    events_after_first = sum(t[1] for t in rest)
+    out["spark"] = {
+        "events": sum(t[1] for t in timeline),
+        "batches": len(timeline),
+        "events_per_s": events_after_first / (rest[-1][3] - first[3]) if rest else None,
+        "events_per_s_with_first_batch": sum(t[1] for t in timeline) / (timeline[-1][3] - first[2]),
+        "first_batch_s": first[3] - first[2],
+    }
+    console.print(f"drain: spark {out['spark']}")
+    if plain:
+        plain_lane = Lane("drain", run, tmp)  # same topics, its own Redis namespace
+        plain_lane.redis_prefix = f"bench:{run}:drain-plain:"
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "streaming.plain",
+                "--namespace",
+                f"plain-{run}",
+                "--idle-s",
+                "3",
+            ],
+            cwd=REPO_ROOT,
+            env=plain_lane.env(),
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"plain drain failed: {result.stderr[-2000:]}")
+        summary = json.loads(result.stdout.strip().splitlines()[-1])
+        out["plain"] = {
+            "events": summary["events"],
+            "events_per_s": summary["events"] / (summary["last_at"] - summary["first_at"]),
+        }
+        console.print(f"drain: plain {out['plain']}")
+    return out
+
+
+def latency(
+    settings: Settings,
+    run: str,
+    tmp: Path,
+    kind: str,
+    rate: float,
+    seconds: float,
+    trigger_ms: int,
+) -> dict[str, Any]:
+    lane = Lane(f"latency-{kind}", run, tmp)
+    ensure_topics(settings, lane.ingest, (*STREAM_TOPICS, "kol.dlq", SCORES_TOPIC, ALERTS_TOPIC))
+    extra = {"KOL_STREAM_TRIGGER_MS": str(trigger_ms)}
+    with contender(kind, lane, extra) as proc:
+        wait_ready(settings, lane, proc)
+        skip = int(np.fromfile(lane.latency_log, dtype=np.float32).size)
+        lags: list[tuple[float, int]] = []
+        stop = threading.Event()
+
+        def sample() -> None:
+            begin = time.monotonic()
+            while not stop.is_set():
+                done = processed(settings, lane) - WARMUP_EVENTS
+                lags.append((time.monotonic() - begin, done))
+                stop.wait(2.0)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        sent, took = produce_live(settings, lane, rate, seconds)
+        caught_up = wait_processed(settings, lane, sent + WARMUP_EVENTS, 120)
+        stop.set()
+        sampler.join()
+    lat = latencies(lane, skip)
+    result = {
+        "rate": rate,
+        "produced": sent,
+        "produced_per_s": sent / took,
+        "caught_up": caught_up,
+        "samples": int(lat.size),
+        **percentiles(lat),
+    }
+    console.print(f"latency {kind}: {result}")
+    return result
+
+
+def sustain(
+    settings: Settings,
+    run: str,
+    tmp: Path,
+    rate: float,
+    seconds: float,
+    processes: int,
+    trigger_ms: int,
+) -> dict[str, Any]:
+    lane = Lane(f"sustain-{int(rate)}", run, tmp)
+    ensure_topics(settings, lane.ingest, (*STREAM_TOPICS, "kol.dlq", SCORES_TOPIC, ALERTS_TOPIC))
+    with contender("spark", lane, {"KOL_STREAM_TRIGGER_MS": str(trigger_ms)}) as proc:
+        wait_ready(settings, lane, proc)
+        skip = int(np.fromfile(lane.latency_log, dtype=np.float32).size)
+        begin = time.monotonic()
+        result: dict[str, Any] = {}
+        producer = threading.Thread(
+            target=lambda: result.update(
+                zip(
+                    ("sent", "took"),
+                    produce_live(settings, lane, rate, seconds, processes),
+                    strict=True,
+                )
+            )
+        )
+        producer.start()
+        lags = []
+        while producer.is_alive():
+            time.sleep(5.0)
+            elapsed = time.monotonic() - begin
+            done = processed(settings, lane) - WARMUP_EVENTS
+            lags.append((round(elapsed, 1), int(min(rate * elapsed, rate * seconds) - done)))
+        producer.join()
+        caught_up = wait_processed(settings, lane, result["sent"] + WARMUP_EVENTS, 180)
+        drained_s = time.monotonic() - begin - result["took"]
+    lat = latencies(lane, skip)
+    third = [lag for t, lag in lags if t >= seconds / 3]
+    growing = bool(third) and third[-1] > max(third[0] * 1.5, rate * 5)
+    out = {
+        "rate": rate,
+        "sent": result["sent"],
+        "produced_per_s": result["sent"] / result["took"],
+        "lag_samples": lags,
+        "lag_growing": growing,
+        "caught_up_after_s": round(drained_s, 1) if caught_up else None,
+        **percentiles(lat),
+    }
+    console.print(f"sustain {rate:,.0f}/s: {out}")
+    return out
+
+
+def cleanup(settings: Settings, run: str) -> None:
+    admin = make_admin(settings, IngestSettings(topic_prefix=f"bench.{run}."))
+    try:
+        mine = [t for t in admin.list_topics() if t.startswith(f"bench.{run}.")]
+        if mine:
+            admin.delete_topics(mine)
+    finally:
+        admin.close()
+    r = redis_client(settings)
+    for name in r.scan_iter(match=f"bench:{run}:*", count=1000):
+        r.unlink(name)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--drain-events", type=int, default=150_000)
+    parser.add_argument("--rate", type=float, default=5_000.0, help="latency phase, events/s")
+    parser.add_argument("--duration", type=float, default=60.0, help="latency phase, seconds")
+    parser.add_argument("--trigger-ms", type=int, default=0, help="micro-batch trigger")
+    parser.add_argument("--sustain", default="", help="comma-separated rates, e.g. 10000,20000")
+    parser.add_argument("--sustain-s", type=float, default=60.0)
+    parser.add_argument("--producers", type=int, default=2, help="processes for --sustain")
+    parser.add_argument("--skip-plain", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="50k drain, 20 s latency")
+    parser.add_argument("--keep", action="store_true", help="keep topics, keys and logs")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.drain_events, args.duration = 50_000, 20.0
+
+    settings = Settings()
+    run = uuid.uuid4().hex[:8]
+    tmp = settings.home / "bench" / f"streaming-{run}"
+    tmp.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "cpus": os.cpu_count(),
+        "load_average_at_start": os.getloadavg(),
+        "args": {k: str(v) for k, v in vars(args).items()},
+    }
+    try:
+        results["drain"] = drain(settings, run, tmp, args.drain_events, not args.skip_plain)
+        kinds = ["spark"] if args.skip_plain else ["spark", "plain"]
+        results["latency"] = {
+            kind: latency(settings, run, tmp, kind, args.rate, args.duration, args.trigger_ms)
+            for kind in kinds
+        }
+        if args.sustain:
+            results["sustain"] = [
+                sustain(
+                    settings, run, tmp, float(r), args.sustain_s, args.producers, args.trigger_ms
+                )
+                for r in args.sustain.split(",")
+            ]
+    finally:
+        results["load_average_at_end"] = os.getloadavg()
+        if not args.keep:
+            with suppress(Exception):
+                cleanup(settings, run)
+    report(results)
+    out = args.json or tmp / "results.json"
+    out.write_text(json.dumps(results, indent=2))
+    console.print(f"results: {out}")
+    return 0
+
+
+def report(results: dict[str, Any]) -> None:
+    table = Table(title="hot path: Spark job vs plain kafka-python consumer")
+    table.add_column("measure")
+    table.add_column("spark", justify="right")
+    table.add_column("plain", justify="right")
+    table.add_column("spark / plain", justify="right")
+
+    def row(name: str, a: float | None, b: float | None, fmt: str) -> None:
+        ratio = f"{a / b:.2f}" if a and b else "-"
+        table.add_row(name, fmt.format(a) if a else "-", fmt.format(b) if b else "-", ratio)
+
+    d = results.get("drain", {})
+    row(
+        "drain throughput (events/s)",
+        d.get("spark", {}).get("events_per_s"),
+        d.get("plain", {}).get("events_per_s"),
+        "{:,.0f}",
+    )
+    lat = results.get("latency", {})
+    for p in ("p50_s", "p95_s", "p99_s"):
+        row(
+            f"latency {p[:3]} at {lat.get('spark', {}).get('rate', 0):,.0f}/s (s)",
+            lat.get("spark", {}).get(p),
+            lat.get("plain", {}).get(p),
+            "{:.3f}",
+        )
+    console.print(table)
+    for s in results.get("sustain", []):
+        console.print(
+            f"sustained {s['rate']:,.0f}/s (produced {s['produced_per_s']:,.0f}/s): "
+            f"lag growing: {s['lag_growing']}, p95 {s['p95_s']:.2f}s, "
+            f"caught up {s['caught_up_after_s']}s after the producer stopped"
+        )
+    console.print(
+        f"load average {results['load_average_at_start']} -> {results['load_average_at_end']}"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
