@@ -29,10 +29,14 @@ from prometheus_client import Gauge
 from api.errors import InvalidRequest, ServiceUnavailable
 from api.schemas import KolFeatures
 from api.settings import ApiSettings
+from ml import features as ml_features
+from ml.scoring import Scorer, spec_from_metadata, top_reasons
+from ml.scoring import band_label as band_label
 
 log = logging.getLogger("kol.api")
 
-FEATURES: tuple[str, ...] = tuple(KolFeatures.model_fields)
+# The one feature definition (ml.features); KolFeatures has exactly these fields (tested).
+FEATURES: tuple[str, ...] = ml_features.FEATURES
 MODEL_VERSION = Gauge("kol_api_model_version", "Loaded model version (0: none)", ["model"])
 
 
@@ -40,6 +44,7 @@ MODEL_VERSION = Gauge("kol_api_model_version", "Loaded model version (0: none)",
 class ModelOutput:
     score: float
     reasons: list[dict[str, Any]] = field(default_factory=list)
+    label: str | None = None  # the model's own bands (ml.scoring), when it has a score spec
 
 
 class ScoringModel(Protocol):
@@ -52,15 +57,9 @@ class ScoringModel(Protocol):
 
 
 def features_matrix(rows: Sequence[KolFeatures], columns: Sequence[str]) -> np.ndarray:
-    """Rows -> float64 matrix of ``columns``; unknown values are NaN, booleans 0/1.
-
-    Built by hand rather than through pandas: for one row it is ~50x cheaper, which is most of
-    a prediction's cost."""
-    out = np.empty((len(rows), len(columns)), dtype="float64")
-    for i, row in enumerate(rows):
-        values = row.__dict__
-        out[i] = [np.nan if (v := values[c]) is None else float(v) for c in columns]
-    return out
+    """Rows -> float64 matrix of ``columns``; unknown values are NaN, booleans 0/1
+    (:func:`ml.features.matrix`, the same function batch scoring and training use)."""
+    return ml_features.matrix(rows, columns)
 
 
 def features_frame(rows: Sequence[KolFeatures]) -> pd.DataFrame:
@@ -74,38 +73,6 @@ def to_scores(raw: np.ndarray, scale: float) -> np.ndarray:
     if raw.ndim == 2:
         raw = raw[:, -1]
     return np.clip(raw * scale, 0.0, 100.0)
-
-
-def band_label(score: float | None, bands: Sequence[tuple[str, float]]) -> str | None:
-    if score is None:
-        return None
-    for label, lower in bands:
-        if score >= lower:
-            return label
-    return bands[-1][0] if bands else None
-
-
-def top_reasons(
-    names: Sequence[str], values: np.ndarray, contrib: np.ndarray, n: int
-) -> list[dict[str, Any]]:
-    """The ``n`` features that moved one prediction most (by absolute contribution)."""
-    order = np.argsort(-np.abs(contrib))[:n]
-    out = []
-    for i in order:
-        c = float(contrib[i])
-        if c == 0.0:
-            continue
-        v = float(values[i])
-        shown = "unknown" if np.isnan(v) else f"{v:.4g}"
-        out.append(
-            {
-                "factor": names[i],
-                "value": None if np.isnan(v) else v,
-                "effect": round(c, 6),
-                "text": f"{names[i]} = {shown} {'raises' if c > 0 else 'lowers'} the score",
-            }
-        )
-    return out
 
 
 def lightgbm_booster(native: Any) -> Any:
@@ -123,10 +90,15 @@ def lightgbm_booster(native: Any) -> Any:
 class MlflowModel:
     """A registered model version.
 
-    LightGBM models are scored with their Booster on a numpy matrix: probabilities for
-    classifiers (the LightGBM pyfunc flavor would return class labels, i.e. scores of 0 or 100),
-    SHAP contributions for the reasons, and no pandas or schema-enforcement overhead (about
-    0.2 ms a row instead of 10). Any other model goes through its pyfunc.
+    Models trained by :mod:`ml.train` carry a score spec: they score through
+    :class:`ml.scoring.Scorer`, the same function batch scoring and training use (trust =
+    100 x (1 - calibrated P(inauthentic)), success = percentile, labels from the model's bands).
+
+    Other LightGBM models are scored with their Booster on a numpy matrix: probabilities for
+    classifiers (the LightGBM pyfunc flavor would return class labels, i.e. scores of 0 or 100)
+    x ``model_output_scale``, SHAP contributions for the reasons, and no pandas or
+    schema-enforcement overhead (about 0.2 ms a row instead of 10). Any other model goes
+    through its pyfunc.
     """
 
     def __init__(
@@ -140,6 +112,10 @@ class MlflowModel:
         self.inputs: list[str] = list(schema.input_names()) if schema is not None else []
         self.booster = lightgbm_booster(native)
         self.inline = self.booster is not None
+        spec = spec_from_metadata(getattr(pyfunc.metadata, "metadata", None))
+        self.scorer: Scorer | None = None
+        if spec is not None and self.booster is not None:
+            self.scorer = Scorer(self.booster, spec, name, version)
         if self.booster is not None and set(self.booster.feature_name()) <= set(FEATURES):
             self.inputs = list(self.booster.feature_name())  # the training column order
         unknown = [c for c in self.inputs if c not in FEATURES]
@@ -173,6 +149,13 @@ class MlflowModel:
 
     def predict(self, rows: Sequence[KolFeatures]) -> list[ModelOutput]:
         m = self._matrix(rows)
+        if self.scorer is not None:
+            scored = self.scorer.score(m, self.s.reasons_top_n > 0, self.s.model_threads)
+            reasons = self.scorer.reasons(m, scored, self.s.reasons_top_n)
+            return [
+                ModelOutput(float(score), r, label)
+                for score, r, label in zip(scored.scores, reasons, scored.labels, strict=True)
+            ]
         if self.booster is not None:
             raw = self.booster.predict(m, num_threads=self.s.model_threads)
         else:

@@ -16,8 +16,10 @@ import orjson
 from api.errors import ServiceUnavailable
 from api.gold import GoldReader
 from api.live import LiveStore
-from api.models import band_label
 from api.settings import ApiSettings
+from ml.scoring import SUCCESS_BANDS, TRUST_BANDS, band_label
+
+BANDS = {"trust": TRUST_BANDS, "success": SUCCESS_BANDS}
 
 
 def _float(value: Any) -> float | None:
@@ -129,7 +131,7 @@ def batch_score(
     version = row.get(f"{kind}_model_version")
     return {
         "score": round(score, 2),
-        "label": row.get(f"{kind}_label") or band_label(score, s.score_bands),
+        "label": row.get(f"{kind}_label") or band_label(score, BANDS[kind]),
         "model_version": None if version is None else str(version),
         "scored_at": row.get(f"{kind}_scored_at") or row.get("scored_at"),
         "source": source,
@@ -143,7 +145,7 @@ def live_trust(h: dict[str, str], s: ApiSettings) -> dict[str, Any] | None:
         return None
     return {
         "score": round(score, 2),
-        "label": band_label(score, s.score_bands),
+        "label": band_label(score, TRUST_BANDS),
         "model_version": None,
         "scored_at": h.get("updated_at"),
         "source": "stream",

@@ -18,6 +18,7 @@ from kol.pipeline_cli import app as pipeline_app
 from kol.settings import get_settings
 from kol.stack import manager, process
 from kol.stack.services import all_services
+from ml.cli import app as ml_app
 from streaming.cli import app as stream_app
 
 app = typer.Typer(help="KOL analytics platform.", no_args_is_help=True)
@@ -29,6 +30,7 @@ app.add_typer(quality_app, name="quality")
 app.add_typer(pipeline_app, name="pipeline")
 app.add_typer(gold_app, name="gold")
 app.add_typer(api_app, name="api")
+app.add_typer(ml_app, name="ml")
 app.add_typer(stream_app, name="stream")
 
 # Wide enough for the status table when piped (rich assumes 80 columns without a terminal).

@@ -8,6 +8,13 @@ window's metrics). Its prediction times ``trust_output_scale`` (default 100: the
 the probability that the audience is genuine; set 1 for a model that predicts 0-100) is the
 trust score, clipped to 0-100; a 2-D output (class probabilities) uses its last column.
 
+A champion trained by :mod:`ml.train` (it carries a score spec) is scored through the one
+scoring function, :class:`ml.scoring.Scorer`, so its scores mean what the API's and batch
+scoring's mean (trust = 100 x (1 - calibrated P(inauthentic))): the stream fills the profile
+features it knows (:func:`ml.features.stream_profile_rows`, the dbt formulas) and leaves the
+windowed Gold features unknown, so a live score is a profile-only estimate until batch scoring
+writes the full one (which the API prefers).
+
 No champion, no MLflow, or a signature asking for a column the stream does not have: the job
 runs without trust scores and says why once. The registry is asked again every
 ``trust_refresh_wall_s`` seconds (from the job's heartbeat, never inside a micro-batch), so a
@@ -26,6 +33,8 @@ import numpy as np
 import pandas as pd
 
 from kol.settings import Settings
+from ml.features import stream_profile_rows
+from ml.scoring import Scorer, load_scorer, spec_from_metadata
 from streaming.settings import StreamSettings
 
 log = logging.getLogger(__name__)
@@ -78,9 +87,12 @@ class TrustScorer:
         if mv.version == self.version:
             return
         try:
-            model = mlflow.pyfunc.load_model(f"models:/{name}@{alias}")
+            model = mlflow.pyfunc.load_model(f"models:/{name}/{mv.version}")
             schema = model.metadata.get_input_schema()
             inputs = schema.input_names() if schema is not None else None
+            if spec_from_metadata(getattr(model.metadata, "metadata", None)) is not None:
+                model = load_scorer(uri, name, str(mv.version))
+                inputs = None
         except Exception as exc:
             self._say_once(f"cannot load {name} v{mv.version} ({type(exc).__name__}: {exc})")
             return
@@ -94,6 +106,9 @@ class TrustScorer:
             model, inputs = self.model, self.inputs
         if model is None:
             return None
+        if isinstance(model, Scorer):
+            rows = stream_profile_rows(features)
+            return model.score(model.matrix(rows), reasons=False).scores
         cols = inputs or list(features.columns)
         missing = [c for c in cols if c not in features.columns]
         if missing:

@@ -26,7 +26,7 @@ def to_prediction(
     return Prediction(
         model=kind,
         score=out.score,
-        label=band_label(out.score, s.score_bands),
+        label=out.label or band_label(out.score, s.score_bands),
         model_name=model.name,
         model_version=str(model.version),
         reasons=out.reasons,  # type: ignore[arg-type]

@@ -241,7 +241,7 @@ def test_scores_prefer_redis_then_gold_then_stream(api: Any) -> None:
     body = api.client.get("/api/v1/scores/tiktok/minh.anh").json()
     assert body["trust"]["source"] == "stream"
     assert body["trust"]["score"] == 64.5
-    assert body["trust"]["label"] == "medium"
+    assert body["trust"]["label"] == "Trusted"
     assert body["trending"]["label"] == "Viral"
     assert {r["factor"] for r in body["trending"]["reasons"]} >= {"velocity", "momentum"}
     assert body["success"]["score"] is None
@@ -258,7 +258,7 @@ def test_scores_prefer_redis_then_gold_then_stream(api: Any) -> None:
     body = api.client.get("/api/v1/scores/tiktok/minh.anh").json()
     assert (body["trust"]["source"], body["trust"]["score"]) == ("gold", 80.0)
     assert body["trust"]["reasons"][0]["factor"] == "near_duplicate_share_7d"
-    assert (body["success"]["label"], body["success"]["model_version"]) == ("medium", "2")
+    assert (body["success"]["label"], body["success"]["model_version"]) == ("Average", "2")
 
     api.live.score_hashes[kid] = {"trust_score": "91", "trust_model_version": "4"}
     body = api.client.get("/api/v1/scores/tiktok/minh.anh").json()

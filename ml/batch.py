@@ -1,0 +1,287 @@
+"""Batch scoring: every creator of a Gold day, with the champion models, into
+``<gold>.kol_scores`` (Iceberg) and the Redis score hashes the API reads.
+
+Idempotent on the day: the day's rows in ``kol_scores`` are replaced in one Iceberg commit
+(``overwrite`` filtered on ``date_day``), and ``scored_at`` is the end of the day the features
+describe (not the wall clock; ``computed_at`` has that), so re-running a day rewrites the same
+rows. Redis keeps each creator's newest day: a backfill of an older day does not overwrite a
+newer score.
+
+Redis: ``<prefix>scores:<kol_id>`` hash with ``trust_score``, ``trust_label``,
+``trust_model_version``, ``trust_reasons`` (JSON), ``trust_scored_at`` and the same for
+``success_``, plus ``date_day`` (see api.live / api.scoring).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
+from typing import Any
+
+import numpy as np
+import orjson
+import pandas as pd
+
+from ml import features as F
+from ml.features import frame_matrix
+from ml.scoring import Scorer, load_scorer
+from ml.settings import MlSettings
+
+log = logging.getLogger("kol.ml")
+
+KINDS = ("trust", "success")
+SCORE_COLUMNS = (
+    "kol_id",
+    "platform",
+    "date_day",
+    "scored_at",
+    "computed_at",
+    "trust_score",
+    "trust_label",
+    "trust_model_version",
+    "trust_probability",
+    "trust_reasons",
+    "success_score",
+    "success_label",
+    "success_model_version",
+    "success_prediction",
+    "success_target_kind",
+    "success_reasons",
+)
+
+
+def arrow_schema() -> Any:
+    import pyarrow as pa
+
+    ts = pa.timestamp("us", tz="UTC")
+    s, d = pa.string(), pa.float64()
+    return pa.schema(
+        [
+            pa.field("kol_id", s, nullable=False),
+            pa.field("platform", s),
+            pa.field("date_day", pa.date32(), nullable=False),
+            pa.field("scored_at", ts, nullable=False),
+            pa.field("computed_at", ts),
+            pa.field("trust_score", d),
+            pa.field("trust_label", s),
+            pa.field("trust_model_version", s),
+            pa.field("trust_probability", d),
+            pa.field("trust_reasons", s),
+            pa.field("success_score", d),
+            pa.field("success_label", s),
+            pa.field("success_model_version", s),
+            pa.field("success_prediction", d),
+            pa.field("success_target_kind", s),
+            pa.field("success_reasons", s),
+        ]
+    )
+
+
+def day_end(day: date) -> datetime:
+    return datetime.combine(day + timedelta(days=1), dtime.min, tzinfo=UTC) - timedelta(
+        microseconds=1
+    )
+
+
+def score_features(
+    df: pd.DataFrame,
+    scorers: dict[str, Scorer | None],
+    reasons_top_n: int = 3,
+    threads: int = 1,
+    computed_at: datetime | None = None,
+) -> pd.DataFrame:
+    """Feature rows (one per creator) -> kol_scores rows. The same :class:`Scorer` call as
+    the API and training, on the same matrix (:func:`ml.features.frame_matrix`)."""
+    computed_at = computed_at or datetime.now(UTC)
+    out = pd.DataFrame(
+        {
+            "kol_id": df["kol_id"].astype(str).to_numpy(),
+            "platform": df["platform"].astype(str).to_numpy() if "platform" in df else None,
+            "date_day": df["date_day"].to_numpy(),
+        }
+    )
+    out["scored_at"] = [day_end(d) for d in df["date_day"]]
+    out["computed_at"] = computed_at
+    for kind in KINDS:
+        scorer = scorers.get(kind)
+        for c in ("score", "label", "model_version", "reasons"):
+            out[f"{kind}_{c}"] = None
+        if scorer is None or df.empty:
+            continue
+        m = frame_matrix(df, scorer.columns)
+        scored = scorer.score(m, reasons=reasons_top_n > 0, threads=threads)
+        out[f"{kind}_score"] = scored.scores
+        out[f"{kind}_label"] = scored.labels
+        out[f"{kind}_model_version"] = str(scorer.version)
+        reasons = scorer.reasons(m, scored, reasons_top_n)
+        out[f"{kind}_reasons"] = [orjson.dumps(r).decode() for r in reasons]
+        if kind == "trust":
+            out["trust_probability"] = scored.value
+        else:
+            out["success_prediction"] = scored.value
+            out["success_target_kind"] = np.where(scorer.shop_mask(m), "shop", "engagement")
+    for c in ("trust_probability", "success_prediction", "success_target_kind"):
+        if c not in out:
+            out[c] = None
+    return out[list(SCORE_COLUMNS)]
+
+
+# ---- sinks ------------------------------------------------------------------------------------
+def scores_table(ml: MlSettings) -> Any:
+    from pyiceberg.exceptions import NoSuchTableError
+    from pyiceberg.transforms import IdentityTransform
+
+    from kol.iceberg import catalog
+
+    cat = catalog(ml.core)
+    ident = f"{ml.gold_schema}.{ml.scores_table}"
+    try:
+        return cat.load_table(ident)
+    except NoSuchTableError:
+        pass
+    cat.create_namespace_if_not_exists(ml.gold_schema)
+    table = cat.create_table_if_not_exists(ident, schema=arrow_schema())
+    if table.spec().is_unpartitioned():
+        with table.update_spec() as spec:
+            spec.add_field("date_day", IdentityTransform(), "date_day")
+    return cat.load_table(ident)
+
+
+def write_iceberg(ml: MlSettings, rows: pd.DataFrame, day: date) -> int:
+    """Replace the day's rows of kol_scores with ``rows`` (one atomic commit)."""
+    import pyarrow as pa
+    from pyiceberg.expressions import EqualTo
+
+    table = scores_table(ml)
+    data = pa.Table.from_pandas(rows, schema=arrow_schema(), preserve_index=False)
+    table.overwrite(data, overwrite_filter=EqualTo("date_day", day))
+    return len(rows)
+
+
+def redis_client(ml: MlSettings) -> Any:
+    import redis
+
+    c = ml.core
+    return redis.Redis(host=c.redis_host, port=c.redis_port, db=c.redis_db, socket_timeout=10)
+
+
+def redis_mapping(row: dict[str, Any]) -> dict[str, str]:
+    out = {"date_day": str(row["date_day"])}
+    for kind in KINDS:
+        if row.get(f"{kind}_score") is None or row[f"{kind}_score"] != row[f"{kind}_score"]:
+            continue
+        out[f"{kind}_score"] = repr(float(row[f"{kind}_score"]))
+        out[f"{kind}_label"] = str(row[f"{kind}_label"])
+        out[f"{kind}_model_version"] = str(row[f"{kind}_model_version"])
+        out[f"{kind}_reasons"] = str(row[f"{kind}_reasons"])
+        out[f"{kind}_scored_at"] = row["scored_at"].isoformat()
+    return out
+
+
+def write_redis(ml: MlSettings, rows: pd.DataFrame, client: Any = None) -> int:
+    """Score hashes; a creator whose hash holds a newer day is left alone. Returns hashes
+    written."""
+    r = client or redis_client(ml)
+    prefix = f"{ml.score_key_prefix}scores:"
+    written = 0
+    records = rows.to_dict("records")
+    for i in range(0, len(records), ml.redis_batch):
+        chunk = records[i : i + ml.redis_batch]
+        pipe = r.pipeline(transaction=False)
+        for rec in chunk:
+            pipe.hget(prefix + rec["kol_id"], "date_day")
+        current = pipe.execute()
+        pipe = r.pipeline(transaction=False)
+        for rec, cur in zip(chunk, current, strict=True):
+            if cur is not None and (cur.decode() if isinstance(cur, bytes) else cur) > str(
+                rec["date_day"]
+            ):
+                continue
+            pipe.hset(prefix + rec["kol_id"], mapping=redis_mapping(rec))
+            written += 1
+        pipe.execute()
+    return written
+
+
+# ---- the job ----------------------------------------------------------------------------------
+@dataclass
+class ScoreRun:
+    day: date | None
+    creators: int = 0
+    iceberg_rows: int = 0
+    redis_hashes: int = 0
+    versions: dict[str, str | None] = field(default_factory=dict)
+    missing: dict[str, str] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "day": str(self.day) if self.day else None,
+            "creators": self.creators,
+            "iceberg_rows": self.iceberg_rows,
+            "redis_hashes": self.redis_hashes,
+            "versions": self.versions,
+            "missing": self.missing,
+            "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
+        }
+
+
+def champions(ml: MlSettings) -> tuple[dict[str, Scorer | None], dict[str, str]]:
+    """Champion scorers by kind; a kind without one maps to None with the reason."""
+    scorers: dict[str, Scorer | None] = {}
+    missing: dict[str, str] = {}
+    names = {"trust": ml.trust_model_name, "success": ml.success_model_name}
+    for kind, name in names.items():
+        try:
+            scorers[kind] = load_scorer(ml.core.mlflow_tracking_uri, name, ml.alias)
+        except Exception as exc:
+            scorers[kind] = None
+            missing[kind] = f"{name}@{ml.alias}: {type(exc).__name__}: {str(exc)[:200]}"
+    return scorers, missing
+
+
+def score_day(
+    ml: MlSettings,
+    day: date | None = None,
+    scorers: dict[str, Scorer | None] | None = None,
+    on_step: Callable[[str], None] | None = None,
+) -> ScoreRun:
+    """Score every creator with features on ``day`` (default: the latest day in Gold) and
+    write both sinks. Without any champion model, nothing is written (the run says why)."""
+    step = on_step or (lambda _: None)
+    t0 = time.perf_counter()
+    day = day or F.latest_day(ml)
+    run = ScoreRun(day)
+    if day is None:
+        run.missing["features"] = f"{ml.gold}.{ml.features_table} is empty"
+        return run
+    if scorers is None:
+        step("loading champion models")
+        scorers, run.missing = champions(ml)
+    run.versions = {k: (s.version if s else None) for k, s in scorers.items()}
+    if not any(scorers.values()):
+        log.warning("batch scoring %s: no champion model (%s)", day, run.missing)
+        return run
+    step(f"reading features of {day}")
+    df = F.read_features(ml, day=day)
+    run.creators = len(df)
+    run.seconds["read"] = time.perf_counter() - t0
+    step(f"scoring {len(df)} creators")
+    t1 = time.perf_counter()
+    rows = score_features(df, scorers, ml.reasons_top_n, ml.score_threads)
+    run.seconds["score"] = time.perf_counter() - t1
+    step("writing gold.kol_scores")
+    t1 = time.perf_counter()
+    run.iceberg_rows = write_iceberg(ml, rows, day)
+    run.seconds["iceberg"] = time.perf_counter() - t1
+    step("writing Redis score hashes")
+    t1 = time.perf_counter()
+    run.redis_hashes = write_redis(ml, rows)
+    run.seconds["redis"] = time.perf_counter() - t1
+    run.seconds["total"] = time.perf_counter() - t0
+    log.info("batch scoring %s: %s", day, run.as_dict())
+    return run

@@ -1,0 +1,199 @@
+"""MLflow: log a training run, register the model, promote it only if it beats the champion.
+
+Promotion (:func:`should_promote`) compares challenger and champion on the *same* holdout rows,
+metric by metric in order of priority: the first metric on which they differ decides (ties go
+to the next one); a challenger must be better by more than ``min_gain``. No champion yet, or a
+champion that cannot score the holdout (no score spec), and the challenger is promoted; every
+decision and its numbers are logged to the challenger's run (``promotion.json``, tags).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from tenacity import retry, stop_after_attempt, wait_exponential
+
+from ml.scoring import SPEC_KEY, Scorer, ScoreSpec, load_scorer
+from ml.settings import MlSettings
+
+log = logging.getLogger("kol.ml")
+
+Metric = tuple[str, bool]  # (name, higher is better)
+TRUST_PROMOTION: tuple[Metric, ...] = (("roc_auc", True), ("brier", False))
+SUCCESS_PROMOTION: tuple[Metric, ...] = (("mae_log", False), ("smape", False))
+
+
+@dataclass(frozen=True)
+class Decision:
+    promote: bool
+    reason: str
+    challenger: dict[str, float]
+    champion: dict[str, float] | None
+    champion_version: str | None = None
+
+
+def should_promote(
+    challenger: dict[str, float],
+    champion: dict[str, float] | None,
+    metrics: Sequence[Metric],
+    min_gain: float = 0.0,
+    tie: float = 1e-9,
+) -> Decision:
+    """Pure: does the challenger beat the champion (see the module docstring)?"""
+    if champion is None:
+        return Decision(True, "no champion to beat", challenger, None)
+    for name, higher in metrics:
+        c, k = challenger.get(name), champion.get(name)
+        if c is None or k is None:
+            continue
+        gain = (c - k) if higher else (k - c)
+        if abs(gain) <= tie:
+            continue
+        if gain > min_gain:
+            return Decision(
+                True, f"{name}: {c:.6g} beats the champion's {k:.6g}", challenger, champion
+            )
+        worse = "worse than" if gain < 0 else f"better by less than {min_gain} than"
+        return Decision(
+            False, f"{name}: {c:.6g} is {worse} the champion's {k:.6g}", challenger, champion
+        )
+    return Decision(False, "ties the champion on every metric", challenger, champion)
+
+
+def mlflow_client(ml: MlSettings) -> Any:
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    import mlflow
+    from mlflow import MlflowClient
+
+    uri = ml.core.mlflow_tracking_uri
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def champion(ml: MlSettings, name: str) -> Scorer | None:
+    """The current champion as a scorer; None if there is none. A champion without a score
+    spec raises ``ValueError`` (the caller decides)."""
+    client = mlflow_client(ml)
+    try:
+        client.get_model_version_by_alias(name, ml.alias)
+    except Exception as exc:  # no such model or alias
+        if "RESOURCE_DOES_NOT_EXIST" in str(exc) or "not found" in str(exc).lower():
+            return None
+        raise
+    return load_scorer(ml.core.mlflow_tracking_uri, name, ml.alias)
+
+
+@retry(stop=stop_after_attempt(3), wait=wait_exponential(min=1, max=10), reraise=True)
+def _set_alias(ml: MlSettings, name: str, version: str) -> None:
+    mlflow_client(ml).set_registered_model_alias(name, ml.alias, version)
+
+
+@dataclass
+class Registered:
+    name: str
+    version: str
+    run_id: str
+    decision: Decision
+    promoted: bool
+
+
+def log_model_run(
+    ml: MlSettings,
+    *,
+    experiment: str,
+    model_name: str,
+    booster: Any,
+    spec: ScoreSpec,
+    params: dict[str, Any],
+    metrics: dict[str, float],
+    artifacts: dict[str, Any],
+    files: dict[str, Path] | None,
+    input_example: Any,
+    compare: Callable[[Scorer], dict[str, float]],
+    challenger_metrics: dict[str, float],
+    promotion: Sequence[Metric],
+    tags: dict[str, str] | None = None,
+) -> Registered:
+    """One MLflow run: params, metrics, artifacts (JSON/text by name, files), the model with
+    its score spec; then registration and the champion decision (logged to the same run)."""
+    import mlflow
+    from mlflow.models import infer_signature
+
+    mlflow_client(ml)
+    mlflow.set_experiment(experiment)
+    with mlflow.start_run() as run, tempfile.TemporaryDirectory() as tmp:
+        mlflow.set_tags({"kol.model": model_name, **(tags or {})})
+        mlflow.log_params({k: v for k, v in params.items() if v is not None})
+        finite = {k: float(v) for k, v in metrics.items() if v == v and abs(v) != float("inf")}
+        mlflow.log_metrics(finite)
+        for name, value in artifacts.items():
+            path = Path(tmp) / name
+            path.write_text(
+                value if isinstance(value, str) else json.dumps(value, indent=2, default=str)
+            )
+            mlflow.log_artifact(str(path))
+        for path in (files or {}).values():
+            mlflow.log_artifact(str(path), artifact_path="plots")
+        signature = infer_signature(input_example, booster.predict(input_example))
+        info = mlflow.lightgbm.log_model(
+            booster,
+            name="model",
+            signature=signature,
+            metadata={SPEC_KEY: spec.to_dict()},
+            registered_model_name=model_name,
+        )
+        version = str(info.registered_model_version)
+        # The champion, scored on the same holdout as the challenger.
+        current_version = None
+        try:
+            current = champion(ml, model_name)
+        except Exception as exc:
+            log.warning("champion of %s cannot be scored (%s): promoting", model_name, exc)
+            current = None
+        champ_metrics = None
+        if current is not None:
+            current_version = current.version
+            champ_metrics = compare(current)
+        decision = should_promote(challenger_metrics, champ_metrics, promotion, ml.promote_min_gain)
+        decision = Decision(
+            decision.promote, decision.reason, challenger_metrics, champ_metrics, current_version
+        )
+        path = Path(tmp) / "promotion.json"
+        path.write_text(json.dumps({"challenger_version": version, **asdict(decision)}, indent=2))
+        mlflow.log_artifact(str(path))
+        mlflow.set_tags(
+            {
+                "kol.promoted": str(decision.promote).lower(),
+                "kol.promotion_reason": decision.reason[:500],
+                "kol.champion_version_before": current_version or "none",
+            }
+        )
+        if champ_metrics:
+            mlflow.log_metrics(
+                {f"champion_{k}": float(v) for k, v in champ_metrics.items() if v == v}
+            )
+        client = mlflow_client(ml)
+        client.set_model_version_tag(model_name, version, "kol.run_id", run.info.run_id)
+        client.set_model_version_tag(
+            model_name, version, "kol.promoted", str(decision.promote).lower()
+        )
+        if decision.promote:
+            _set_alias(ml, model_name, version)
+        log.info(
+            "%s v%s: %s (%s)",
+            model_name,
+            version,
+            "champion" if decision.promote else "not promoted",
+            decision.reason,
+        )
+        return Registered(model_name, version, run.info.run_id, decision, decision.promote)

@@ -1,0 +1,107 @@
+"""Settings of the ML layer (env prefix ``KOL_ML_``).
+
+Addresses (Trino, MLflow, Redis) come from the core :mod:`kol.settings`; the Gold schema is the
+one dbt writes (``KOL_GOLD_SCHEMA``); the Redis key prefix is the hot path's, so the API reads
+the score hashes where batch scoring writes them.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from kol.settings import REPO_ROOT, Settings
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class MlSettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="KOL_ML_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    core: Settings = Field(default_factory=Settings, exclude=True)
+
+    # ---- where the data is --------------------------------------------------------------------
+    gold_schema: str = Field(
+        default="gold", validation_alias=AliasChoices("KOL_ML_GOLD_SCHEMA", "KOL_GOLD_SCHEMA")
+    )
+    features_table: str = "ml_kol_features"
+    scores_table: str = "kol_scores"
+    # Ground truth of generated worlds (`kol ingest generate` writes labels-seed<N>.jsonl here
+    # by default); empty = <state dir>/data/generator. Later files win for the same creator.
+    labels_dir: Path | None = None
+    # Extra labels teams supply (CSV: platform,username,label), applied over the generator's.
+    labels_csv: list[Path] = []
+    external_dir: Path = (
+        REPO_ROOT.parent / "shared" / "data" / "external" / "instagram_fake_spammer"
+    )
+
+    # ---- registry -----------------------------------------------------------------------------
+    trust_model_name: str = "kol_trust"
+    success_model_name: str = "kol_success"
+    alias: str = "champion"
+    trust_experiment: str = "kol_trust"
+    success_experiment: str = "kol_success"
+    external_experiment: str = "kol_trust_external"
+    # A challenger becomes champion only if it beats the champion on the same holdout by at
+    # least this much (trust: ROC AUC points; success: relative MAE reduction).
+    promote_min_gain: float = Field(default=0.0, ge=0)
+
+    # ---- training -----------------------------------------------------------------------------
+    seed: int = 7
+    holdout_share: float = Field(default=0.25, gt=0, lt=1)  # trust: creators held out
+    cv_folds: int = Field(default=3, ge=2)
+    optuna_trials: int = Field(default=6, ge=1)
+    optuna_timeout_s: float = Field(default=120.0, gt=0)
+    num_threads: int = Field(default=2, ge=1)
+    # Calibration: isotonic from this many out-of-fold rows on, sigmoid (Platt) below.
+    isotonic_min_rows: int = Field(default=1000, ge=10)
+    success_horizon_days: int = Field(default=7, ge=1)
+    # Backtest: origins in the last share of the (target-complete) days are the test set.
+    success_test_share: float = Field(default=0.3, gt=0, lt=1)
+    min_train_rows: int = Field(default=20, ge=2)
+
+    # ---- scoring ------------------------------------------------------------------------------
+    reasons_top_n: int = Field(default=3, ge=0)
+    redis_prefix: str | None = None  # default: the stream's (KOL_STREAM_REDIS_PREFIX)
+    redis_batch: int = Field(default=5000, ge=1)
+    score_threads: int = Field(default=2, ge=1)
+
+    @field_validator("gold_schema", "features_table", "scores_table")
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        if not _IDENTIFIER.match(value):
+            raise ValueError(f"{value!r} is not a plain SQL identifier")
+        return value
+
+    # ---- derived ------------------------------------------------------------------------------
+    @property
+    def gold(self) -> str:
+        return f"{self.core.trino_catalog}.{self.gold_schema}"
+
+    @property
+    def label_files(self) -> list[Path]:
+        folder = self.labels_dir or self.core.data_dir / "generator"
+        return sorted(folder.glob("labels*.jsonl"), key=lambda p: p.stat().st_mtime)
+
+    @property
+    def score_key_prefix(self) -> str:
+        if self.redis_prefix is not None:
+            return self.redis_prefix
+        from streaming.settings import StreamSettings
+
+        return StreamSettings().redis_prefix
+
+
+@lru_cache
+def get_ml_settings() -> MlSettings:
+    return MlSettings()
