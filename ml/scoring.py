@@ -185,7 +185,7 @@ class Scorer:
             for kind, mask in ((SHOP, shop), (ENGAGEMENT, ~shop)):
                 if mask.any():
                     scores[mask] = percentile_score(pred[mask], spec.anchors.get(kind, []))
-            value = np.expm1(pred)
+            value = np.expm1(np.maximum(pred, 0.0))  # a forecast below zero means none
         else:  # scaled
             raw = np.asarray(self.booster.predict(m, num_threads=threads), dtype="float64")
             value = raw[:, -1] if raw.ndim == 2 else raw
@@ -209,9 +209,28 @@ class Scorer:
         return np.nan_to_num(m[:, self.has_shop_col]) > 0.5
 
     def reasons(self, m: np.ndarray, scored: Scored, n: int) -> list[list[dict[str, Any]]]:
+        """Each row's :func:`top_reasons`, ranked for all rows at once."""
         if scored.contributions is None or n == 0:
             return [[] for _ in range(len(m))]
-        return [top_reasons(self.columns, m[i], scored.contributions[i], n) for i in range(len(m))]
+        c = scored.contributions
+        order = np.argsort(-np.abs(c), axis=1, kind="stable")[:, :n]
+        rows = np.arange(len(m))[:, None]
+        effects, values = c[rows, order].tolist(), m[rows, order].tolist()
+        names = self.columns
+        return [
+            [_reason(names[j], v, e) for j, v, e in zip(o, vs, es, strict=True) if e != 0.0]
+            for o, vs, es in zip(order.tolist(), values, effects, strict=True)
+        ]
+
+
+def _reason(name: str, v: float, c: float) -> dict[str, Any]:
+    shown = "unknown" if math.isnan(v) else f"{v:.4g}"
+    return {
+        "factor": name,
+        "value": None if math.isnan(v) else v,
+        "effect": round(c, 6),
+        "text": f"{name} = {shown} {'raises' if c > 0 else 'lowers'} the score",
+    }
 
 
 def top_reasons(
@@ -220,22 +239,9 @@ def top_reasons(
     """The ``n`` features that moved one score most (by absolute contribution; positive
     ``effect`` raises the score)."""
     order = np.argsort(-np.abs(contrib), kind="stable")[:n]
-    out = []
-    for i in order:
-        c = float(contrib[i])
-        if c == 0.0:
-            continue
-        v = float(values[i])
-        shown = "unknown" if math.isnan(v) else f"{v:.4g}"
-        out.append(
-            {
-                "factor": names[i],
-                "value": None if math.isnan(v) else v,
-                "effect": round(c, 6),
-                "text": f"{names[i]} = {shown} {'raises' if c > 0 else 'lowers'} the score",
-            }
-        )
-    return out
+    return [
+        _reason(names[i], float(values[i]), float(contrib[i])) for i in order if contrib[i] != 0.0
+    ]
 
 
 # ---- loading from MLflow ----------------------------------------------------------------------

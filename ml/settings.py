@@ -55,6 +55,9 @@ class MlSettings(BaseSettings):
     # A challenger becomes champion only if it beats the champion on the same holdout by at
     # least this much (trust: ROC AUC points; success: relative MAE reduction).
     promote_min_gain: float = Field(default=0.0, ge=0)
+    # The weekly DAG also runs on Gold updates; those runs train only when the last training
+    # is at least this old.
+    retrain_every_days: int = Field(default=7, ge=1)
 
     # ---- training -----------------------------------------------------------------------------
     seed: int = 7
