@@ -57,13 +57,20 @@ def train(
     if not set(models) <= {"trust", "success"}:
         err.print(f"unknown model {model!r}: trust, success or all")
         raise typer.Exit(2)
-    with console.status(f"training {', '.join(models)} on {ml.gold} ..."):
-        outcomes = train_all(
-            ml,
-            models,
-            date.fromisoformat(start) if start else None,
-            date.fromisoformat(end) if end else None,
-        )
+    outcomes: list = []  # type: ignore[type-arg]
+    failed: dict[str, str] = {}
+    for kind in models:  # one model's lack of data does not stop the other
+        with console.status(f"training {kind} on {ml.gold} ..."):
+            try:
+                outcomes += train_all(
+                    ml,
+                    (kind,),
+                    date.fromisoformat(start) if start else None,
+                    date.fromisoformat(end) if end else None,
+                )
+            except ValueError as exc:
+                failed[kind] = str(exc)
+                err.print(f"[red]{kind}: not trained:[/] {exc}", highlight=False)
     keys = {
         "trust": (
             "holdout_roc_auc",
@@ -97,7 +104,13 @@ def train(
     ]
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
-        return
+    else:
+        _train_table(rows)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _train_table(rows: list[dict]) -> None:  # type: ignore[type-arg]
     table = Table(title="training runs")
     for col in ("model", "version", "champion", "reason", "metrics"):
         table.add_column(col)
