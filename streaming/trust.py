@@ -10,10 +10,11 @@ trust score, clipped to 0-100; a 2-D output (class probabilities) uses its last 
 
 A champion trained by :mod:`ml.train` (it carries a score spec) is scored through the one
 scoring function, :class:`ml.scoring.Scorer`, so its scores mean what the API's and batch
-scoring's mean (trust = 100 x (1 - calibrated P(inauthentic))): the stream fills the profile
-features it knows (:func:`ml.features.stream_profile_rows`, the dbt formulas) and leaves the
-windowed Gold features unknown, so a live score is a profile-only estimate until batch scoring
-writes the full one (which the API prefers).
+scoring's mean (trust = 100 x (1 - calibrated P(inauthentic))), from the profile features the
+stream knows (:func:`ml.features.stream_profile_rows`, the dbt formulas) - when the model needs
+nothing else. A model that needs Gold's windowed features (the trust model ml.train builds)
+is not run on the profile alone: live trust stays off with the reason in the status, and the
+API shows batch scores.
 
 No champion, no MLflow, or a signature asking for a column the stream does not have: the job
 runs without trust scores and says why once. The registry is asked again every
@@ -33,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from kol.settings import Settings
-from ml.features import stream_profile_rows
+from ml.features import PROFILE_FEATURES, stream_profile_rows
 from ml.scoring import Scorer, load_scorer, spec_from_metadata
 from streaming.settings import StreamSettings
 
@@ -96,6 +97,12 @@ class TrustScorer:
         except Exception as exc:
             self._say_once(f"cannot load {name} v{mv.version} ({type(exc).__name__}: {exc})")
             return
+        why = not_streamable(model)
+        if why:
+            with self._lock:
+                self.model, self.inputs, self.version = None, None, mv.version
+            self._say_once(f"{name} v{mv.version} {why}")
+            return
         with self._lock:
             self.model, self.inputs, self.version = model, inputs, mv.version
         self.status = f"on: {name}@{alias} = v{mv.version}"
@@ -124,6 +131,21 @@ class TrustScorer:
             self._say_once(f"prediction failed ({type(exc).__name__}: {_first_line(exc)})")
             return None
         return to_trust_score(raw, self.ss.trust_output_scale)
+
+
+def not_streamable(model: Any) -> str | None:
+    """Why the stream must not run this model, or None.
+
+    Measured: the trust model ml.train builds, given the profile alone (its windowed Gold
+    features unknown), ranks inauthentic creators barely better than chance (ROC AUC 0.54,
+    against 1.0 with its features). A number that means nothing is worse than none: live trust
+    stays off and the API shows batch scores."""
+    if isinstance(model, Scorer) and not set(model.columns) <= set(PROFILE_FEATURES):
+        return (
+            "needs Gold's windowed features, not only the profile: live trust stays off "
+            "(batch scoring writes trust scores)"
+        )
+    return None
 
 
 def to_trust_score(raw: np.ndarray, scale: float) -> np.ndarray:

@@ -230,3 +230,21 @@ def test_the_stream_scores_a_champion_through_the_same_scorer(trust_classifier: 
     ]
     expected = scorer.score(scorer.matrix(bodies), reasons=False).scores
     assert got.tolist() == expected.tolist()
+
+
+def test_the_stream_does_not_run_a_model_that_needs_gold_features(trust_classifier: Any) -> None:
+    import lightgbm as lgb
+
+    from ml.features import PROFILE_FEATURES
+    from streaming.trust import not_streamable
+
+    assert "windowed features" in (not_streamable(trust_classifier.scorer()) or "")
+    x = np.random.default_rng(0).random((60, len(PROFILE_FEATURES)))
+    booster = lgb.train(
+        {"objective": "binary", "verbosity": -1, "min_data_in_leaf": 5},
+        lgb.Dataset(x, (x[:, 0] > 0.5).astype(int), feature_name=list(PROFILE_FEATURES)),
+        num_boost_round=5,
+    )
+    profile_only = ScoreSpec("trust", "inauthentic_probability", PROFILE_FEATURES, TRUST_BANDS)
+    assert not_streamable(Scorer(booster, profile_only)) is None
+    assert not_streamable(object()) is None  # other models: the signature decides
