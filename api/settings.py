@@ -69,9 +69,6 @@ class ApiSettings(BaseSettings):
     # commits a micro-batch every ~0.5-1 s, so a shorter reuse shows nothing newer, and under
     # load it saves most of a trending request's cost. 0 = read Redis on every request.
     live_cache_ms: int = Field(default=500, ge=0)
-    # Alerts the stream job keeps in Redis: a stream (XADD, capped) of JSON alerts under
-    # <stream prefix><alerts_key>; field "alert".
-    alerts_key: str = "alerts"
     alerts_scan_max: int = Field(default=2000, ge=1)
 
     # ---- rate limits ------------------------------------------------------------------------
@@ -131,6 +128,11 @@ class ApiSettings(BaseSettings):
     @property
     def redis_prefix(self) -> str:
         return self.stream.redis_prefix
+
+    @property
+    def alerts_key(self) -> str:
+        """The Redis stream of recent alerts the stream job keeps (field "alert", JSON)."""
+        return self.stream.alerts_key
 
     @property
     def gold_table_prefix(self) -> str:

@@ -94,6 +94,10 @@ class StreamSettings(BaseSettings):
 
     # ---- sinks ---------------------------------------------------------------------------
     redis_prefix: str = "kol:"
+    # Recent alerts, also kept in Redis for the API: a capped stream <prefix><alerts_key>
+    # whose entries hold the alert's JSON in the field "alert".
+    alerts_key: str = "alerts"
+    alerts_maxlen: int = Field(default=10_000, ge=1)
     scores_topic: str = SCORES_TOPIC
     alerts_topic: str = ALERTS_TOPIC
     # Events stamped further than this in the future are rejected: one bad clock must not

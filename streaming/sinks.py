@@ -5,6 +5,7 @@ Redis layout (``P`` = ``KOL_STREAM_REDIS_PREFIX``, default ``kol:``)::
     P trending:<platform>:<username>   hash   latest score, label and window metrics (TTL)
     P trending:rank:<platform>         zset   creators by trending score, one per platform
     P trending:rank:all                zset   across platforms
+    P alerts                           stream recent alerts (field "alert": JSON), capped
     P stream:stats                     hash   counters: events, rejects by reason, late, ...
     P stream:<query id>:commit         string last micro-batch whose effects are in Redis
     P stream:<query id>:c:<key>        hash   one creator's engine state (meta, buckets, videos)
@@ -56,8 +57,9 @@ def redis_client(settings: Settings) -> redis.Redis:
 class Keys:
     """Redis key names of one prefix and one checkpoint (query id)."""
 
-    def __init__(self, prefix: str, query_id: str = "") -> None:
+    def __init__(self, prefix: str, query_id: str = "", alerts_key: str = "alerts") -> None:
         self.prefix = prefix
+        self.alerts_key = alerts_key
         self.ns = f"{prefix}stream:{query_id}"
 
     def score(self, key: str) -> str:
@@ -65,6 +67,10 @@ class Keys:
 
     def rank(self, platform: str | None = None) -> str:
         return f"{self.prefix}trending:rank:{platform or 'all'}"
+
+    @property
+    def alerts(self) -> str:
+        return f"{self.prefix}{self.alerts_key}"
 
     @property
     def stats(self) -> str:
@@ -95,7 +101,7 @@ class RedisStore:
     def __init__(self, client: redis.Redis, ss: StreamSettings, query_id: str) -> None:
         self.r = client
         self.ss = ss
-        self.keys = Keys(ss.redis_prefix, query_id)
+        self.keys = Keys(ss.redis_prefix, query_id, ss.alerts_key)
 
     def committed_batch(self) -> int | None:
         raw = self.r.get(self.keys.commit)
@@ -158,6 +164,14 @@ class RedisStore:
                 pipe.expire(name, ss.hash_ttl_wall_s)
                 pipe.zadd(k.rank(up["platform"]), {up["key"]: up["score"]})
                 pipe.zadd(k.rank(), {up["key"]: up["score"]})
+            # In the batch's transaction: a replayed batch cannot add its alerts twice.
+            for alert in result.alerts:
+                pipe.xadd(
+                    k.alerts,
+                    {"alert": orjson.dumps(alert)},
+                    maxlen=ss.alerts_maxlen,
+                    approximate=True,
+                )
             for key, platform in result.unranked:
                 pipe.zrem(k.rank(platform), key)
                 pipe.zrem(k.rank(), key)

@@ -248,6 +248,10 @@ def test_breakout_tops_the_ranking_and_the_purchase_is_alerted(
     jumps = [a for a in alerts if a["type"] == "follower_jump" and a["key"] == fed.bought]
     assert jumps, Counter((a["type"], a["key"]) for a in alerts)
     assert jumps[0]["value"] > jumps[0]["threshold"] > 0
+    # The same alerts are kept in Redis for the API (GET /api/v1/alerts).
+    kept = [orjson.loads(f[b"alert"]) for _, f in r.xrange(f"{prefix}alerts")]
+    assert {a["alert_id"] for a in kept} <= {a["alert_id"] for a in alerts}
+    assert jumps[0]["alert_id"] in {a["alert_id"] for a in kept}
 
     scores = read_topic(settings, topic_name(SCORES_TOPIC, fed.ingest))
     assert {s["key"] for s in scores} == {
@@ -279,6 +283,8 @@ def snapshot(r: redis.Redis, prefix: str) -> dict[str, Any]:
             out[key] = {k: v for k, v in r.hgetall(name).items() if k != b"updated_at"}
         else:
             out[key] = r.zrange(name, 0, -1, withscores=True)
+    # A replayed batch must not add its alerts twice (entry ids carry wall time: payloads only).
+    out["alerts"] = [fields[b"alert"] for _, fields in r.xrange(f"{prefix}alerts")]
     return out
 
 
