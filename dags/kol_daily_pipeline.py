@@ -8,7 +8,12 @@ For one day of data (the run's data interval, UTC):
 3. **bronze_to_silver** - spark-submit: contracts, counts, dedup -> `silver.*`, `silver.rejects`
 4. **silver_gate** - suite `silver` (keys, uniqueness, plausible counts, reject ratio, freshness)
 5. **gold_build** - `dbt build` on Trino: Gold star schema and marts, with dbt's tests
-6. **gold_ready** - publishes the `kol_gold_ready` asset that scoring and retraining wait for
+6. **gold_gate** - suite `gold` on the interval's days (rows arrived, one row per creator and
+   day, plausible values)
+7. **gold_ready** - publishes the `kol_gold_ready` asset that scoring and retraining wait for
+
+A failed gate fails its task at once (no retries: bad data stays bad); the expectations that
+failed are in the task log and in the Data Docs under `$KOL_HOME/gx`.
 
 Every task is idempotent on the interval: clear and re-run any of them, or backfill a range.
 Logic lives in `kol.orchestration`; this file only wires it.
@@ -16,7 +21,6 @@ Logic lives in `kol.orchestration`; this file only wires it.
 
 from __future__ import annotations
 
-import pendulum
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 from airflow.sdk import Asset, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
@@ -30,7 +34,8 @@ GOLD_READY = Asset(name="kol_gold_ready", uri="iceberg://kol/gold")
     dag_id="kol_daily_pipeline",
     # A data interval per day ([D, D+1)); Airflow 3's plain cron schedules have none.
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    # The stack sets it to the installation's first day; earlier days are backfilled.
+    start_date=orch.pipeline_start(),
     catchup=True,
     max_active_runs=1,
     default_args={**orch.DEFAULT_ARGS, "on_failure_callback": orch.on_failure},
@@ -46,7 +51,7 @@ def kol_daily_pipeline() -> None:
 
     @task(doc_md="Great Expectations suite `bronze` on the interval.")
     def bronze_gate(data_interval_start=None, data_interval_end=None):  # type: ignore[no-untyped-def]
-        return orch.quality_gate("bronze", data_interval_start, data_interval_end)
+        return orch.gate_task("bronze", data_interval_start, data_interval_end)
 
     silver = SparkSubmitOperator(
         task_id="bronze_to_silver",
@@ -56,17 +61,22 @@ def kol_daily_pipeline() -> None:
 
     @task(doc_md="Great Expectations suite `silver` on the interval.")
     def silver_gate(data_interval_start=None, data_interval_end=None):  # type: ignore[no-untyped-def]
-        return orch.quality_gate("silver", data_interval_start, data_interval_end)
+        return orch.gate_task("silver", data_interval_start, data_interval_end)
 
     @task(doc_md="`dbt build` of the Gold models for the interval; dbt tests gate Gold.")
     def gold_build(data_interval_start=None, data_interval_end=None):  # type: ignore[no-untyped-def]
         return orch.build_gold(data_interval_start, data_interval_end)
 
+    @task(doc_md="Great Expectations suite `gold` on the interval's days.")
+    def gold_gate(data_interval_start=None, data_interval_end=None):  # type: ignore[no-untyped-def]
+        return orch.gate_task("gold", data_interval_start, data_interval_end)
+
     @task(outlets=[GOLD_READY], doc_md="Announce Gold for downstream DAGs (scoring, retraining).")
     def gold_ready(data_interval_start=None, data_interval_end=None):  # type: ignore[no-untyped-def]
         return {"start": str(data_interval_start), "end": str(data_interval_end)}
 
-    bronze >> bronze_gate() >> silver >> silver_gate() >> gold_build() >> gold_ready()
+    chain = bronze >> bronze_gate() >> silver >> silver_gate() >> gold_build()
+    chain >> gold_gate() >> gold_ready()
 
 
 kol_daily_pipeline()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,9 @@ from spark_jobs.interval import Interval
 from spark_jobs.tables import BRONZE, REJECTS, SILVER, TOPIC_TABLES
 
 SUITES_DIR = Path(__file__).with_name("suites")
-LAYERS = ("bronze", "silver")
+LAYERS = ("bronze", "silver", "gold")
+# The Gold tables the gold suite checks, each sliced by `date_day` to the interval's days.
+GOLD_TABLES = ("fct_kol_daily", "kol_rankings_daily", "ml_kol_features")
 log = logging.getLogger("kol.quality")
 
 
@@ -42,6 +44,7 @@ class QualitySettings(BaseSettings):
     max_followers: int = 2_000_000_000  # above the largest account on any platform
     max_reject_ratio: float = 0.05
     max_lag_hours: float = 12.0
+    gold_min_rows: int = 1
 
     def parameters(self) -> dict[str, Any]:
         return self.model_dump()
@@ -138,6 +141,8 @@ def layer_frames(
     """The interval's slice of every table of a layer (plus the Silver accounting summary)."""
     ingest = get_ingest_settings()
     cat = settings.iceberg_catalog_name
+    if layer == "gold":
+        return gold_frames(spark, settings, interval)
     frames: dict[str, DataFrame] = {}
     summary_rows: list[tuple[str, int | None, int | None, float | None, float | None]] = []
     arrivals: list[datetime | None] = []
@@ -171,6 +176,27 @@ def layer_frames(
             "topic STRING, bronze BIGINT, rejects BIGINT, reject_ratio DOUBLE, lag_hours DOUBLE",
         )
     return frames
+
+
+def gold_frames(
+    spark: SparkSession, settings: Settings, interval: Interval
+) -> dict[str, DataFrame]:
+    """The interval's days of the Gold tables the suite checks (the schema from KOL_GOLD_SCHEMA)."""
+    from gold.settings import get_gold_settings
+
+    schema = get_gold_settings().schema_name
+    first = interval.start.date()
+    until = (
+        interval.end.date()
+        if interval.end.time() == time.min
+        else interval.end.date() + timedelta(days=1)
+    )
+    return {
+        table: spark.table(f"{settings.iceberg_catalog_name}.{schema}.{table}").where(
+            (F.col("date_day") >= F.lit(first)) & (F.col("date_day") < F.lit(until))
+        )
+        for table in GOLD_TABLES
+    }
 
 
 def run_gate(

@@ -61,7 +61,7 @@ def maintenance(
 
 @quality_app.command("check")
 def check(
-    layer: str = typer.Argument(..., help="bronze | silver"),
+    layer: str = typer.Argument(..., help="bronze | silver | gold"),
     start: str = StartOpt,
     end: str = EndOpt,
 ) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import shutil
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,16 @@ DEFAULT_ARGS: dict[str, Any] = {
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=15),
 }
+
+
+# Where the schedule starts when nothing says otherwise (a DAG parsed outside the stack).
+DEFAULT_START = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def pipeline_start(settings: Settings | None = None) -> datetime:
+    """The daily DAG's start date (``KOL_PIPELINE_START_DATE``, which the stack sets)."""
+    day = (settings or get_settings()).pipeline_start_date
+    return datetime(day.year, day.month, day.day, tzinfo=UTC) if day else DEFAULT_START
 
 
 def on_failure(context: dict[str, Any]) -> None:
@@ -107,6 +117,19 @@ def quality_gate(layer: str, start: datetime, end: datetime) -> dict[str, Any]:
             f"Data Docs {result.docs}):\n" + "\n".join(result.failures)
         )
     return {"layer": layer, "expectations": result.checked, "docs": str(result.docs)}
+
+
+def gate_task(layer: str, start: datetime, end: datetime) -> dict[str, Any]:
+    """:func:`quality_gate` for an Airflow task: failed expectations fail it without retries.
+
+    Bad data stays bad on a retry; retrying would only delay the alert by the backoff.
+    """
+    from airflow.exceptions import AirflowFailException
+
+    try:
+        return quality_gate(layer, start, end)
+    except QualityGateFailed as exc:
+        raise AirflowFailException(str(exc)) from exc
 
 
 class GoldBuildFailed(RuntimeError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import typer
@@ -49,12 +49,16 @@ def run_log(day: date, dag_id: str = DAG_ID) -> Path:
 def run_day(day: date, dag_id: str = DAG_ID) -> int:
     """Run every task of the DAG for the data interval [day, day + 1) in this process.
 
-    A manual run of a data-interval timetable covers the last whole interval *before* its
-    logical date, so the run for ``day`` is started at ``day + 1``. The output is kept in
-    :func:`run_log`.
+    A manual run of a data-interval timetable covers the last whole interval that ended by its
+    logical date, so the run for ``day`` is started just after ``day + 1``: one second past
+    midnight, so that its logical date is never one a scheduled or backfill run uses
+    (``day + 1`` itself is the logical date of the *next* day's scheduled run; a backfill
+    finding a manual run there would reuse it, with this run's interval). The output is kept
+    in :func:`run_log`.
     """
     log = run_log(day, dag_id)
-    code = airflow("dags", "test", dag_id, (day + timedelta(days=1)).isoformat(), log_file=log)
+    after = datetime.combine(day + timedelta(days=1), time(0, 0, 1), UTC)
+    code = airflow("dags", "test", dag_id, after.isoformat(), log_file=log)
     if code:
         console.print(f"[red]{dag_id} failed for {day}[/]; its output: {log}")
     return code
@@ -82,13 +86,23 @@ def backfill(
     end: date = typer.Option(..., "--to", formats=["%Y-%m-%d"], help="Last day, inclusive."),
     dag_id: str = typer.Option(DAG_ID, help="DAG to backfill."),
     rerun: bool = typer.Option(False, help="Re-run days that already succeeded."),
+    max_active_runs: int = typer.Option(
+        1, help="Days run at once. Day-over-day deltas read the previous day: keep 1."
+    ),
 ) -> None:
     """Queue a backfill of the days from..to (inclusive) for the running scheduler.
 
-    Wraps `airflow backfill create`; watch it in the UI or with `kol stack logs`.
+    Wraps `airflow backfill create`; watch it in the UI or with `kol stack logs`. The DAG
+    must be unpaused for the scheduler to run it (`airflow dags unpause`).
     """
-    args = ["backfill", "create", "--dag-id", dag_id]
+    raise typer.Exit(create_backfill(start, end, dag_id, rerun, max_active_runs))
+
+
+def create_backfill(
+    start: date, end: date, dag_id: str = DAG_ID, rerun: bool = False, max_active_runs: int = 1
+) -> int:
+    args = ["backfill", "create", "--dag-id", dag_id, "--max-active-runs", str(max_active_runs)]
     args += ["--from-date", start.isoformat(), "--to-date", end.isoformat()]
     if rerun:
         args += ["--reprocess-behavior", "completed"]
-    raise typer.Exit(airflow(*args))
+    return airflow(*args)

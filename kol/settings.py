@@ -8,6 +8,7 @@ clusters is a matter of setting these variables, never of editing code.
 
 from __future__ import annotations
 
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
@@ -67,6 +68,10 @@ class Settings(BaseSettings):
     airflow_worker_log_port: int = 8793
     airflow_trigger_log_port: int = 8794
     airflow_parallelism: int = 4
+    # First day the scheduler runs the daily DAG for (catchup covers every day since, e.g.
+    # after downtime). Default: the day this installation's Airflow first started, kept in
+    # $KOL_HOME/airflow/pipeline_start_date; history before it is loaded with a backfill.
+    pipeline_start_date: date | None = None
 
     # Iceberg: one JDBC catalog shared by Spark, Trino and pyiceberg. The catalog name is
     # stored in every catalog row, so all three engines must use the same one.

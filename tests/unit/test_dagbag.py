@@ -57,6 +57,7 @@ def test_daily_pipeline_order_and_interval(dagbag) -> None:  # type: ignore[no-u
         "bronze_to_silver",
         "silver_gate",
         "gold_build",
+        "gold_gate",
         "gold_ready",
     ]
     for upstream, downstream in itertools.pairwise(order):

@@ -90,3 +90,32 @@ def test_planted_violations_fail_and_are_named(spark: SparkSession, settings: Se
     assert "'column': 'followers'" in text
     assert "reject_ratio" in text
     assert len(result.failures) == 4
+
+
+KOL_DAILY_SCHEMA = (
+    "kol_id STRING, date_day DATE, platform STRING, followers BIGINT, engagement_rate DOUBLE"
+)
+
+
+def test_gold_suite_catches_a_repeated_creator_day_and_an_empty_table(
+    spark: SparkSession, settings: Settings
+) -> None:
+    day = DAY.start.date()
+    rows = [
+        ("tiktok:alice", day, "tiktok", 1200, 0.05),
+        ("tiktok:alice", day, "tiktok", 1250, 0.05),  # the day merged twice
+        ("youtube:bob", day, "youtube", 5_000_000, 1.7),  # engagement above 100 %
+    ]
+    daily = spark.createDataFrame(rows, KOL_DAILY_SCHEMA)
+    empty = spark.createDataFrame([], f"{KOL_DAILY_SCHEMA}, followers_rank INT")
+    result = run_gate(
+        spark, settings, "gold", DAY, frames={"fct_kol_daily": daily, "kol_rankings_daily": empty}
+    )
+    text = "\n".join(result.failures)
+    assert "expect_compound_columns_to_be_unique" in text
+    assert "'column': 'engagement_rate'" in text
+    assert "gold.kol_rankings_daily: expect_table_row_count_to_be_between" in text
+    assert len(result.failures) == 3
+
+    good = spark.createDataFrame([rows[0]], KOL_DAILY_SCHEMA)
+    assert run_gate(spark, settings, "gold", DAY, frames={"fct_kol_daily": good}).ok
