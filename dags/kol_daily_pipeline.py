@@ -10,7 +10,9 @@ For one day of data (the run's data interval, UTC):
 5. **gold_build** - `dbt build` on Trino: Gold star schema and marts, with dbt's tests
 6. **gold_gate** - suite `gold` on the interval's days (rows arrived, one row per creator and
    day, plausible values)
-7. **gold_ready** - publishes the `kol_gold_ready` asset that scoring and retraining wait for
+7. **batch_score** - scores the day's creators with the MLflow champion models into
+   `gold.kol_scores` and Redis (skipped while no champion exists)
+8. **gold_ready** - publishes the `kol_gold_ready` asset that retraining waits for
 
 A failed gate fails its task at once (no retries: bad data stays bad); the expectations that
 failed are in the task log and in the Data Docs under `$KOL_HOME/gx`.
@@ -26,6 +28,7 @@ from airflow.sdk import Asset, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from kol import orchestration as orch
+from ml.tasks import batch_scoring_task
 
 GOLD_READY = Asset(name="kol_gold_ready", uri="iceberg://kol/gold")
 
@@ -75,8 +78,8 @@ def kol_daily_pipeline() -> None:
     def gold_ready(data_interval_start=None, data_interval_end=None):  # type: ignore[no-untyped-def]
         return {"start": str(data_interval_start), "end": str(data_interval_end)}
 
-    chain = bronze >> bronze_gate() >> silver >> silver_gate() >> gold_build()
-    chain >> gold_gate() >> gold_ready()
+    gold = bronze >> bronze_gate() >> silver >> silver_gate() >> gold_build() >> gold_gate()
+    gold >> [batch_scoring_task()(), gold_ready()]
 
 
 kol_daily_pipeline()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from datetime import UTC, date, datetime, time, timedelta
@@ -19,7 +20,7 @@ console = Console()
 DAG_ID = "kol_daily_pipeline"
 
 
-def airflow(*args: str, log_file: Path | None = None) -> int:
+def airflow(*args: str, log_file: Path | None = None, env: dict[str, str] | None = None) -> int:
     """Run the `airflow` CLI against the stack's Airflow (its metadata DB and DAG folder).
 
     With ``log_file``, its output is also written there (the task logs of `dags test` go to
@@ -27,7 +28,7 @@ def airflow(*args: str, log_file: Path | None = None) -> int:
     """
     binary = str(Path(sys.executable).with_name("airflow"))
     console.print(f"[dim]airflow {' '.join(args)}[/]")
-    env = {**os.environ, **airflow_env(get_settings())}
+    env = {**os.environ, **airflow_env(get_settings()), **(env or {})}
     if log_file is None:
         return subprocess.call([binary, *args], env=env)
     log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -55,13 +56,36 @@ def run_day(day: date, dag_id: str = DAG_ID) -> int:
     (``day + 1`` itself is the logical date of the *next* day's scheduled run; a backfill
     finding a manual run there would reuse it, with this run's interval). The output is kept
     in :func:`run_log`.
+
+    The DAG's start date is the installation's first day, and Airflow creates no task of a
+    manual run whose logical date is before it (backfill runs are exempt), so this run's own
+    parse of the DAG starts on ``day``. A run in which no task ran is reported as a failure.
     """
     log = run_log(day, dag_id)
     after = datetime.combine(day + timedelta(days=1), time(0, 0, 1), UTC)
-    code = airflow("dags", "test", dag_id, after.isoformat(), log_file=log)
+    code = airflow(
+        "dags",
+        "test",
+        dag_id,
+        after.isoformat(),
+        log_file=log,
+        env={"KOL_PIPELINE_START_DATE": day.isoformat()},
+    )
+    if code == 0 and not tasks_run(log):
+        console.print(f"[red]{dag_id} for {day}: the run finished without running a task[/]")
+        code = 1
     if code:
         console.print(f"[red]{dag_id} failed for {day}[/]; its output: {log}")
     return code
+
+
+_TASK_STARTED = re.compile(r"\[DAG TEST\] starting task_id=(\w+)")
+
+
+def tasks_run(log: Path) -> set[str]:
+    """The tasks an `airflow dags test` run started, from its output."""
+    text = log.read_text(errors="replace") if log.exists() else ""
+    return set(_TASK_STARTED.findall(text))
 
 
 def failure_lines(log: Path, n: int = 25) -> list[str]:

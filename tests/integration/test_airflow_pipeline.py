@@ -25,7 +25,15 @@ from ingestion.generator import GeneratorConfig
 from ingestion.pipeline import run_world
 from ingestion.producer import ProcessKafkaSink, ensure_topics
 from ingestion.settings import get_ingest_settings
-from kol.pipeline_cli import DAG_ID, airflow, create_backfill, failure_lines, run_day, run_log
+from kol.pipeline_cli import (
+    DAG_ID,
+    airflow,
+    create_backfill,
+    failure_lines,
+    run_day,
+    run_log,
+    tasks_run,
+)
 from kol.settings import Settings
 from kol.trino import query
 
@@ -131,10 +139,15 @@ def test_backfill_through_the_scheduler_then_a_rerun_changes_nothing(
     # Day-over-day deltas need the day before: the backfill ran the days in order.
     assert any(row[3] is not None for row in backfilled if row[1] == DAYS[-1])
 
-    # The last day once more, as one `airflow dags test` run: every task succeeds and Gold,
-    # every day of it, is exactly what the backfill left.
+    # The last day once more, as one `airflow dags test` run (DAG paused again: a manual run
+    # is outside the scheduler): every task runs and succeeds and Gold, every day of it, is
+    # exactly what the backfill left.
+    assert airflow("dags", "pause", DAG_ID) == 0
     code = run_day(DAYS[-1])
     assert code == 0, "\n".join(["the daily pipeline failed:", *failure_lines(run_log(DAYS[-1]))])
+    assert {"kafka_to_bronze", "silver_gate", "gold_build", "gold_gate"} <= tasks_run(
+        run_log(DAYS[-1])
+    )
     assert gold(settings, DAYS[0], DAYS[-1]) == backfilled
 
 
@@ -151,6 +164,8 @@ def test_a_failing_silver_gate_stops_the_run_before_dbt(settings: Settings) -> N
     )
     produce(settings, bad, "it-airflow-bad")
     assert run_day(BAD_DAY) != 0
+    assert "silver_gate" in tasks_run(run_log(BAD_DAY))
+    assert "gold_build" not in tasks_run(run_log(BAD_DAY))
     lines = "\n".join(failure_lines(run_log(BAD_DAY), 200))
     assert "silver gate failed" in lines and "reject_ratio" in lines, lines
     assert "bronze gate failed" not in lines

@@ -62,6 +62,7 @@ def test_daily_pipeline_order_and_interval(dagbag) -> None:  # type: ignore[no-u
     ]
     for upstream, downstream in itertools.pairwise(order):
         assert downstream in dag.get_task(upstream).downstream_task_ids
+    assert "batch_score" in dag.get_task("gold_gate").downstream_task_ids
     bronze = dag.get_task("kafka_to_bronze")
     assert bronze._conn_id == "kol_spark"
     assert bronze.application.endswith("spark_jobs/kafka_to_bronze.py")
