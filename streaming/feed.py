@@ -32,8 +32,15 @@ class RawSink:
     def summary(self) -> SendSummary:
         return self._inner.summary
 
-    def send(self, topic: str, payload: bytes, key_hint: str | None = None) -> Routed:
-        self._inner.produce(topic, topic, key_hint, payload, None)
+    def send(
+        self,
+        topic: str,
+        payload: bytes,
+        key_hint: str | None = None,
+        timestamp_ms: int | None = None,
+    ) -> Routed:
+        """``timestamp_ms``: the Kafka timestamp (replayed history: the simulated arrival)."""
+        self._inner.produce(topic, topic, key_hint, payload, None, timestamp_ms)
         return Routed(topic, key_hint, payload)
 
     def close(self) -> SendSummary:

@@ -36,6 +36,7 @@ from kol.pipeline_cli import (
 )
 from kol.settings import Settings
 from kol.trino import query
+from streaming.feed import RawSink
 
 # Days of their own: in 2025, away from other tests' worlds (the DAG reads the platform's own
 # topics), and new on every run, so no Airflow run of an earlier test run (perhaps of an older
@@ -162,7 +163,11 @@ def test_a_failing_silver_gate_stops_the_run_before_dbt(settings: Settings) -> N
         malformed_rate=0.3,
         max_late_hours=1,
     )
-    produce(settings, bad, "it-airflow-bad")
+    # Through a producer that skips the contract check, as a broken scraper would: the
+    # platform's own producers send malformed events to the DLQ before Kafka.
+    sink = RawSink(settings, get_ingest_settings())
+    run_world(bad, sink)
+    assert not sink.close().failed
     assert run_day(BAD_DAY) != 0
     assert "silver_gate" in tasks_run(run_log(BAD_DAY))
     assert "gold_build" not in tasks_run(run_log(BAD_DAY))
