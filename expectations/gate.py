@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -182,15 +182,11 @@ def gold_frames(
     spark: SparkSession, settings: Settings, interval: Interval
 ) -> dict[str, DataFrame]:
     """The interval's days of the Gold tables the suite checks (the schema from KOL_GOLD_SCHEMA)."""
+    from gold.runner import interval_days
     from gold.settings import get_gold_settings
 
     schema = get_gold_settings().schema_name
-    first = interval.start.date()
-    until = (
-        interval.end.date()
-        if interval.end.time() == time.min
-        else interval.end.date() + timedelta(days=1)
-    )
+    first, until = interval_days(interval.start.isoformat(), interval.end.isoformat())
     return {
         table: spark.table(f"{settings.iceberg_catalog_name}.{schema}.{table}").where(
             (F.col("date_day") >= F.lit(first)) & (F.col("date_day") < F.lit(until))
