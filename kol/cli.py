@@ -47,11 +47,7 @@ def _status_table(rows: list[manager.ServiceStatus]) -> Table:
         table.add_row(
             r.service,
             r.address,
-            "[green]yes[/]"
-            if r.healthy
-            else "off"
-            if r not in manager.faults([r])
-            else "[red]no[/]",
+            "[green]yes[/]" if r.healthy else "[red]no[/]" if r.fault else "off",
             str(r.pid or "-"),
             f"{r.rss_mb:.0f}" if r.rss_mb is not None else "-",
             r.detail,

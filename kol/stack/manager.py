@@ -27,6 +27,11 @@ class ServiceStatus:
     #: Started only on request (``--with-stream``); not running is not a fault.
     optional: bool = False
 
+    @property
+    def fault(self) -> bool:
+        """Should be healthy and is not (an optional service not running is fine)."""
+        return not self.healthy and (self.running or not self.optional)
+
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
 
@@ -196,5 +201,5 @@ def status(s: Settings, names: Iterable[str] | None = None) -> list[ServiceStatu
 
 
 def faults(rows: Iterable[ServiceStatus]) -> list[ServiceStatus]:
-    """Services that should be healthy and are not (an optional one not running is fine)."""
-    return [r for r in rows if not r.healthy and (r.running or not r.optional)]
+    """Services that should be healthy and are not."""
+    return [r for r in rows if r.fault]
