@@ -83,6 +83,10 @@ class Settings(BaseSettings):
     spark_master: str = "local[*]"
     spark_driver_memory: str = "4g"
     spark_shuffle_partitions: int = 8
+    # Topics the Bronze and Silver jobs work on at once. Each topic's work is a chain of small
+    # Spark jobs with driver-side gaps (planning, Iceberg commits); running the topics side by
+    # side keeps both cores busy through those gaps.
+    spark_topic_parallelism: int = 5
     spark_jars_dir: Path | None = None  # default: $KOL_HOME/jars/spark
 
     # How long `kol stack up` waits for one service to answer its health check.

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import types
 import typing
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,6 +24,8 @@ from pyspark.sql import types as T
 
 from ingestion.contracts import PLATFORMS, TOPIC_MODELS, CountRaw, PercentRaw
 from spark_jobs import counts
+from spark_jobs.bronze import rows_in_interval, sql_ts
+from spark_jobs.interval import Interval
 
 _COUNT_CHECK = typing.get_args(CountRaw)[1]
 _PERCENT_CHECK = typing.get_args(PercentRaw)[1]
@@ -217,9 +220,42 @@ def ensure_table_like(spark: SparkSession, table: str, df: DataFrame, partition:
 
 
 def merge_new(spark: SparkSession, rows: DataFrame, table: str, on: str) -> None:
-    view = f"silver_batch_{abs(hash(table))}"
+    """Insert the rows that have no match in ``table`` under ``on``.
+
+    ``on`` should bound the target with literals (a time range) so Iceberg reads only the
+    batch's partitions, not the table's whole history.
+    """
+    # A view per call: topics are merged side by side, some into the same rejects table.
+    view = f"silver_batch_{uuid.uuid4().hex}"
     rows.createOrReplaceTempView(view)
-    spark.sql(f"MERGE INTO {table} t USING {view} s ON {on} WHEN NOT MATCHED THEN INSERT *")
+    try:
+        spark.sql(f"MERGE INTO {table} t USING {view} s ON {on} WHEN NOT MATCHED THEN INSERT *")
+    finally:
+        spark.catalog.dropTempView(view)
+
+
+def between(column: str, lo: datetime, hi: datetime) -> str:
+    """A literal time range for a MERGE condition (inclusive)."""
+    return f"{column} BETWEEN TIMESTAMP '{sql_ts(lo)}' AND TIMESTAMP '{sql_ts(hi)}'"
+
+
+@dataclass(frozen=True)
+class BatchStats:
+    """What one topic's parsed batch holds, from a single pass over it."""
+
+    rows: int
+    rejects: int
+    first_event: datetime | None  # event-time bounds of the valid rows: the Silver days touched
+    last_event: datetime | None
+
+
+def batch_stats(parsed: DataFrame) -> BatchStats:
+    valid_time = F.when(F.col("reject_reason").isNull(), F.col("event_time"))
+    row = parsed.agg(
+        F.count(F.lit(1)), F.count("reject_reason"), F.min(valid_time), F.max(valid_time)
+    ).first()
+    assert row is not None
+    return BatchStats(row[0], row[1], row[2], row[3])
 
 
 @dataclass
@@ -236,33 +272,48 @@ class TopicAccount:
 
 
 def account(
-    spark: SparkSession, topic: str, parsed: DataFrame, silver_table: str, rejects_table: str
+    spark: SparkSession,
+    topic: str,
+    parsed: DataFrame,
+    stats: BatchStats,
+    interval: Interval,
+    silver_table: str,
+    rejects_table: str,
 ) -> TopicAccount:
     """Where each Bronze record of the interval went, counted from the written tables.
 
     ``parsed`` is the interval's Bronze records after :func:`parse_bronze`. A record counts as
-    a duplicate only if it is valid, not in Silver itself, and its ``event_id`` is.
+    a duplicate only if it is valid, not in Silver itself, and its ``event_id`` is. One query:
+    the batch joined to where its records could have gone, then counted.
     """
     lineage = ["kafka_topic", "kafka_partition", "kafka_offset"]
-    # Only the batch's days can hold its events or their first copies (a duplicate repeats
-    # its event_time); the bounds let Iceberg skip every other partition.
-    lo, hi = parsed.agg(F.min("kafka_timestamp"), F.max("kafka_timestamp")).first()  # type: ignore[misc]
-    t_lo, t_hi = parsed.agg(F.min("event_time"), F.max("event_time")).first()  # type: ignore[misc]
-    silver = spark.table(silver_table).select(*lineage, "event_id", "event_time", "kafka_timestamp")
-    if t_lo is not None:
-        silver = silver.where(F.col("event_time").between(t_lo, t_hi))
-    rejects = spark.table(rejects_table)
-    if lo is not None:
-        rejects = rejects.where(F.col("kafka_timestamp").between(lo, hi))
-    rejects = rejects.select(
+    silver = spark.table(silver_table)
+    if stats.first_event is not None:
+        # Only the batch's days can hold its events or their first copies (a duplicate repeats
+        # its event_time); the bounds let Iceberg skip every other partition.
+        silver = silver.where(F.col("event_time").between(stats.first_event, stats.last_event))
+    in_silver = silver.select(*lineage, F.lit(True).alias("_in_silver"))
+    # event_id is unique in Silver (its gate checks); were it not, this join would repeat rows
+    # and the account would not balance, which is the failure wanted.
+    id_in_silver = silver.select("event_id", F.lit(True).alias("_id_in_silver"))
+    rejected = rows_in_interval(spark.table(rejects_table), interval).select(
         F.col("topic").alias("kafka_topic"),
         F.col("partition").alias("kafka_partition"),
         F.col("offset").alias("kafka_offset"),
+        F.lit(True).alias("_in_rejects"),
     )
-    valid = parsed.where(F.col("reject_reason").isNull()).select(*lineage, "event_id")
-    landed = valid.join(silver.select(*lineage), lineage, "left_semi")
-    duplicates = valid.join(silver.select(*lineage), lineage, "left_anti").join(
-        silver.select("event_id"), "event_id", "left_semi"
+    valid = F.col("reject_reason").isNull()
+    joined = (
+        parsed.select(*lineage, "event_id", valid.alias("_valid"))
+        .join(in_silver, lineage, "left")
+        .join(rejected, lineage, "left")
+        .join(id_in_silver, "event_id", "left")
     )
-    rejected = parsed.select(*lineage).join(rejects, lineage, "left_semi")
-    return TopicAccount(topic, parsed.count(), landed.count(), duplicates.count(), rejected.count())
+    row = joined.agg(
+        F.count(F.lit(1)),
+        F.count("_in_silver"),
+        F.count(F.when(F.col("_valid") & F.col("_in_silver").isNull() & F.col("_id_in_silver"), 1)),
+        F.count("_in_rejects"),
+    ).first()
+    assert row is not None
+    return TopicAccount(topic, *row)
