@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import statistics
 import tempfile
 import time
@@ -28,6 +27,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from world import produce_world
 
 from gold import runner
 from gold.settings import get_gold_settings
@@ -39,25 +39,13 @@ from kol.trino import query, trino_connection
 
 def land_world(settings: Settings, creators: int, days: int, console: Console) -> dict[str, float]:
     """Generate a world into fresh topics and land it in Bronze and Silver; seconds per step."""
-    from ingestion.generator import GeneratorConfig
-    from ingestion.pipeline import run_world
-    from ingestion.producer import ProcessKafkaSink, ensure_topics
     from spark_jobs import bronze_to_silver, kafka_to_bronze
     from spark_jobs.interval import Interval
 
-    ingest = get_ingest_settings()
-    start = datetime(2026, 3, 1, tzinfo=UTC)
-    config = GeneratorConfig(
-        creators=creators, days=days, seed=random.randrange(1 << 30), start=start
-    )
-    ensure_topics(settings, ingest)
-    timings = {}
-    t0 = time.perf_counter()
-    with console.status(f"producing {creators} creators x {days} days ..."):
-        sink = ProcessKafkaSink(settings, ingest, source="bench", producers=2)
-        timings["events"] = float(run_world(config, sink).total)
-        sink.close()
-    timings["produce_s"] = time.perf_counter() - t0
+    prefix = get_ingest_settings().topic_prefix
+    world = produce_world(creators, days, console, datetime(2026, 3, 1, tzinfo=UTC), prefix)
+    start = world.start
+    timings = {"events": float(world.events), "produce_s": world.produce_s}
     # One interval for every day, plus three for the events delivered late.
     interval = Interval(start, start + timedelta(days=days + 3))
     for name, job in (("bronze_s", kafka_to_bronze.run), ("silver_s", bronze_to_silver.run)):

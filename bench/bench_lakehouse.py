@@ -12,19 +12,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import random
 import time
-import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from rich.console import Console
+from world import produce_world
 
-from ingestion.generator import GeneratorConfig
-from ingestion.pipeline import run_world
-from ingestion.producer import ProcessKafkaSink, ensure_topics
-from ingestion.settings import get_ingest_settings
-from kol.settings import get_settings
 from spark_jobs.interval import Interval
 
 
@@ -36,30 +29,8 @@ def main() -> None:
     args = parser.parse_args()
     console = Console()
 
-    os.environ["KOL_INGEST_TOPIC_PREFIX"] = f"bench{uuid.uuid4().hex[:6]}."
-    get_ingest_settings.cache_clear()
-    settings, ingest = get_settings(), get_ingest_settings()
-    # A day no earlier run is likely to have used, so the MERGEs find empty target partitions
-    # as a daily run does, rather than every previous benchmark's rows for the same days. In
-    # the past: Kafka 4 refuses records stamped more than an hour ahead.
-    start = datetime(1990, 1, 1, tzinfo=UTC) + timedelta(days=random.randrange(10_000))
-    config = GeneratorConfig(
-        creators=args.creators, days=args.days, seed=random.randrange(1 << 30), start=start
-    )
-    ensure_topics(settings, ingest)
-    t0 = time.perf_counter()
-    with console.status(f"producing {args.creators} creators x {args.days} days ..."):
-        sink = ProcessKafkaSink(settings, ingest, source="bench", producers=2)
-        stats = run_world(config, sink)
-        summary = sink.close()
-    if summary.failed:
-        raise SystemExit(f"Kafka refused events, numbers would be wrong: {dict(summary.failed)}")
-    produce_s = time.perf_counter() - t0
-    events = stats.total
-    console.print(
-        f"produced {events:,} events in {produce_s:.1f}s "
-        f"(topics {ingest.topic_prefix}*, from {start:%Y-%m-%d})"
-    )
+    world = produce_world(args.creators, args.days, console)
+    start, events = world.start, world.events
 
     # Imported here so the Spark JVM is not competing with the producers above.
     from spark_jobs import bronze_to_silver, kafka_to_bronze

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from kol.orchestration import airflow_env
 from kol.settings import get_settings
@@ -71,6 +72,7 @@ def run_day(day: date, dag_id: str = DAG_ID) -> int:
         log_file=log,
         env={"KOL_PIPELINE_START_DATE": day.isoformat()},
     )
+    print_durations(log)
     if code == 0 and not tasks_run(log):
         console.print(f"[red]{dag_id} for {day}: the run finished without running a task[/]")
         code = 1
@@ -80,12 +82,40 @@ def run_day(day: date, dag_id: str = DAG_ID) -> int:
 
 
 _TASK_STARTED = re.compile(r"\[DAG TEST\] starting task_id=(\w+)")
+_TASK_EVENT = re.compile(r"^(\S+) .*\[DAG TEST\] (starting|end task) task_id=(\w+)", re.M)
 
 
 def tasks_run(log: Path) -> set[str]:
     """The tasks an `airflow dags test` run started, from its output."""
     text = log.read_text(errors="replace") if log.exists() else ""
     return set(_TASK_STARTED.findall(text))
+
+
+def task_durations(log: Path) -> dict[str, float]:
+    """Wall time in seconds of each task an `airflow dags test` run finished, in run order."""
+    text = log.read_text(errors="replace") if log.exists() else ""
+    started: dict[str, datetime] = {}
+    took: dict[str, float] = {}
+    for stamp, event, task in _TASK_EVENT.findall(text):
+        at = datetime.fromisoformat(stamp)
+        if event == "starting":
+            started[task] = at
+        elif task in started:
+            took[task] = (at - started[task]).total_seconds()
+    return took
+
+
+def print_durations(log: Path) -> None:
+    took = task_durations(log)
+    if not took:
+        return
+    table = Table(title="task wall time", caption=str(log))
+    table.add_column("task")
+    table.add_column("seconds", justify="right")
+    for task, seconds in took.items():
+        table.add_row(task, f"{seconds:.1f}")
+    table.add_row("[bold]all tasks[/]", f"[bold]{sum(took.values()):.1f}[/]")
+    console.print(table)
 
 
 def failure_lines(log: Path, n: int = 25) -> list[str]:

@@ -77,7 +77,7 @@ def run(interval: Interval) -> list[TopicAccount]:
         silver_table = f"{cat}.{SILVER}.{names.silver}"
         good, bad = silver_rows(parsed, now), rejects_rows(parsed, now)
         ensure_table_like(spark, silver_table, good, "days(event_time)")
-        if stats.first_event is not None:
+        if stats.event_range is not None:
             # A duplicate repeats its event, event_time included: matching on it, within the
             # batch's event-time range, confines the Silver scan to the batch's days.
             merge_new(
@@ -85,7 +85,7 @@ def run(interval: Interval) -> list[TopicAccount]:
                 good,
                 silver_table,
                 "t.event_id = s.event_id AND t.event_time = s.event_time AND "
-                + between("t.event_time", stats.first_event, stats.last_event),
+                + between("t.event_time", *stats.event_range),
             )
         with rejects_lock:
             ensure_table_like(spark, rejects_table, bad, "days(kafka_timestamp)")

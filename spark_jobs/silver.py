@@ -245,8 +245,8 @@ class BatchStats:
 
     rows: int
     rejects: int
-    first_event: datetime | None  # event-time bounds of the valid rows: the Silver days touched
-    last_event: datetime | None
+    # first and last event time of the valid rows: the Silver days the batch can touch
+    event_range: tuple[datetime, datetime] | None
 
 
 def batch_stats(parsed: DataFrame) -> BatchStats:
@@ -255,7 +255,7 @@ def batch_stats(parsed: DataFrame) -> BatchStats:
         F.count(F.lit(1)), F.count("reject_reason"), F.min(valid_time), F.max(valid_time)
     ).first()
     assert row is not None
-    return BatchStats(row[0], row[1], row[2], row[3])
+    return BatchStats(row[0], row[1], None if row[2] is None else (row[2], row[3]))
 
 
 @dataclass
@@ -288,10 +288,10 @@ def account(
     """
     lineage = ["kafka_topic", "kafka_partition", "kafka_offset"]
     silver = spark.table(silver_table)
-    if stats.first_event is not None:
+    if stats.event_range is not None:
         # Only the batch's days can hold its events or their first copies (a duplicate repeats
         # its event_time); the bounds let Iceberg skip every other partition.
-        silver = silver.where(F.col("event_time").between(stats.first_event, stats.last_event))
+        silver = silver.where(F.col("event_time").between(*stats.event_range))
     in_silver = silver.select(*lineage, F.lit(True).alias("_in_silver"))
     # event_id is unique in Silver (its gate checks); were it not, this join would repeat rows
     # and the account would not balance, which is the failure wanted.

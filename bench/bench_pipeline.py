@@ -1,0 +1,44 @@
+"""Wall time of one daily run of `kol_daily_pipeline`, per task, on a generated day.
+
+    uv run python bench/bench_pipeline.py [--creators 30000] [--json]
+
+About 33 events per creator per day: the default gives ~1M events in one day. The day goes
+to Kafka topics under a unique prefix, on a day no earlier run used; then the whole DAG runs
+for it through `airflow dags test` (`kol pipeline run`), each task as Airflow runs it:
+spark-submit jobs, GX gates, dbt, batch scoring. Times come from the run's own output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+from rich.console import Console
+from world import produce_world
+
+from kol.pipeline_cli import run_day, run_log, task_durations
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--creators", type=int, default=30_000)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    console = Console(stderr=True)
+    world = produce_world(args.creators, 1, console)
+    day = world.start.date()
+    t0 = time.perf_counter()
+    code = run_day(day)
+    wall = time.perf_counter() - t0
+    log = run_log(day)
+    console.print(f"kol_daily_pipeline for {day}: exit {code}, {wall:.0f}s including DAG parsing")
+    if code:
+        raise SystemExit(f"the run failed; its output: {log}")
+    if args.json:
+        took = {task: round(s, 1) for task, s in task_durations(log).items()}
+        print(json.dumps({"events": world.events, "day": str(day), "wall_s": round(wall), **took}))
+
+
+if __name__ == "__main__":
+    main()
