@@ -50,10 +50,10 @@ from ingestion.generator import GeneratorConfig, World, live, replay
 from ingestion.producer import ensure_topics, make_admin
 from ingestion.settings import IngestSettings
 from kol.settings import REPO_ROOT, Settings
+from streaming.events import STREAM_TOPICS
 from streaming.feed import RawSink
 from streaming.settings import ALERTS_TOPIC, SCORES_TOPIC
 from streaming.sinks import redis_client
-from streaming.transforms import STREAM_TOPICS
 
 console = Console(stderr=True)
 WARMUP_EVENTS = 3_000

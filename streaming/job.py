@@ -5,9 +5,10 @@ Run it with ``kol stream start`` (a supervised background process) or in the for
 
 Pipeline of one micro-batch
     Spark reads the batch's offset range of ``kol.videos.raw``, ``kol.profiles.raw`` and
-    ``kol.comments.raw`` and checks and types every record natively
-    (:mod:`streaming.transforms`). ``foreachBatch`` hands the result to the driver as Arrow:
-    rejected records go to ``kol.dlq`` with their reason, valid ones to the incremental
+    ``kol.comments.raw``; ``foreachBatch`` hands the records to the driver as Arrow, where
+    each is checked against its pydantic contract and typed (:mod:`streaming.events`, the
+    same code as the plain consumer's): rejected records go to ``kol.dlq`` with their reason,
+    valid ones to the incremental
     :class:`~streaming.engine.TrendEngine` (event-time buckets, watermark, sliding windows,
     trending score, alerts), whose output goes to Kafka (``kol.scores.stream``,
     ``kol.alerts.stream``) and then, in one transaction, to Redis.
@@ -39,9 +40,10 @@ Why the windows are not Spark state-store aggregations: scrapers send cumulative
 so every delta needs the previous value of the same video, and the score needs each
 creator's history of windows. Spark has no native "previous value" in streaming (Python
 stateful operators would put per-group Python on the hot path anyway), and the history would
-have to be joined back for every update. One stateless Spark stage plus a vectorised
-engine on the driver keeps a batch well under a second on two cores; the price is that the
-engine scales with the driver, not the cluster (fine for tens of thousands of events/s).
+have to be joined back for every update. Spark reads Kafka and keeps offsets and the
+checkpoint; a vectorised engine on the driver does the rest, which keeps a batch well under a
+second on two cores. The price is that the engine scales with the driver, not the cluster
+(fine for tens of thousands of events/s).
 """
 
 from __future__ import annotations
@@ -56,23 +58,20 @@ import signal
 import sys
 import threading
 import time
-from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from ingestion.contracts import DLQ_TOPIC
 from ingestion.producer import ensure_topics, topic_name
 from ingestion.settings import IngestSettings, get_ingest_settings
 from kol.settings import Settings, get_settings
-from streaming.engine import EVENT_COLUMNS, BatchResult, TrendEngine
-from streaming.events import complete_counts
+from streaming.engine import BatchResult, TrendEngine
+from streaming.events import STREAM_TOPICS, event_frame, records_from_arrow
 from streaming.settings import StreamSettings, get_stream_settings
-from streaming.sinks import KafkaOut, RedisStore, dead_letter, redis_client
-from streaming.transforms import STREAM_TOPICS, engine_rows, kafka_stream, parse_events
+from streaming.sinks import KafkaOut, RedisStore, dead_letters, redis_client
 from streaming.trust import TrustScorer
 
 if TYPE_CHECKING:
@@ -93,11 +92,6 @@ def query_id(checkpoint: Path) -> str:
     return str(json.loads((checkpoint / "metadata").read_text())["id"])
 
 
-def _typed_events(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame[list(EVENT_COLUMNS)]
-    return out.astype({c: t for c, t in EVENT_COLUMNS.items() if t != "object"})
-
-
 class BatchHandler:
     """The ``foreachBatch`` function: one micro-batch in, Kafka and Redis written."""
 
@@ -116,6 +110,7 @@ class BatchHandler:
         self.busy = threading.Event()
         self.stopping = threading.Event()
         self.checkpoint = checkpoint
+        self.topic_of = input_topics(ingest)
         self.engine = TrendEngine(ss)
         self.redis = redis_client(settings)
         self.kafka = KafkaOut(settings, ingest, ss)
@@ -158,26 +153,21 @@ class BatchHandler:
             log.info("batch %d is already in Redis (replayed after a restart): skipped", batch_id)
             self.stats["skipped"] += 1
             return
-        frame = complete_counts(df.toArrow().to_pandas())
+        table = df.toArrow()
+        read = time.perf_counter()
+        kafka_ms = table.column("kafka_ms").to_numpy()
+        events, rejected = event_frame(
+            records_from_arrow(table, self.topic_of), self.ss.max_future_s
+        )
         collected = time.perf_counter()
-        rejected = frame["reject_reason"].notna()
-        dead: list[tuple[str | None, bytes]] = []
-        codes: Counter[str] = Counter()
-        for topic, part, offset, payload, reason in frame.loc[
-            rejected, ["topic", "partition", "offset", "payload", "reject_reason"]
-        ].itertuples(index=False):
-            body = bytes(payload) if payload is not None else b""
-            key, value, code = dead_letter(topic or "unknown", body, reason, part, offset)
-            dead.append((key, value))
-            codes[code] += 1
-        events = _typed_events(frame[~rejected])
+        dead, codes = dead_letters(rejected)
         try:
             result = self.engine.process(events, batch_id, trust=self.trust)
             computed = time.perf_counter()
             now = datetime.now(UTC).isoformat(timespec="milliseconds")
             self.kafka.send(result, dead, now)
             sent = time.perf_counter()
-            applied = store.commit(result, codes, {"events_in_batch": len(frame)})
+            applied = store.commit(result, codes, {"events_in_batch": len(table)})
         except Exception:
             # The in-memory state may be ahead of Redis now: reload before the next batch.
             self.store = None
@@ -191,33 +181,35 @@ class BatchHandler:
             )
         self.engine.committed()
         self.committed = batch_id
-        self._record(result, frame, int(rejected.sum()), batch_id)
-        self.timeline.append((batch_id, len(frame), wall_start, time.time()))
+        self._record(result, kafka_ms, len(rejected), batch_id)
+        self.timeline.append((batch_id, len(table), wall_start, time.time()))
         del self.timeline[:-2000]
         log.info(
             "batch %d: %d events (%d rejected, %d late), %d creators scored, %d alerts, "
-            "watermark %s | collect %.0f ms, engine %.0f ms, kafka %.0f ms, redis %.0f ms",
+            "watermark %s | read %.0f ms, check %.0f ms, engine %.0f ms, kafka %.0f ms, "
+            "redis %.0f ms",
             batch_id,
-            len(frame),
-            int(rejected.sum()),
+            len(table),
+            len(rejected),
             result.counters.get("late", 0),
             len(result.updates),
             len(result.alerts),
             None if result.watermark_ms is None else _iso(result.watermark_ms),
-            (collected - started) * 1000,
+            (read - started) * 1000,
+            (collected - read) * 1000,
             (computed - collected) * 1000,
             (sent - computed) * 1000,
             (done - sent) * 1000,
         )
 
-    def _record(self, result: BatchResult, frame: pd.DataFrame, rejected: int, batch: int) -> None:
+    def _record(self, result: BatchResult, kafka_ms: np.ndarray, rejected: int, batch: int) -> None:
         wall_ms = time.time() * 1000.0
-        if self._latency is not None and len(frame):
-            lat = (wall_ms - frame["kafka_ms"].to_numpy(dtype="float64")) / 1000.0
+        if self._latency is not None and len(kafka_ms):
+            lat = (wall_ms - kafka_ms.astype("float64")) / 1000.0
             self._latency.write(lat.astype(np.float32).tobytes())
             self._latency.flush()
         self.stats["batches"] += 1
-        self.stats["events"] += len(frame)
+        self.stats["events"] += len(kafka_ms)
         self.stats["rejected"] += rejected
         self.stats["last_batch"] = batch
         self.stats["last_commit_at"] = datetime.now(UTC).isoformat(timespec="seconds")
@@ -251,8 +243,15 @@ def build_query(
         ss.starting_offsets,
         ss.max_offsets_per_trigger,
     )
-    rows = raw.transform(lambda df: parse_events(df, topics, ss.max_future_s)).transform(
-        engine_rows
+    from pyspark.sql import functions as F
+
+    # Only what the driver needs: the contract check runs there (streaming.events).
+    rows = raw.select(
+        "topic",
+        F.col("partition").cast("int").alias("partition"),
+        "offset",
+        F.unix_millis("timestamp").alias("kafka_ms"),
+        "value",
     )
     writer = (
         rows.writeStream.queryName(ss.query_name)
@@ -264,6 +263,27 @@ def build_query(
     else:
         writer = writer.trigger(processingTime=f"{ss.trigger_ms} milliseconds")
     return writer.start()
+
+
+def kafka_stream(
+    spark: SparkSession,
+    bootstrap: str,
+    topics: list[str],
+    starting_offsets: str,
+    max_offsets_per_trigger: int | None,
+) -> DataFrame:
+    reader = (
+        spark.readStream.format("kafka")
+        .option("kafka.bootstrap.servers", bootstrap)
+        .option("subscribe", ",".join(topics))
+        .option("startingOffsets", starting_offsets)
+        # One fetch per partition per micro-batch rather than 1 MiB at a time.
+        .option("kafka.max.partition.fetch.bytes", str(8 * 2**20))
+        .option("kafka.fetch.max.bytes", str(64 * 2**20))
+    )
+    if max_offsets_per_trigger:
+        reader = reader.option("maxOffsetsPerTrigger", str(max_offsets_per_trigger))
+    return reader.load()
 
 
 def write_progress(path: Path, payload: dict[str, Any]) -> None:

@@ -1,132 +1,29 @@
 """The same trending scores from a plain single-process Kafka consumer (kafka-python), no Spark.
 
 It exists to measure the Spark job against (``bench/bench_streaming.py``): same input topics,
-same contract check (the pydantic models instead of Spark SQL), same engine, same Redis and
-Kafka sinks, one Python process. It is also how the unit tests turn generated payloads into
-engine input without Spark.
+same contract check (:func:`streaming.events.event_frame`), same engine, same Redis and Kafka
+sinks, one Python process; only the reading of Kafka differs (kafka-python instead of Spark's
+source, offsets and checkpoint).
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import re
 import time
-from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from ingestion.contracts import (
-    COMMENTS_TOPIC,
-    PROFILES_TOPIC,
-    VIDEOS_TOPIC,
-    CommentEvent,
-    ProfileEvent,
-    Rejection,
-    VideoEvent,
-    validate_payload,
-)
-from ingestion.counts import parse_count
 from ingestion.producer import bootstrap_servers, topic_name
 from ingestion.settings import IngestSettings
 from kol.settings import Settings
-from streaming.engine import EVENT_COLUMNS, TrendEngine
+from streaming.engine import TrendEngine
+from streaming.events import STREAM_TOPICS, Record, event_frame
 from streaming.settings import StreamSettings
-from streaming.sinks import KafkaOut, RedisStore, dead_letter, redis_client
+from streaming.sinks import KafkaOut, RedisStore, dead_letters, redis_client
 
 log = logging.getLogger(__name__)
-_NOT_WORD = re.compile(r"[\W_]+")
-STREAM_TOPICS = (VIDEOS_TOPIC, PROFILES_TOPIC, COMMENTS_TOPIC)
-
-
-def normalized_text(text: str) -> str:
-    """Python twin of streaming.transforms.normalized_text: lower case, letters and digits."""
-    return _NOT_WORD.sub("", text.lower())
-
-
-def stable_hash(*parts: str | None) -> int:
-    """A signed 64-bit hash that is the same in every process (unlike ``hash()``)."""
-    h = hashlib.blake2b(digest_size=8)
-    for part in parts:
-        h.update((part or "").encode())
-        h.update(b"\x00")
-    return int.from_bytes(h.digest(), "big", signed=True)
-
-
-def _ms(t: datetime | None) -> float:
-    return np.nan if t is None else t.timestamp() * 1000.0
-
-
-def _count(parsed: int | None, raw: str | None) -> float:
-    if parsed is not None:
-        return float(parsed)
-    value = parse_count(raw)
-    return np.nan if value is None else float(value)
-
-
-@dataclass(frozen=True, slots=True)
-class Record:
-    topic: str  # logical topic
-    partition: int
-    offset: int
-    kafka_ms: int
-    payload: bytes
-
-
-def event_frame(records: Iterable[Record]) -> tuple[pd.DataFrame, list[tuple[Record, str]]]:
-    """Records -> (engine input frame, rejected records with their reason)."""
-    rows: list[dict[str, Any]] = []
-    rejected: list[tuple[Record, str]] = []
-    for rec in records:
-        ev = validate_payload(rec.topic, rec.payload)
-        if isinstance(ev, Rejection):
-            rejected.append((rec, ev.message))
-            continue
-        row: dict[str, Any] = {
-            "topic": rec.topic,
-            "partition": rec.partition,
-            "offset": rec.offset,
-            "kafka_ms": rec.kafka_ms,
-            "event_ms": int(ev.event_time.timestamp() * 1000),
-            "platform": ev.platform,
-            "username": ev.username,
-            "event_hash": stable_hash(ev.event_id),
-            "pair_hash": 0,
-        }
-        if isinstance(ev, VideoEvent):
-            row.update(
-                video_id=ev.video_id,
-                views=_count(ev.view_count, ev.view_count_raw),
-                likes=_count(ev.like_count, ev.like_count_raw),
-                comments=_count(ev.comment_count, ev.comment_count_raw),
-                shares=_count(ev.share_count, ev.share_count_raw),
-                published_ms=_ms(ev.published_at),
-            )
-        elif isinstance(ev, ProfileEvent):
-            row.update(
-                followers=_count(None, ev.followers_raw),
-                following=_count(None, ev.following_raw),
-                total_likes=_count(None, ev.likes_raw),
-                posts=_count(None, ev.posts_raw),
-                verified=np.nan if ev.verified is None else float(ev.verified),
-            )
-        elif isinstance(ev, CommentEvent):
-            row.update(
-                video_id=ev.video_id,
-                pair_hash=stable_hash(ev.video_id, normalized_text(ev.comment_text)),
-            )
-        rows.append(row)
-    frame = pd.DataFrame(rows, columns=list(EVENT_COLUMNS))
-    numeric = {c: t for c, t in EVENT_COLUMNS.items() if t != "object"}
-    floats = [c for c, t in numeric.items() if t == "float64"]
-    frame[floats] = frame[floats].astype("float64")
-    return frame.astype(numeric), rejected
 
 
 class PlainConsumer:
@@ -187,14 +84,8 @@ class PlainConsumer:
     def process(self, records: list[Record]) -> None:
         if self.first_at is None:
             self.first_at = time.time()
-        frame, rejected = event_frame(records)
-        dead, codes = [], Counter[str]()
-        for rec, reason in rejected:
-            key, value, code = dead_letter(
-                rec.topic, rec.payload, reason, rec.partition, rec.offset
-            )
-            dead.append((key, value))
-            codes[code] += 1
+        frame, rejected = event_frame(records, self.ss.max_future_s)
+        dead, codes = dead_letters(rejected)
         result = self.engine.process(frame, self.batch)
         self.kafka.send(result, dead, datetime.now().isoformat())
         self.store.commit(result, codes)

@@ -24,7 +24,7 @@ import logging
 from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import orjson
 import redis
@@ -35,6 +35,9 @@ from ingestion.settings import IngestSettings
 from kol.settings import Settings
 from streaming.engine import BatchResult, TrendEngine
 from streaming.settings import StreamSettings
+
+if TYPE_CHECKING:
+    from streaming.events import Record
 
 log = logging.getLogger(__name__)
 
@@ -291,6 +294,21 @@ def dead_letter(
     record["source_partition"] = partition
     record["source_offset"] = offset
     return routed.key, orjson.dumps(record), code
+
+
+def dead_letters(
+    rejected: Iterable[tuple[Record, str]],
+) -> tuple[list[tuple[str | None, bytes]], Counter[str]]:
+    """DLQ (key, record) pairs for the records a batch rejected, and a count per reason code."""
+    dead: list[tuple[str | None, bytes]] = []
+    codes: Counter[str] = Counter()
+    for rec, reason in rejected:
+        key, value, code = dead_letter(
+            rec.topic, rec.payload or b"", reason, rec.partition, rec.offset
+        )
+        dead.append((key, value))
+        codes[code] += 1
+    return dead, codes
 
 
 def _chunks(items: list[Any] | Iterable[Any], size: int) -> Iterable[list[Any]]:

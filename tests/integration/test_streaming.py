@@ -34,11 +34,11 @@ from ingestion.generator import HOUR, GeneratorConfig, World
 from ingestion.producer import bootstrap_servers, ensure_topics, make_admin, topic_name
 from ingestion.settings import IngestSettings
 from kol.settings import REPO_ROOT, Settings
+from streaming.events import STREAM_TOPICS
 from streaming.feed import RawSink
 from streaming.job import run
 from streaming.settings import ALERTS_TOPIC, SCORES_TOPIC, StreamSettings
 from streaming.sinks import redis_client
-from streaming.transforms import STREAM_TOPICS
 
 pytestmark = pytest.mark.integration
 
@@ -88,9 +88,7 @@ def fed(settings: Settings) -> Iterator[Fed]:
         if ev.topic in STREAM_TOPICS and ev.release <= cut:
             sink.send(ev.topic, ev.encode(), ev.key)
             sent += 1
-            # A bad display string beside the producer's parsed count is not the stream's to
-            # catch: it reads the parsed count (see streaming.transforms).
-            dead += ev.malformed and not (ev.flaw == "bad_count" and ev.topic == VIDEOS_TOPIC)
+            dead += ev.malformed
     summary = sink.close()
     assert not summary.failed and dead > 0
     yield Fed(ingest, run, viral, bought["key"], sent, dead)

@@ -13,7 +13,7 @@ import pytest
 from ingestion.contracts import COMMENTS_TOPIC, PROFILES_TOPIC, VIDEOS_TOPIC
 from ingestion.generator import GeneratorConfig, World
 from streaming.engine import EVENT_COLUMNS, StateDelta, TrendEngine
-from streaming.plain import Record, event_frame
+from streaming.events import Record, event_frame
 from streaming.settings import StreamSettings
 
 MIN = 60_000

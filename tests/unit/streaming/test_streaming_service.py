@@ -14,7 +14,6 @@ import pytest
 
 from ingestion.contracts import VIDEOS_TOPIC
 from kol.settings import Settings
-from streaming.events import complete_counts
 from streaming.service import StreamService
 from streaming.settings import StreamSettings
 from streaming.sinks import Keys, dead_letter
@@ -51,25 +50,6 @@ def test_health_follows_the_heartbeat(service: StreamService) -> None:
     assert not service.health().ok and "old" in service.health().detail
     write_progress(service, state="failed", active=False)
     assert not service.health().ok
-
-
-def test_display_counts_are_parsed_on_the_driver_with_the_python_rule() -> None:
-    frame = pd.DataFrame(
-        {
-            "reject_reason": [None, None, "earlier reason", None],
-            "followers": [np.nan] * 4,
-            "followers_raw": ["1,2K", "—", "3M", "12..5K"],
-            "views": [5.0, np.nan, np.nan, np.nan],
-            "views_raw": [None, "11.3K", None, None],
-        }
-    )
-    out = complete_counts(frame)
-    assert (out["followers"][0], out["followers"][2]) == (1200.0, 3_000_000.0)
-    assert np.isnan(out["followers"][1])  # "—" is missing, not 0
-    assert out["views"].tolist()[:2] == [5.0, 11_300.0]
-    assert out["reject_reason"][0] is None and out["reject_reason"][2] == "earlier reason"
-    assert out["reject_reason"][3].startswith("followers_raw: ")
-    assert "(12..5K)" in out["reject_reason"][3]
 
 
 def test_dead_letters_carry_the_contract_code_and_the_source_offset() -> None:
