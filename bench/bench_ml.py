@@ -21,7 +21,7 @@ import argparse
 import json
 import sys
 import time
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 import pandas as pd
@@ -139,29 +139,15 @@ def bench_online(scorer: Any, model: Any, calls: int) -> dict[str, dict[str, flo
         {k: (None if pd.isna(v) else v) for k, v in r.items() if k in FEATURES}
         for r in rows.to_dict("records")
     ]
-    for c in ("has_shop", "is_verified"):
-        for d in dicts:
-            d[c] = bool(d[c])
-    for c in (
-        "following",
-        "total_likes",
-        "posts",
-        "views_gained_7d",
-        "comments_sampled_7d",
-        "videos_published_7d",
-        "discoveries_7d",
-        "trending_discoveries_7d",
-        "products_listed_7d",
-        "units_sold_7d",
-        "days_since_first_seen",
-        "follower_jump_days_7d",
-        "active_days_7d",
-        "followers",
-        "followers_delta",
-        "followers_gained_7d",
-    ):
-        for d in dicts:
-            d[c] = int(d[c])
+    # The request model says which features are integers or booleans; the frame holds floats.
+    for name, f in KolFeatures.model_fields.items():
+        kind = next(
+            (t for t in (bool, int) if t in get_args(f.annotation) or f.annotation is t),
+            None,
+        )
+        if kind is not None and name in FEATURES:
+            for d in dicts:
+                d[name] = kind(d[name])
     bodies = [KolFeatures(**d) for d in dicts]
     out: dict[str, dict[str, float]] = {}
     for name, fn in (
