@@ -41,16 +41,23 @@ def run(interval: Interval) -> dict[str, int]:
     ns = bronze_namespace(settings)
     spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {ns}")
     ingest_time = datetime.now(UTC)
+    kafka_topics = {logical: topic_name(logical, ingest) for logical in TOPICS}
+    starting, ending = kafka_offset_range(settings, list(kafka_topics.values()), interval.start)
 
     def land(logical: str) -> int:
         # Each topic is read on its own rather than once and cached: caching all topics cost
         # more than the second Kafka scan it saved, and one read per topic lets topics overlap.
         t0 = time.perf_counter()
-        kafka_topic = topic_name(logical, ingest)
+        kafka_topic = kafka_topics[logical]
         table = f"{ns}.{TOPIC_TABLES[logical].bronze}"
         ensure_bronze_table(spark, table)
-        starting, ending = kafka_offset_range(settings, [kafka_topic], interval.start)
-        rows = to_bronze(read_kafka(spark, settings, starting, ending), interval, ingest_time)
+        kafka = read_kafka(
+            spark,
+            settings,
+            {kafka_topic: starting[kafka_topic]},
+            {kafka_topic: ending[kafka_topic]},
+        )
+        rows = to_bronze(kafka, interval, ingest_time)
         merge_into_bronze(spark, rows, table, interval)
         landed = (
             rows_in_interval(spark.table(table), interval)
