@@ -301,8 +301,9 @@ class GoldReader:
         cat = await self.catalog()
         if not cat.has_scores:
             return None, f"{self.g}.{Q.KOL_SCORES} (batch scores) is not built yet"
+        # No scores row is not "no such creator": it changes with batch scoring, not sooner.
         raw, _ = await self.cache.get_or_compute(
-            "kol_scores", kol_id, lambda: self._kol_scores(kol_id)
+            "kol_scores", kol_id, lambda: self._kol_scores(kol_id), self.s.cache_ttl_s
         )
         row: dict[str, Any] | None = orjson.loads(raw)
         return row, None if row else "no batch scores for this creator yet"

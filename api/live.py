@@ -172,6 +172,8 @@ class LiveStore:
         result = await compute()
         if len(self._recent) > 1000:
             self._recent = {k: v for k, v in self._recent.items() if v[0] > now}
+            if len(self._recent) > 1000:  # all fresh: start over rather than sweep every call
+                self._recent.clear()
         self._recent[key] = (now + ttl, result)
         return result
 
@@ -225,6 +227,16 @@ class LiveStore:
             await self.r.set(key, value, ex=ttl_s)
         except _REDIS_DOWN as exc:
             self._trip(exc)
+
+    async def cache_claim(self, key: str, ttl_s: int) -> bool:
+        """True for the one caller (across processes) that gets ``key`` for ``ttl_s``."""
+        if not self.available:
+            return False
+        try:
+            return bool(await self.r.set(key, b"1", nx=True, ex=ttl_s))
+        except _REDIS_DOWN as exc:
+            self._trip(exc)
+            return False
 
     async def cache_clear(self) -> int:
         deleted = 0
@@ -280,7 +292,7 @@ class LiveStore:
                 trending, scores = await pipe.execute()
             return decode_hash(trending), decode_hash(scores)
 
-        return await self.call(run)
+        return await self.recent(("creator", kol_id), lambda: self.call(run))
 
     async def trending_scores(self, kol_ids: list[str]) -> dict[str, float]:
         """Live trending score of each creator that has one."""

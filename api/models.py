@@ -12,6 +12,7 @@ Routes depend on :class:`ScoringModel` only; tests use a fake through dependency
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import threading
@@ -206,11 +207,13 @@ def mlflow_resolver(settings: ApiSettings) -> Resolver:
     """Alias -> version through MLflow's REST API: polling must not import mlflow (seconds and
     ~150 MB per worker) while no model exists."""
 
+    # One client for every poll: a new httpx client builds an SSL context (~10 ms of CPU under
+    # the GIL, even for http://), which stalled the event loop and showed in the API's p99.
+    client = httpx.Client(base_url=settings.core.mlflow_tracking_uri, timeout=5)
+
     def resolve(name: str, alias: str) -> str:
-        r = httpx.get(
-            f"{settings.core.mlflow_tracking_uri}/api/2.0/mlflow/registered-models/alias",
-            params={"name": name, "alias": alias},
-            timeout=5,
+        r = client.get(
+            "/api/2.0/mlflow/registered-models/alias", params={"name": name, "alias": alias}
         )
         if r.status_code != 200:
             try:
@@ -309,6 +312,7 @@ class ModelRegistry:
         slot.detail = f"{slot.name}@{slot.alias} = v{version}"
         MODEL_VERSION.labels(slot.kind).set(float(version) if version.isdigit() else 1.0)
         log.info("model %s: loaded %s v%s", slot.kind, slot.name, version)
+        gc.freeze()  # the model and MLflow's modules live as long as the process (see api.main)
 
     def refresh(self) -> None:
         if not self.s.models_enabled:

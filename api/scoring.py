@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 from typing import Any
 
@@ -182,16 +183,20 @@ async def read_scores(
     kol_id: str, live: LiveStore, gold: GoldReader, s: ApiSettings
 ) -> dict[str, Any]:
     """All three scores of a creator, each from the best source that answers."""
-    redis_reason: str | None = None
-    trending_hash: dict[str, str] = {}
-    score_hash: dict[str, str] = {}
-    try:
-        trending_hash, score_hash = await live.creator(kol_id)
-    except ServiceUnavailable as exc:
-        redis_reason = exc.reason
-    gold_row: dict[str, Any] | None = None
-    try:
-        gold_row, gold_reason = await gold.kol_scores(kol_id)
-    except ServiceUnavailable as exc:
-        gold_reason = exc.reason
+
+    async def from_redis() -> tuple[tuple[dict[str, str], dict[str, str]], str | None]:
+        try:
+            return await live.creator(kol_id), None
+        except ServiceUnavailable as exc:
+            return ({}, {}), exc.reason
+
+    async def from_gold() -> tuple[dict[str, Any] | None, str | None]:
+        try:
+            return await gold.kol_scores(kol_id)
+        except ServiceUnavailable as exc:
+            return None, exc.reason
+
+    ((trending_hash, score_hash), redis_reason), (gold_row, gold_reason) = await asyncio.gather(
+        from_redis(), from_gold()
+    )
     return combine(kol_id, trending_hash, score_hash, gold_row, gold_reason, redis_reason, s)

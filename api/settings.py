@@ -54,12 +54,21 @@ class ApiSettings(BaseSettings):
     trino_concurrency: int = Field(default=8, ge=1)
     # Which Gold tables and columns exist is looked up at most this often (optional features
     # such as gold.kol_scores or dim_kols.niche switch on when they appear).
-    gold_probe_ttl_s: float = Field(default=60.0, ge=0)
+    # It is a Trino metadata query from a worker thread, which stalls the event loop for a
+    # moment (measured: p99 of cached routes x3 in the seconds it runs), so not too often.
+    gold_probe_ttl_s: float = Field(default=300.0, ge=0)
 
     # ---- Redis: live data, response cache, rate limits ------------------------------------
     cache_enabled: bool = True
     cache_ttl_s: int = Field(default=300, ge=1)  # Gold changes daily; minutes are fresh enough
     negative_cache_ttl_s: int = Field(default=30, ge=1)  # "no such creator" answers
+    # How long past its TTL an answer is still served while it is refreshed in the background
+    # (stale while revalidate); 0 = an expired answer waits for Trino.
+    cache_stale_s: int = Field(default=3600, ge=0)
+    # Fresh Gold answers are also kept in each worker's memory this long (at most
+    # cache_local_max of them): a hot creator page then costs no Redis round trip. 0 = off.
+    cache_local_s: float = Field(default=5.0, ge=0)
+    cache_local_max: int = Field(default=10_000, ge=1)
     # API reads must fail fast: a slow Redis is a down Redis for a request with a p99 budget.
     redis_timeout_s: float = Field(default=0.5, gt=0)
     # After a Redis failure, skip Redis for this long (live routes answer 503 at once, cached

@@ -3,7 +3,7 @@ profile (Gold answer from the Redis cache + live scores) and POST /predict/trust
 
     uv run python bench/bench_api.py [--rates 300,600,1000] [--seconds 8] [--max-requests 20000]
                                      [--connections 32] [--workers N] [--live-cache-ms MS]
-                                     [--no-predict] [--json]
+                                     [--gold-local-s S] [--no-predict] [--json]
 
 Starts uvicorn (the API as `kol api` runs it, access log on) on a free port and drives it with a
 built-in asyncio HTTP/1.1 load generator over keep-alive connections, in two ways per route:
@@ -341,6 +341,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--live-cache-ms", type=int, default=None, help="KOL_API_LIVE_CACHE_MS (0: off)"
     )
+    parser.add_argument(
+        "--gold-local-s", type=float, default=None, help="KOL_API_CACHE_LOCAL_S (0: off)"
+    )
     parser.add_argument("--json", action="store_true", help="also print the rows as JSON")
     args = parser.parse_args(argv)
 
@@ -348,6 +351,7 @@ def main(argv: list[str] | None = None) -> None:
     workers = args.workers or s.workers
     rates = [float(r) for r in args.rates.split(",") if r]
     live_cache_ms = s.live_cache_ms if args.live_cache_ms is None else args.live_cache_ms
+    gold_local_s = s.cache_local_s if args.gold_local_s is None else args.gold_local_s
     tag = uuid.uuid4().hex[:8]
     prefix = f"bench:api:{tag}:"
     model_name = f"kol_trust_bench_{tag}"
@@ -367,6 +371,7 @@ def main(argv: list[str] | None = None) -> None:
             "KOL_API_MODEL_POLL_S": "2",
             "KOL_API_WORKERS": str(workers),
             "KOL_API_LIVE_CACHE_MS": str(live_cache_ms),
+            "KOL_API_CACHE_LOCAL_S": str(gold_local_s),
         }
         log = Path(tempfile.gettempdir()) / f"bench_api_{tag}.log"
         port = free_port()
@@ -457,7 +462,8 @@ def main(argv: list[str] | None = None) -> None:
 
                 mlflow.MlflowClient(s.core.mlflow_tracking_uri).delete_registered_model(model_name)
     print(
-        f"uvicorn workers: {workers}; live cache {live_cache_ms} ms; CPUs: {os.cpu_count()}; "
+        f"uvicorn workers: {workers}; live cache {live_cache_ms} ms; Gold answers in-process "
+        f"{gold_local_s} s; CPUs: {os.cpu_count()}; "
         f"load average {os.getloadavg()[0]:.1f} (the load generator shares the machine)"
     )
     for note in notes:

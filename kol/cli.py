@@ -83,7 +83,7 @@ def stack_up(
     _print_airflow_login(s)
 
 
-def _print_airflow_login(s) -> None:  # type: ignore[no-untyped-def]
+def _print_airflow_login(s) -> None:
     from kol.stack.services import AirflowApi
 
     api = AirflowApi(s)

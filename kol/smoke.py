@@ -100,7 +100,7 @@ def kafka_round_trip(settings: Settings, topic: str, n: int = 20) -> StepResult:
     sent = [{"event_id": f"e{i}", "n": i} for i in range(n)]
     producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
     for ev in sent:
-        producer.send(topic, key=ev["event_id"].encode(), value=json.dumps(ev).encode())
+        producer.send(topic, key=str(ev["event_id"]).encode(), value=json.dumps(ev).encode())
     producer.flush()
     producer.close()
 
@@ -131,7 +131,7 @@ def redis_round_trip(settings: Settings, key: str) -> StepResult:
         decode_responses=True,
     )
     scores = {"trust": "81.5", "label": "Highly Trusted"}
-    r.hset(key, mapping=scores)
+    r.hset(key, mapping=scores)  # type: ignore[arg-type]  # stubs: Mapping keys are invariant
     r.expire(key, 60)
     return StepResult("Redis hash write/read", [scores], {"redis": [r.hgetall(key)]})
 

@@ -189,7 +189,7 @@ class Postgres(Service):
             "shared_buffers=256MB",
         ]
 
-    def connect(self, database: str = "postgres"):  # type: ignore[no-untyped-def]
+    def connect(self, database: str = "postgres"):
         import psycopg2
 
         return psycopg2.connect(
@@ -205,7 +205,7 @@ class Postgres(Service):
         try:
             with contextlib.closing(self.connect()) as conn, conn.cursor() as cur:
                 cur.execute("SELECT version()")
-                version = cur.fetchone()[0]  # type: ignore[index]
+                version = cur.fetchone()[0]
             return Health(True, version.split(",")[0])
         except Exception as exc:
             return Health(False, str(exc).strip().splitlines()[0] if str(exc) else repr(exc))

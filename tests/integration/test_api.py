@@ -340,7 +340,10 @@ def test_gold_answers_are_cached_in_redis(
     assert first.json() == second.json()
     cached = list(redis_client.scan_iter(match=f"{live_prefix}api:cache:*:videos:*"))
     assert cached
-    assert 0 < redis_client.ttl(cached[0]) <= api_cfg.cache_ttl_s
+    # Kept past its freshness for the stale-while-revalidate grace; fresh-until is in the value.
+    assert 0 < redis_client.ttl(cached[0]) <= api_cfg.cache_ttl_s + api_cfg.cache_stale_s
+    fresh_until = float(redis_client.get(cached[0]).partition(b"|")[0])
+    assert time.time() < fresh_until <= time.time() + api_cfg.cache_ttl_s
 
 
 def test_keys_are_required_revocable_and_rate_limited(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import time
 from datetime import date
 from typing import Any, ClassVar
 
@@ -14,7 +15,7 @@ import pytest
 from trino.exceptions import TrinoConnectionError, TrinoUserError
 
 from api import queries as Q
-from api.cache import GoldCache
+from api.cache import GoldCache, pack, unpack
 from api.errors import ServiceUnavailable
 from api.gold import GoldReader, map_trino_error
 from api.keys import KEY_PREFIX, ApiKey, KeyRing, hash_key, new_key
@@ -172,9 +173,15 @@ class DictLive:
         if not self.down:
             self.data[key], self.ttls[key] = value, ttl_s
 
+    async def cache_claim(self, key: str, ttl_s: int) -> bool:
+        if self.down or key in self.data:
+            return False
+        await self.cache_set(key, b"1", ttl_s)
+        return True
+
 
 def test_cache_first_single_flight_and_negative_ttl() -> None:
-    s = ApiSettings(cache_ttl_s=300, negative_cache_ttl_s=30)
+    s = ApiSettings(cache_ttl_s=300, negative_cache_ttl_s=30, cache_local_s=0)
     live = DictLive()
     cache = GoldCache(s, live)  # type: ignore[arg-type]
     calls = []
@@ -195,12 +202,95 @@ def test_cache_first_single_flight_and_negative_ttl() -> None:
     assert results[0] == (b'{"when":"2026-02-05","n":1}', False)
     assert results[5][1] is True
     assert results[6] == (b"null", False)
-    assert sorted(live.ttls.values()) == [30, 300]
-    assert all(":v1:gold:" in k for k in live.data)
+    assert sorted(live.ttls.values()) == [30 + 3600, 300 + 3600]  # fresh + stale grace
+    assert all(":v2:gold:" in k for k in live.data)
 
     live.down = True
     asyncio.run(cache.get_or_compute("x", [1], compute))
     assert len(calls) == 2  # Redis down: straight to Trino
+
+
+def test_an_expired_answer_is_served_while_one_refresh_runs() -> None:
+    s = ApiSettings(cache_ttl_s=300, cache_stale_s=600, cache_local_s=0)
+    live = DictLive()
+    cache = GoldCache(s, live)  # type: ignore[arg-type]
+    key = cache.key("x", [1])
+    live.data[key] = pack(b'{"n":"old"}', time.time() - 1)
+    calls = []
+    release = asyncio.Event()
+
+    async def compute() -> Any:
+        calls.append(1)
+        await release.wait()
+        return {"n": "new"}
+
+    async def scenario() -> tuple[list[tuple[bytes, bool]], tuple[bytes, bool]]:
+        stale = [await cache.get_or_compute("x", [1], compute) for _ in range(3)]
+        release.set()
+        while cache._tasks:
+            await asyncio.sleep(0)
+        return stale, await cache.get_or_compute("x", [1], compute)
+
+    stale, fresh = asyncio.run(scenario())
+    assert stale == [(b'{"n":"old"}', True)] * 3  # nobody waits for Trino
+    assert len(calls) == 1  # one refresh for three stale reads
+    assert fresh == (b'{"n":"new"}', True)
+    raw, fresh_until = unpack(live.data[key])
+    assert raw == b'{"n":"new"}' and fresh_until > time.time() + 250
+    assert live.ttls[key] == 900
+
+    # Another process already claimed the next refresh: this one keeps serving the stale answer.
+    live.data[key] = pack(b'{"n":"old"}', time.time() - 1)
+    live.data[f"{key}:refresh"] = b"1"
+    stale, _ = asyncio.run(scenario())
+    assert stale[0] == (b'{"n":"old"}', True) and len(calls) == 1
+
+
+def test_fresh_answers_are_reused_in_process_within_their_freshness() -> None:
+    s = ApiSettings(cache_local_s=60, cache_local_max=2)
+    live = DictLive()
+    cache = GoldCache(s, live)  # type: ignore[arg-type]
+    live.data[cache.key("a", 1)] = pack(b'"a"', time.time() + 300)
+    live.data[cache.key("b", 1)] = pack(b'"b"', time.time() + 0.2)  # fresh for 0.2 s only
+
+    async def compute() -> Any:
+        raise AssertionError("a cached answer must not be computed")
+
+    async def read(name: str) -> bytes:
+        return (await cache.get_or_compute(name, 1, compute))[0]
+
+    async def scenario() -> list[bytes]:
+        first = [await read("a"), await read("b")]
+        live.down = True  # from here on only the process's copies answer
+        second = [await read("a"), await read("b")]
+        await asyncio.sleep(0.3)
+        try:
+            await read("b")  # its local copy expired with its freshness
+        except AssertionError:
+            second.append(b"recomputed")
+        return first + second
+
+    assert asyncio.run(scenario()) == [b'"a"', b'"b"', b'"a"', b'"b"', b"recomputed"]
+    cache._remember("c", b"1", time.time() + 60)  # over cache_local_max: expired ones go first
+    assert set(cache._local) == {cache.key("a", 1), "c"}
+
+
+def test_a_failed_refresh_keeps_the_stale_answer() -> None:
+    cache = GoldCache(ApiSettings(), DictLive())  # type: ignore[arg-type]
+    key = cache.key("x", [1])
+    cache.live.data[key] = pack(b"1", time.time() - 1)  # type: ignore[attr-defined]
+
+    async def broken() -> Any:
+        raise TrinoConnectionError("refused")
+
+    async def scenario() -> tuple[bytes, bool]:
+        out = await cache.get_or_compute("x", [1], broken)
+        while cache._tasks:
+            await asyncio.sleep(0)
+        return out
+
+    assert asyncio.run(scenario()) == (b"1", True)
+    assert unpack(cache.live.data[key])[0] == b"1"  # type: ignore[attr-defined]
 
 
 # ---- Gold reader ----------------------------------------------------------------------------
