@@ -255,7 +255,9 @@ def percentiles(lat: np.ndarray) -> dict[str, float]:
 # ---- phases ---------------------------------------------------------------------------------
 
 
-def drain(settings: Settings, run: str, tmp: Path, events: int, plain: bool) -> dict[str, Any]:
+def drain(
+    settings: Settings, run: str, tmp: Path, events: int, plain: bool, batch: int | None = None
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     lane = Lane("drain", run, tmp)
     ensure_topics(settings, lane.ingest, (*STREAM_TOPICS, "kol.dlq", SCORES_TOPIC, ALERTS_TOPIC))
@@ -265,7 +267,7 @@ def drain(settings: Settings, run: str, tmp: Path, events: int, plain: bool) -> 
     spark = subprocess.run(
         [sys.executable, "-m", "streaming.job", "--available-now"],
         cwd=REPO_ROOT,
-        env=lane.env(KOL_STREAM_MAX_OFFSETS_PER_TRIGGER=str(max(20_000, events // 8))),
+        env=lane.env(KOL_STREAM_MAX_OFFSETS_PER_TRIGGER=str(batch or max(20_000, events // 8))),
         stdout=(tmp / "drain-spark.log").open("wb"),
         stderr=subprocess.STDOUT,
     )
@@ -430,6 +432,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--producers", type=int, default=2, help="processes for --sustain")
     parser.add_argument("--skip-plain", action="store_true")
     parser.add_argument("--quick", action="store_true", help="50k drain, 20 s latency")
+    parser.add_argument(
+        "--drain-batch", type=int, default=None, help="records per micro-batch in the drain"
+    )
+    parser.add_argument("--drain-only", action="store_true", help="skip latency and sustain")
     parser.add_argument("--keep", action="store_true", help="keep topics, keys and logs")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
@@ -447,8 +453,12 @@ def main(argv: list[str] | None = None) -> int:
         "args": {k: str(v) for k, v in vars(args).items()},
     }
     try:
-        results["drain"] = drain(settings, run, tmp, args.drain_events, not args.skip_plain)
-        kinds = ["spark"] if args.skip_plain else ["spark", "plain"]
+        results["drain"] = drain(
+            settings, run, tmp, args.drain_events, not args.skip_plain, args.drain_batch
+        )
+        if args.drain_only:
+            args.duration, args.sustain = 0, ""
+        kinds = [] if args.drain_only else ["spark"] if args.skip_plain else ["spark", "plain"]
         results["latency"] = {
             kind: latency(settings, run, tmp, kind, args.rate, args.duration, args.trigger_ms)
             for kind in kinds

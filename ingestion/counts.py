@@ -24,6 +24,7 @@ missing token with a percent sign ("NaN%", "—%") is missing too.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from decimal import ROUND_HALF_UP, Decimal
@@ -74,7 +75,7 @@ MAX_COUNT = 2**63 - 1
 
 def parse_count(raw: str | int | float | None) -> int | None:
     """Parse one display count. ``None`` means the source had no value (not zero)."""
-    value = _parse_count(raw)
+    value = _parse_display(raw) if isinstance(raw, str) else _parse_count(raw)
     if value is not None and value > MAX_COUNT:
         raise CountParseError(raw, "count out of range")
     return value
@@ -123,6 +124,11 @@ def _parse_count(raw: str | int | float | None) -> int | None:
             raise CountParseError(raw, "fractional count without a K/M/B suffix")
         return int(value)
     raise CountParseError(raw, "malformed digit groups")
+
+
+# Display strings repeat ("1.2K"), and the hot path parses each twice (contract check, then
+# value): memoised, a repeat costs a dict lookup. Errors are not cached: they raise each time.
+_parse_display = functools.lru_cache(maxsize=1 << 16)(_parse_count)
 
 
 def parse_percent(raw: str | float | None) -> float | None:

@@ -75,7 +75,7 @@ EVENT_COLUMNS: Final = {
     "total_likes": "float64",
     "posts": "float64",
     "verified": "float64",
-    "event_hash": "int64",  # hash of event_id (comments: duplicate detection)
+    "event_hash": "int64",  # comments: hash of event_id (duplicate detection); others 0
     "pair_hash": "int64",  # hash of (video_id, normalised comment text): near-duplicates
 }
 

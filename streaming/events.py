@@ -119,7 +119,8 @@ def event_frame(
             "event_ms": event_ms,
             "platform": ev.platform,
             "username": ev.username,
-            "event_hash": stable_hash(ev.event_id),
+            # Only comments are deduplicated by id in the engine: the hash is theirs alone.
+            "event_hash": 0,
             "pair_hash": 0,
         }
         if isinstance(ev, VideoEvent):
@@ -142,6 +143,7 @@ def event_frame(
         elif isinstance(ev, CommentEvent):
             row.update(
                 video_id=ev.video_id,
+                event_hash=stable_hash(ev.event_id),
                 pair_hash=stable_hash(ev.video_id, normalized_text(ev.comment_text)),
             )
         rows.append(row)
