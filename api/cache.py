@@ -6,9 +6,9 @@ load sends Trino one query per answer, not one per request.
 
 An answer past its freshness is still served for ``cache_stale_s`` more (stale while
 revalidate) while one background task per key asks Trino again (one across all processes: the
-refresh is claimed in Redis first). A hot key that
-expires must not park every request for it behind a Trino query (~100 ms-1 s), which is what
-set the API's p99 before. Redis being down only disables the cache.
+refresh is claimed in Redis first). A hot key that expires must not park every request for it
+behind a Trino query (~100 ms-1 s), which is what set the API's p99 before. Redis being down
+only disables the cache.
 
 In front of Redis each process keeps fresh answers for ``cache_local_s`` (seconds, against a
 Gold that changes daily): the hottest answers then cost no round trip at all.
@@ -70,8 +70,7 @@ class GoldCache:
         self.s = settings
         self.live = live
         self._inflight: dict[str, asyncio.Future[bytes]] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._refreshing: set[str] = set()  # keys whose refresh task has not finished
+        self._refreshes: dict[str, asyncio.Task[None]] = {}  # key -> its running refresh
         self._local: dict[str, tuple[float, bytes]] = {}  # key -> (monotonic expiry, JSON)
 
     def _remember(self, key: str, raw: bytes, fresh_until: float) -> None:
@@ -118,13 +117,12 @@ class GoldCache:
                 self._remember(key, raw, fresh_until)
             else:
                 CACHE_LOOKUPS.labels(name, "stale").inc()
-                if key not in self._inflight and key not in self._refreshing:
-                    self._refreshing.add(key)
+                if key not in self._inflight and key not in self._refreshes:
                     task = asyncio.get_running_loop().create_task(
                         self._refresh(name, key, compute, negative)
                     )
-                    self._tasks.add(task)
-                    task.add_done_callback(self._tasks.discard)
+                    self._refreshes[key] = task
+                    task.add_done_callback(lambda _: self._refreshes.pop(key, None))
             return raw, True
         CACHE_LOOKUPS.labels(name, "miss").inc()
         pending = self._inflight.get(key)
@@ -166,5 +164,3 @@ class GoldCache:
                 await self._compute(key, compute, negative_ttl_s)
         except Exception as exc:  # the stale answer stays; the next stale read tries again
             log.warning("refreshing cached %s failed: %s", name, exc)
-        finally:
-            self._refreshing.discard(key)

@@ -43,6 +43,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "Unknown creator"}
 }
+# Media type of the routes that return their body already serialised (a prebuilt Response).
+JSON = "application/json"
 
 
 class Page(Out, Generic[T]):

@@ -479,20 +479,20 @@ def main(argv: list[str] | None = None) -> int:
         "args": {k: str(v) for k, v in vars(args).items()},
     }
     try:
-        if args.only in (None, "drain"):
+
+        def wanted(phase: str) -> bool:
+            return args.only in (None, phase)
+
+        if wanted("drain"):
             results["drain"] = drain(
                 settings, run, tmp, args.drain_events, not args.skip_plain, args.drain_batch
             )
-        if args.only not in (None, "sustain"):
-            args.sustain = ""
         kinds = ["spark"] if args.skip_plain else ["spark", "plain"]
-        if args.only not in (None, "latency"):
-            kinds = []
         results["latency"] = {
             kind: latency(settings, run, tmp, kind, args.rate, args.duration, args.trigger_ms)
-            for kind in kinds
+            for kind in (kinds if wanted("latency") else [])
         }
-        if args.sustain:
+        if args.sustain and wanted("sustain"):
             results["sustain"] = [
                 sustain(
                     settings, run, tmp, float(r), args.sustain_s, args.producers, args.trigger_ms

@@ -24,9 +24,9 @@ from api.deps import (
 from api.errors import InvalidRequest, NotFound, ServiceUnavailable
 from api.gold import GoldReader
 from api.queries import KolFilter
-from api.routes.trending import JSON
 from api.schemas import (
     ERROR_RESPONSES,
+    JSON,
     NOT_FOUND,
     KolProduct,
     KolProfile,

@@ -7,9 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from api.deps import ApiKeyDep, LiveDep, PlatformQuery
-from api.schemas import ERROR_RESPONSES, TrendingItem, TrendingList, TrendLabel
-
-JSON = "application/json"
+from api.schemas import ERROR_RESPONSES, JSON, TrendingItem, TrendingList, TrendLabel
 
 router = APIRouter(prefix="/trending", tags=["trending"], responses=ERROR_RESPONSES)
 

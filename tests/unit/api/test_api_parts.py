@@ -227,7 +227,7 @@ def test_an_expired_answer_is_served_while_one_refresh_runs() -> None:
     async def scenario() -> tuple[list[tuple[bytes, bool]], tuple[bytes, bool]]:
         stale = [await cache.get_or_compute("x", [1], compute) for _ in range(3)]
         release.set()
-        while cache._tasks:
+        while cache._refreshes:
             await asyncio.sleep(0)
         return stale, await cache.get_or_compute("x", [1], compute)
 
@@ -285,7 +285,7 @@ def test_a_failed_refresh_keeps_the_stale_answer() -> None:
 
     async def scenario() -> tuple[bytes, bool]:
         out = await cache.get_or_compute("x", [1], broken)
-        while cache._tasks:
+        while cache._refreshes:
             await asyncio.sleep(0)
         return out
 
