@@ -98,7 +98,9 @@ def run(interval: Interval) -> list[TopicAccount]:
                     "AND t.`offset` = s.`offset` AND "
                     + between("t.kafka_timestamp", interval.start, interval.end),
                 )
-        acc = account(spark, topic, parsed, stats, interval, silver_table, rejects_table)
+        acc = account(
+            spark, topic, kafka_topic, parsed, stats, interval, silver_table, rejects_table
+        )
         parsed.unpersist()
         log.info(
             "silver %s %s: bronze=%d silver=%d duplicates=%d rejects=%d (%.1fs)",
