@@ -1,8 +1,9 @@
 """Display counts ("11.3K", "1,2K", "475.8m", "1.234.567") to integers: the one Python rule.
 
 Platforms and scrapers show counts rounded and localised. Every Python caller parses them here;
-the Spark SQL implementation (Silver) is tested against the same case table,
-``ingestion/count_cases.csv``, so the two engines cannot drift apart.
+the Spark implementation (Silver, a JVM function in ``infra/maven/spark-udf``) is tested
+against the same case table, ``ingestion/count_cases.csv``, so the two engines cannot drift
+apart.
 
 The rule:
 

@@ -7,7 +7,7 @@ import csv
 import pytest
 from pyspark.sql import SparkSession
 
-from ingestion.counts import COUNT_CASES_PATH, CountParseError
+from ingestion.counts import COUNT_CASES_PATH, CountParseError, format_count
 from ingestion.counts import parse_count as py_parse_count
 from ingestion.counts import parse_percent as py_parse_percent
 from spark_jobs.counts import with_count, with_percent
@@ -60,3 +60,30 @@ def test_spark_agrees_with_python_on_every_case(spark: SparkSession) -> None:
         except CountParseError:
             expected_pct = None
         assert value == pytest.approx(expected_pct) if expected_pct is not None else value is None
+
+
+def _real_and_generated_displays() -> list[str]:
+    """Every count in the real creator CSVs, plus the generator's displays in every style."""
+    from tests.unit.ingestion.test_ingest_counts import (
+        INSTAGRAM_COUNT_COLUMNS,
+        INSTAGRAM_CSV,
+        TIKTOK_COUNT_COLUMNS,
+        TIKTOK_CSV,
+        _csv_rows,
+    )
+
+    values = [r[c] for r in _csv_rows(TIKTOK_CSV) for c in TIKTOK_COUNT_COLUMNS]
+    values += [r[c] for r in _csv_rows(INSTAGRAM_CSV) for c in INSTAGRAM_COUNT_COLUMNS]
+    for n in (0, 9, 999, 1_000, 1_049, 12_345, 99_999, 987_654, 1_250_000, 3_000_000_000):
+        for style in ("short", "short3", "lower", "full"):
+            values += [format_count(n, style, locale) for locale in ("en", "vi")]
+    return values
+
+
+def test_spark_agrees_with_python_on_real_and_generated_counts(spark: SparkSession) -> None:
+    values = _real_and_generated_displays()
+    df = with_count(spark.createDataFrame(list(enumerate(values)), "i INT, raw STRING"), "raw", "p")
+    got = {r.i: (r.p.value, r.p.error) for r in df.collect()}
+    assert len(got) == len(values) > 6_000
+    wrong = [(v, got[i]) for i, v in enumerate(values) if got[i] != (py_parse_count(v), None)]
+    assert not wrong, wrong[:10]
