@@ -15,6 +15,8 @@ caller can route the row to ``silver.rejects`` instead of silently writing 0.
 
 from __future__ import annotations
 
+import weakref
+
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -25,6 +27,9 @@ _FUNCTIONS = {
     COUNT_FUNCTION: (f"{_CLASS}$ParseCount", "struct<value:bigint,error:string>"),
     PERCENT_FUNCTION: (f"{_CLASS}$ParsePercent", "struct<value:double,error:string>"),
 }
+# Sessions the functions are registered in: a job parses ten count fields per topic, and each
+# transform makes sure of them without a round trip to the JVM.
+_registered: weakref.WeakSet[SparkSession] = weakref.WeakSet()
 
 
 def register(spark: SparkSession) -> None:
@@ -32,6 +37,8 @@ def register(spark: SparkSession) -> None:
 
     Fails naming the jar to build when the session was started without it.
     """
+    if spark in _registered:
+        return
     try:
         for name, (java_class, return_type) in _FUNCTIONS.items():
             spark.udf.registerJavaFunction(name, java_class, return_type)
@@ -43,6 +50,7 @@ def register(spark: SparkSession) -> None:
             "kol-spark-udf.jar into the Spark jar folder (KOL_SPARK_JARS), and start the "
             "session with kol.spark.spark_session"
         ) from exc
+    _registered.add(spark)
 
 
 def _call(df: DataFrame, function: str, raw: str, out: str) -> DataFrame:

@@ -7,7 +7,7 @@ import csv
 import pytest
 from pyspark.sql import SparkSession
 
-from ingestion.counts import COUNT_CASES_PATH, CountParseError, format_count
+from ingestion.counts import COUNT_CASES_PATH, MISSING_TOKENS, CountParseError, format_count
 from ingestion.counts import parse_count as py_parse_count
 from ingestion.counts import parse_percent as py_parse_percent
 from spark_jobs.counts import with_count, with_percent
@@ -87,3 +87,14 @@ def test_spark_agrees_with_python_on_real_and_generated_counts(spark: SparkSessi
     assert len(got) == len(values) > 6_000
     wrong = [(v, got[i]) for i, v in enumerate(values) if got[i] != (py_parse_count(v), None)]
     assert not wrong, wrong[:10]
+
+
+def test_spark_treats_every_missing_token_as_missing(spark: SparkSession) -> None:
+    """The Java function keeps its own copy of MISSING_TOKENS; not every token is in the table."""
+    tokens = sorted(MISSING_TOKENS)
+    raws = tokens + [t.upper() for t in tokens] + [f" {t}\u00a0" for t in tokens]
+    rows = list(enumerate(raws))
+    counts = with_count(spark.createDataFrame(rows, "i INT, raw STRING"), "raw", "p")
+    percents = with_percent(counts, "raw", "q")
+    for r in percents.collect():
+        assert (r.p.value, r.p.error, r.q.value, r.q.error) == (None,) * 4, raws[r.i]
