@@ -972,8 +972,27 @@ def live(
             now = due
         if sim_began is None:
             sim_began = ev.release
-        speed = max(1.0, (ev.release - sim_began) / max(now - began, 1.0))
-        yield ev, ev.encode(_wall_clock(now, ev.release, speed))
+        yield ev, _stamped(ev, now, began, sim_began)
+
+
+def scheduled(
+    events: Iterable[SimEvent], rate: float, began: float
+) -> Iterator[tuple[float, SimEvent, bytes]]:
+    """:func:`live`'s stream planned ahead: (wall time due, event, payload stamped for then),
+    for a load generator that encodes first and then only sends, on schedule, from ``began``."""
+    if rate <= 0:
+        raise ValueError("rate must be > 0")
+    sim_began: float | None = None
+    for n, ev in enumerate(events):
+        due = began + n / rate
+        if sim_began is None:
+            sim_began = ev.release
+        yield due, ev, _stamped(ev, due, began, sim_began)
+
+
+def _stamped(ev: SimEvent, now: float, began: float, sim_began: float) -> bytes:
+    speed = max(1.0, (ev.release - sim_began) / max(now - began, 1.0))
+    return ev.encode(_wall_clock(now, ev.release, speed))
 
 
 def _wall_clock(now: float, release: float, speed: float) -> Callable[[float], float]:

@@ -7,11 +7,11 @@ Pipeline of one micro-batch
     Spark reads the batch's offset range of ``kol.videos.raw``, ``kol.profiles.raw`` and
     ``kol.comments.raw``; ``foreachBatch`` hands the records to the driver as Arrow, where
     each is checked against its pydantic contract and typed (:mod:`streaming.events`, the
-    same code as the plain consumer's): rejected records go to ``kol.dlq`` with their reason,
-    valid ones to the incremental
-    :class:`~streaming.engine.TrendEngine` (event-time buckets, watermark, sliding windows,
-    trending score, alerts), whose output goes to Kafka (``kol.scores.stream``,
-    ``kol.alerts.stream``) and then, in one transaction, to Redis.
+    same code as the plain consumer's, split over two processes by
+    :class:`~streaming.events.ParallelParser`): rejected records go to ``kol.dlq`` with their
+    reason, valid ones to the incremental :class:`~streaming.engine.TrendEngine` (event-time
+    buckets, watermark, sliding windows, trending score, alerts), whose output goes to Kafka
+    (``kol.scores.stream``, ``kol.alerts.stream``) and then, in one transaction, to Redis.
 
 Exactly-once effect (why a crash, even ``kill -9``, never double-counts)
     1. Spark's checkpoint (``$KOL_HOME/checkpoints/stream``) writes the offset range of batch
@@ -69,7 +69,7 @@ from ingestion.producer import ensure_topics, topic_name
 from ingestion.settings import IngestSettings, get_ingest_settings
 from kol.settings import Settings, get_settings
 from streaming.engine import BatchResult, TrendEngine
-from streaming.events import STREAM_TOPICS, event_frame, records_from_arrow
+from streaming.events import STREAM_TOPICS, ParallelParser
 from streaming.settings import StreamSettings, get_stream_settings
 from streaming.sinks import KafkaOut, RedisStore, dead_letters, redis_client
 from streaming.trust import TrustScorer
@@ -110,7 +110,7 @@ class BatchHandler:
         self.busy = threading.Event()
         self.stopping = threading.Event()
         self.checkpoint = checkpoint
-        self.topic_of = input_topics(ingest)
+        self.parse = ParallelParser(input_topics(ingest), ss.max_future_s, ss.check_workers)
         self.engine = TrendEngine(ss)
         self.redis = redis_client(settings)
         self.kafka = KafkaOut(settings, ingest, ss)
@@ -156,9 +156,7 @@ class BatchHandler:
         table = df.toArrow()
         read = time.perf_counter()
         kafka_ms = table.column("kafka_ms").to_numpy()
-        events, rejected = event_frame(
-            records_from_arrow(table, self.topic_of), self.ss.max_future_s
-        )
+        events, rejected = self.parse(table)
         collected = time.perf_counter()
         dead, codes = dead_letters(rejected)
         try:
@@ -217,6 +215,7 @@ class BatchHandler:
         self.stats["creators"] = len(self.engine.creators)
 
     def close(self) -> None:
+        self.parse.close()
         with contextlib.suppress(Exception):
             self.kafka.close()
         if self._latency is not None:
@@ -317,7 +316,8 @@ def run(
     loading = threading.Thread(target=trust.refresh, kwargs={"force": True}, daemon=True)
     loading.start()
     if spark is None:
-        spark = spark_session("kol-stream", settings, ss.spark_conf)
+        master = {"spark.master": ss.spark_master} if ss.spark_master else {}
+        spark = spark_session("kol-stream", settings, {**master, **ss.spark_conf})
         # After the session: PySpark's context installs its own SIGINT handler (cancel jobs,
         # raise KeyboardInterrupt inside whatever JVM call is waiting); ours stops the query
         # between batches instead.

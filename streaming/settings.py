@@ -114,6 +114,13 @@ class StreamSettings(BaseSettings):
 
     # ---- process -------------------------------------------------------------------------
     query_name: str = "kol_trending"
+    # The job's own master, None for the stack's (KOL_SPARK_MASTER). More task slots than the
+    # 2 cores: a task reading Kafka spends most of its time waiting for fetches (measured, 300k
+    # records: 3.3 s with 2 slots, 1.5 s with 6), and the stream's tasks do nothing else.
+    spark_master: str | None = "local[6]"
+    # Processes that check a micro-batch's records beside the driver (0: the driver alone);
+    # see streaming.events.ParallelParser.
+    check_workers: int = Field(default=1, ge=0)
     # Spark settings of the job's own session, on top of kol.spark's. The file-system
     # checkpoint manager writes the offset and commit logs without Hadoop's FileContext
     # permission calls (which fork a shell per file without the native Hadoop library):

@@ -22,7 +22,16 @@ from ingestion.contracts import (
     validate_payload,
 )
 from ingestion.counts import parse_count
-from ingestion.generator import FLAWS, GeneratorConfig, SimEvent, World, apply_flaw, live, replay
+from ingestion.generator import (
+    FLAWS,
+    GeneratorConfig,
+    SimEvent,
+    World,
+    apply_flaw,
+    live,
+    replay,
+    scheduled,
+)
 
 SMALL = GeneratorConfig(creators=40, days=4, seed=7)
 
@@ -165,6 +174,30 @@ def test_live_mode_paces_and_stamps_wall_clock(small: list[tuple[SimEvent, bytes
         assert "2027-01-15T08:00:00" <= rec["event_time"] <= "2027-01-15T08:00:01"
         if "published_at" in rec:  # ages compressed with the clock, never in the future
             assert rec["published_at"] <= rec["event_time"]
+
+
+def test_scheduled_plans_what_live_sends_on_time() -> None:
+    """The load generator's pre-encoded stream is byte for byte the live one, given a producer
+    that keeps the schedule."""
+    config = replace(SMALL, late_rate=0.05, duplicate_rate=0.02, malformed_rate=0.02)
+    now = [1_800_000_000.0]
+
+    def sleep(s: float) -> None:
+        now[0] += s
+
+    sent = [
+        v
+        for _, v in itertools.islice(
+            live(World(config).events(), 100.0, lambda: now[0], sleep), 300
+        )
+    ]
+    planned = list(itertools.islice(scheduled(World(config).events(), 100.0, 1_800_000_000.0), 300))
+    assert [v for _, _, v in planned] == sent
+    assert [due for due, _, _ in planned][:3] == [
+        1_800_000_000.0,
+        1_800_000_000.01,
+        1_800_000_000.02,
+    ]
 
 
 # ---- planted behaviours ---------------------------------------------------------------------
