@@ -291,6 +291,9 @@ def contender(
             f"plain-{lane.run}",
             "--latency-log",
             str(lane.latency_log),
+            # Live producers encode for a while before they send: not a reason to stop.
+            "--idle-s",
+            "600",
             *extra_env.pop("_args", "").split(),
         ]
     log = (lane.tmp / f"{lane.name}.log").open("ab")
