@@ -14,7 +14,6 @@ costs ~15 us per event on the driver that has to hold the batch anyway.
 
 from __future__ import annotations
 
-import functools
 import gc
 import hashlib
 import logging
@@ -159,6 +158,13 @@ def event_frame(
     return frame.astype(numeric), rejected
 
 
+def tune_gc() -> None:
+    """Fewer full collections: the engine keeps ~10^5 small containers alive for good, and a
+    batch's check holds its models; with the default thresholds Python rescans them all every
+    few thousand allocations (measured: a third of the engine's time)."""
+    gc.set_threshold(50_000, 20, 100)
+
+
 def parse_table(
     table: pa.Table, topic_of: Mapping[str, str], max_future_s: int | None = None
 ) -> tuple[pd.DataFrame, list[tuple[Record, str]]]:
@@ -170,9 +176,10 @@ class ParallelParser:
     """:func:`parse_table` of a micro-batch split over the caller and ``workers`` processes.
 
     The check is pure Python, 15-20 us per event, the largest part of a batch; while it runs
-    the Spark JVM is idle, so a second process doubles its speed. The table is cut into
-    contiguous slices and the results joined in order: the same frame and rejects, in the
-    same order, as one :func:`parse_table` of the whole (tested). A pool that breaks (a
+    the Spark JVM is idle, so a second process takes part of it off the driver (measured on
+    100k-record batches: 1.5-1.8 s -> 1.0-1.4 s; the idle stack holds the rest). The table is
+    cut into contiguous slices and the results joined in order: the same frame and rejects,
+    in the same order, as one :func:`parse_table` of the whole (tested). A pool that breaks (a
     worker killed) is replaced, and that batch is parsed in the caller.
     """
 
@@ -193,11 +200,10 @@ class ParallelParser:
             self.workers,
             # Not fork: the caller holds a JVM gateway and threads.
             mp_context=mp.get_context("spawn"),
-            # The workers hold a slice of models at a time, as the caller does (job.tune_gc).
-            initializer=functools.partial(gc.set_threshold, 50_000, 20, 100),
+            initializer=tune_gc,
         )
         # Import the contracts in the workers now, not during the first batch.
-        for f in [self._pool.submit(parse_table, _EMPTY, {}) for _ in range(self.workers)]:
+        for f in [self._pool.submit(event_frame, []) for _ in range(self.workers)]:
             f.result()
 
     def __call__(self, table: pa.Table) -> tuple[pd.DataFrame, list[tuple[Record, str]]]:
@@ -226,14 +232,3 @@ class ParallelParser:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
-
-
-_EMPTY = pa.table(
-    {
-        "topic": pa.array([], pa.string()),
-        "partition": pa.array([], pa.int32()),
-        "offset": pa.array([], pa.int64()),
-        "kafka_ms": pa.array([], pa.int64()),
-        "value": pa.array([], pa.binary()),
-    }
-)

@@ -50,7 +50,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import gc
 import json
 import logging
 import os
@@ -69,7 +68,7 @@ from ingestion.producer import ensure_topics, topic_name
 from ingestion.settings import IngestSettings, get_ingest_settings
 from kol.settings import Settings, get_settings
 from streaming.engine import BatchResult, TrendEngine
-from streaming.events import STREAM_TOPICS, ParallelParser
+from streaming.events import STREAM_TOPICS, ParallelParser, tune_gc
 from streaming.settings import StreamSettings, get_stream_settings
 from streaming.sinks import KafkaOut, RedisStore, dead_letters, redis_client
 from streaming.trust import TrustScorer
@@ -393,13 +392,6 @@ def _progress(
         "last_progress": last,
         "timeline": handler.timeline,
     }
-
-
-def tune_gc() -> None:
-    """Fewer full collections: the engine keeps ~10^5 small containers alive for good, and
-    with the default thresholds Python rescans them all every few thousand allocations
-    (measured: a third of the engine's time)."""
-    gc.set_threshold(50_000, 20, 100)
 
 
 def main(argv: list[str] | None = None) -> int:

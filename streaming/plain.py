@@ -19,7 +19,7 @@ from ingestion.producer import bootstrap_servers, topic_name
 from ingestion.settings import IngestSettings
 from kol.settings import Settings
 from streaming.engine import TrendEngine
-from streaming.events import STREAM_TOPICS, Record, event_frame
+from streaming.events import STREAM_TOPICS, Record, event_frame, tune_gc
 from streaming.settings import StreamSettings
 from streaming.sinks import KafkaOut, RedisStore, dead_letters, redis_client
 
@@ -121,8 +121,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--idle-s", type=float, default=5.0)
     parser.add_argument("--max-s", type=float)
     args = parser.parse_args(argv)
-    from streaming.job import tune_gc
-
     tune_gc()
     consumer = PlainConsumer(
         get_settings(),
