@@ -331,29 +331,28 @@ class TrendEngine:
             latest[grp[ends], i] = run[ends]
         seen_ms = np.zeros(len(uniq))
         np.maximum.at(seen_ms, grp, event_ms)
-        for j, (key, vid) in enumerate(ids):
-            old = stored[j]
-            vals = [float(x) for x in np.fmax(prior[j], latest[j])]
-            vals.append(float(max(old[4] if old is not None else 0.0, seen_ms[j])))
-            if old is None or not _same(vals, old):
-                st = self.creators[key]
-                st.videos[vid] = vals
-                st.dirty_videos.add(vid)
-                st.gone_videos.discard(vid)
+        # The stored form of each video, compared with what was stored, all videos at once.
+        before = np.full((len(uniq), len(COUNTERS) + 1), np.nan)
+        before[:, : len(COUNTERS)] = prior
+        before[:, -1] = [old[4] if old is not None else np.nan for old in stored]
+        after = np.empty_like(before)
+        after[:, : len(COUNTERS)] = np.fmax(prior, latest)
+        after[:, -1] = np.fmax(before[:, -1], seen_ms)
+        same = ((after == before) | (np.isnan(after) & np.isnan(before))).all(axis=1)
+        for j in np.flatnonzero(~same).tolist():
+            key, vid = ids[j]
+            st = self.creators[key]
+            st.videos[vid] = after[j].tolist()
+            st.dirty_videos.add(vid)
+            st.gone_videos.discard(vid)
 
         rows = np.flatnonzero(on_time & (informative | (contrib > 0).any(axis=1)))
-        keys = v["key"].to_numpy()[order][rows].tolist()
-        buckets = v["bucket"].to_numpy()[order][rows].tolist()
-        counted = informative[rows].tolist()
-        for key, b, (views, likes, comments, shares), one in zip(
-            keys, buckets, contrib[rows].tolist(), counted, strict=True
-        ):
-            m = self.creators[key].bucket(b).m
-            m[M_VIEWS] += views
-            m[M_LIKES] += likes
-            m[M_COMMENTS] += comments
-            m[M_SHARES] += shares
-            m[M_EVENTS] += 1.0 if one else 0.0
+        self._add_to_buckets(
+            v["key"].to_numpy()[order][rows],
+            v["bucket"].to_numpy()[order][rows],
+            contrib[rows],
+            informative[rows],
+        )
         counters["video_deltas"] += int((contrib > 0).any(axis=1).sum())
 
     # ---- profiles: follower deltas, follower-jump alerts ---------------------------------
@@ -414,32 +413,66 @@ class TrendEngine:
                 del st.deltas[: len(st.deltas) - p.follower_history]
 
     # ---- comments: volume, duplicates, near-duplicate counts -----------------------------
+    def _add_to_buckets(
+        self, keys: np.ndarray, buckets: np.ndarray, contrib: np.ndarray, counted: np.ndarray
+    ) -> None:
+        """Add video rows' counter deltas (and event counts) to their creators' buckets, one
+        update per (creator, bucket) rather than per row."""
+        if not len(keys):
+            return
+        starts, _, order, names = _groups(keys, buckets)
+        sums = np.add.reduceat(contrib[order], starts, axis=0).tolist()
+        events = np.add.reduceat(counted[order].astype("float64"), starts).tolist()
+        firsts = order[starts]
+        for key, b, (views, likes, comments, shares), n in zip(
+            names[firsts].tolist(), buckets[firsts].tolist(), sums, events, strict=True
+        ):
+            m = self.creators[key].bucket(b).m
+            m[M_VIEWS] += views
+            m[M_LIKES] += likes
+            m[M_COMMENTS] += comments
+            m[M_SHARES] += shares
+            m[M_EVENTS] += n
+
+    # ---- comments: volume, duplicates, near-duplicate counts -----------------------------
     def _comments(self, c: pd.DataFrame, counters: Counter[str]) -> None:
         if not len(c):
             return
-        seen, added = self.seen, self._seen_added
-        duplicates = 0
-        rows = zip(
-            c["key"].tolist(),
-            c["bucket"].tolist(),
-            c["event_hash"].tolist(),
-            c["pair_hash"].tolist(),
+        buckets = c["bucket"].to_numpy()
+        hashes = c["event_hash"].to_numpy()
+        # Re-sent comments (same event id, so same event time): a repeat within the batch, or
+        # one already seen in an earlier batch.
+        new = ~pd.DataFrame({"b": buckets, "h": hashes}).duplicated().to_numpy()
+        for b in pd.unique(buckets).tolist():
+            rows = np.flatnonzero(buckets == b)
+            ids = self.seen.get(b)
+            if ids:
+                new[rows] &= [h not in ids for h in hashes[rows].tolist()]
+            fresh = hashes[rows[new[rows]]].tolist()
+            if fresh:
+                self.seen.setdefault(b, set()).update(fresh)
+                self._seen_added.setdefault(b, []).extend(fresh)
+        counters["duplicates"] += int(len(c) - new.sum())
+        if not new.any():
+            return
+        keys = c["key"].to_numpy()[new]
+        buckets = buckets[new]
+        starts, ends, order, names = _groups(keys, buckets)
+        pairs = c["pair_hash"].to_numpy()[new][order].tolist()
+        firsts = order[starts]
+        for key, b, lo, hi in zip(
+            names[firsts].tolist(),
+            buckets[firsts].tolist(),
+            starts.tolist(),
+            ends.tolist(),
             strict=True,
-        )
-        for key, b, h, pair in rows:
-            ids = seen.get(b)
-            if ids is None:
-                ids = seen[b] = set()
-            if h in ids:  # re-sent: same event id, same event time
-                duplicates += 1
-                continue
-            ids.add(h)
-            added.setdefault(b, []).append(h)
+        ):
             bk = self.creators[key].bucket(b)
-            bk.m[M_CVOL] += 1
-            bk.m[M_EVENTS] += 1
-            bk.dups[pair] = bk.dups.get(pair, 0) + 1
-        counters["duplicates"] += duplicates
+            bk.m[M_CVOL] += hi - lo
+            bk.m[M_EVENTS] += hi - lo
+            dups = bk.dups
+            for pair in pairs[lo:hi]:
+                dups[pair] = dups.get(pair, 0) + 1
 
     # ---- scores, window alerts -----------------------------------------------------------
     def _score(self, st: CreatorState) -> tuple[TrendScore, dict[str, Any]]:
@@ -733,8 +766,17 @@ def _running_max(
     return run, prev
 
 
-def _same(a: list[float], b: list[float]) -> bool:
-    return all(x == y or (x != x and y != y) for x, y in zip(a, b, strict=True))
+def _groups(
+    keys: np.ndarray, buckets: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Rows grouped by (creator key, bucket): (group starts, group ends) as positions in
+    ``order``, the rows in group order (row order kept inside a group), and ``keys`` as an
+    array to index with ``order``."""
+    codes = pd.factorize(keys)[0]
+    order = np.lexsort((buckets, codes))
+    k, b = codes[order], buckets[order]
+    cut = np.flatnonzero((k[1:] != k[:-1]) | (b[1:] != b[:-1])) + 1
+    return np.r_[0, cut], np.r_[cut, len(order)], order, np.asarray(keys, dtype=object)
 
 
 def trust_features(st: CreatorState, score: TrendScore, metrics: dict[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,6 @@ costs ~15 us per event on the driver that has to hold the batch anyway.
 from __future__ import annotations
 
 import gc
-import hashlib
 import logging
 import multiprocessing as mp
 import re
@@ -29,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from pandas.util import hash_array
 
 from ingestion.contracts import (
     COMMENTS_TOPIC,
@@ -62,13 +62,12 @@ def normalized_text(text: str) -> str:
     return _NOT_WORD.sub("", text.lower())
 
 
-def stable_hash(*parts: str | None) -> int:
-    """A signed 64-bit hash that is the same in every process (unlike ``hash()``)."""
-    h = hashlib.blake2b(digest_size=8)
-    for part in parts:
-        h.update((part or "").encode())
-        h.update(b"\x00")
-    return int.from_bytes(h.digest(), "big", signed=True)
+def stable_hashes(texts: list[str]) -> np.ndarray:
+    """Signed 64-bit hashes of ``texts`` that are the same in every process (unlike
+    ``hash()``): pandas' keyed SipHash-2-4 of the UTF-8 bytes, in one vectorised pass."""
+    if not texts:
+        return np.zeros(0, dtype="int64")
+    return hash_array(np.array(texts, dtype=object), categorize=False).view("int64")
 
 
 def _ms(t: datetime | None) -> float:
@@ -99,8 +98,15 @@ def event_frame(
     is rejected: one bad clock must not push the watermark ahead and make every other event
     late. Compared with the Kafka timestamp, not the clock, so a replay decides the same.
     """
-    rows: list[dict[str, Any]] = []
+    # Built column by column and hashed in one vectorised pass: a frame from a list of row
+    # dicts cost 5 us per event at 300k-event batches, a third of the whole check.
+    cols: dict[str, list[Any]] = {c: [] for c in EVENT_COLUMNS if c not in _HASHES}
+    nan = np.nan
     rejected: list[tuple[Record, str]] = []
+    comment_rows: list[int] = []
+    ids: list[str] = []
+    pairs: list[str] = []
+    n = 0
     for rec in records:
         if rec.payload is None:
             rejected.append((rec, "empty payload"))
@@ -115,47 +121,78 @@ def event_frame(
                 (rec, f"event_time: more than {max_future_s}s after the record reached Kafka")
             )
             continue
-        row: dict[str, Any] = {
-            "topic": rec.topic,
-            "partition": rec.partition,
-            "offset": rec.offset,
-            "kafka_ms": rec.kafka_ms,
-            "event_ms": event_ms,
-            "platform": ev.platform,
-            "username": ev.username,
-            # Only comments are deduplicated by id in the engine: the hash is theirs alone.
-            "event_hash": 0,
-            "pair_hash": 0,
-        }
+        row: tuple[str | float | None, ...]
         if isinstance(ev, VideoEvent):
-            row.update(
-                video_id=ev.video_id,
-                views=_count(ev.view_count, ev.view_count_raw),
-                likes=_count(ev.like_count, ev.like_count_raw),
-                comments=_count(ev.comment_count, ev.comment_count_raw),
-                shares=_count(ev.share_count, ev.share_count_raw),
-                published_ms=_ms(ev.published_at),
+            row = (
+                ev.video_id,
+                _count(ev.view_count, ev.view_count_raw),
+                _count(ev.like_count, ev.like_count_raw),
+                _count(ev.comment_count, ev.comment_count_raw),
+                _count(ev.share_count, ev.share_count_raw),
+                _ms(ev.published_at),
+                nan,
+                nan,
+                nan,
+                nan,
+                nan,
             )
         elif isinstance(ev, ProfileEvent):
-            row.update(
-                followers=_count(None, ev.followers_raw),
-                following=_count(None, ev.following_raw),
-                total_likes=_count(None, ev.likes_raw),
-                posts=_count(None, ev.posts_raw),
-                verified=np.nan if ev.verified is None else float(ev.verified),
+            row = (
+                None,
+                nan,
+                nan,
+                nan,
+                nan,
+                nan,
+                _count(None, ev.followers_raw),
+                _count(None, ev.following_raw),
+                _count(None, ev.likes_raw),
+                _count(None, ev.posts_raw),
+                nan if ev.verified is None else float(ev.verified),
             )
-        elif isinstance(ev, CommentEvent):
-            row.update(
-                video_id=ev.video_id,
-                event_hash=stable_hash(ev.event_id),
-                pair_hash=stable_hash(ev.video_id, normalized_text(ev.comment_text)),
-            )
-        rows.append(row)
-    frame = pd.DataFrame(rows, columns=list(EVENT_COLUMNS))
-    numeric = {c: t for c, t in EVENT_COLUMNS.items() if t != "object"}
-    floats = [c for c, t in numeric.items() if t == "float64"]
-    frame[floats] = frame[floats].astype("float64")
-    return frame.astype(numeric), rejected
+        else:
+            assert isinstance(ev, CommentEvent)
+            row = (ev.video_id, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan)
+            # Only comments are deduplicated by id in the engine: the hashes are theirs alone.
+            comment_rows.append(n)
+            ids.append(ev.event_id)
+            pairs.append(f"{ev.video_id}\x00{normalized_text(ev.comment_text)}")
+        for name, value in zip(
+            _META, (rec.topic, rec.partition, rec.offset, rec.kafka_ms, event_ms), strict=True
+        ):
+            cols[name].append(value)
+        cols["platform"].append(ev.platform)
+        cols["username"].append(ev.username)
+        for name, value in zip(_PER_TOPIC, row, strict=True):
+            cols[name].append(value)
+        n += 1
+    data: dict[str, Any] = {
+        c: np.array(cols[c], dtype=t) if t != "object" else np.array(cols[c], dtype=object)
+        for c, t in EVENT_COLUMNS.items()
+        if c not in _HASHES
+    }
+    for name, texts in (("event_hash", ids), ("pair_hash", pairs)):
+        column = np.zeros(n, dtype="int64")
+        column[comment_rows] = stable_hashes(texts)
+        data[name] = column
+    return pd.DataFrame(data, columns=list(EVENT_COLUMNS)), rejected
+
+
+_META = ("topic", "partition", "offset", "kafka_ms", "event_ms")
+_PER_TOPIC = (
+    "video_id",
+    "views",
+    "likes",
+    "comments",
+    "shares",
+    "published_ms",
+    "followers",
+    "following",
+    "total_likes",
+    "posts",
+    "verified",
+)
+_HASHES = ("event_hash", "pair_hash")
 
 
 def tune_gc() -> None:

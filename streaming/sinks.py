@@ -159,14 +159,18 @@ class RedisStore:
                 return False
             pipe.multi()
             self._state(pipe, result)
+            ranks: dict[str, dict[str, float]] = {}
             for up in result.updates:
                 name = k.score(up["key"])
                 fields = {f: _fmt(v) for f, v in up.items() if v is not None and f != "key"}
                 fields["updated_at"] = now
                 pipe.hset(name, mapping=cast(Any, fields))
                 pipe.expire(name, ss.hash_ttl_wall_s)
-                pipe.zadd(k.rank(up["platform"]), {up["key"]: up["score"]})
-                pipe.zadd(k.rank(), {up["key"]: up["score"]})
+                ranks.setdefault(up["platform"], {})[up["key"]] = up["score"]
+            # One ZADD per ranking: a command per creator cost more than its hash write.
+            for platform, scores in ranks.items():
+                pipe.zadd(k.rank(platform), cast(Any, scores))
+                pipe.zadd(k.rank(), cast(Any, scores))
             # In the batch's transaction: a replayed batch cannot add its alerts twice.
             for alert in result.alerts:
                 pipe.xadd(
