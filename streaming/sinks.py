@@ -30,7 +30,7 @@ import orjson
 import redis
 
 from ingestion.contracts import DLQ_TOPIC
-from ingestion.producer import dlq_record, make_producer, route, topic_name
+from ingestion.producer import dlq_record, route, topic_name
 from ingestion.settings import IngestSettings
 from kol.settings import Settings
 from streaming.engine import BatchResult, TrendEngine
@@ -237,10 +237,31 @@ class KafkaOut:
     Delivery is at-least-once: a crash between the flush and the Redis commit replays the batch
     and sends its records again, with the same ids (``score_id``, ``alert_id``, the DLQ
     record's source offset), so consumers deduplicate on them.
+
+    librdkafka (confluent-kafka) rather than the platform's kafka-python producer: a batch
+    sends one score record per creator it touched, ~19k at 20k events/s, and kafka-python's
+    send costs ~40 us of the driver's time each. Same guarantees as ``make_producer``
+    (idempotent, ``acks=all``) and the Java client's partitioner, so a creator's records land
+    on the partition kafka-python would pick.
     """
 
+    FLUSH_S = 60.0
+
     def __init__(self, settings: Settings, ingest: IngestSettings, ss: StreamSettings) -> None:
-        self.producer = make_producer(settings, ingest, client_id="kol-stream", linger_ms=5)
+        from confluent_kafka import Producer
+
+        self.producer = Producer(
+            {
+                "bootstrap.servers": settings.kafka_bootstrap,
+                "client.id": "kol-stream",
+                "acks": "all",
+                "enable.idempotence": True,
+                "linger.ms": 5,
+                "compression.type": ingest.compression_type,
+                "partitioner": "murmur2_random",
+                "queue.buffering.max.messages": 1_000_000,
+            }
+        )
         self.scores = topic_name(ss.scores_topic, ingest)
         self.alerts = topic_name(ss.alerts_topic, ingest)
         self.dlq = topic_name(DLQ_TOPIC, ingest)
@@ -251,31 +272,42 @@ class KafkaOut:
         dead: list[tuple[str | None, bytes]],
         computed_at: str,
     ) -> None:
-        futures = []
+        failed: list[str] = []
+
+        def delivered(err: Any, msg: Any) -> None:
+            if err is not None:
+                failed.append(f"{msg.topic()}: {err}")
+
+        def produce(topic: str, key: str | None, value: bytes) -> None:
+            while True:
+                try:
+                    self.producer.produce(
+                        topic, value, None if key is None else key.encode(), on_delivery=delivered
+                    )
+                    return
+                except BufferError:  # local queue full: let deliveries drain it
+                    self.producer.poll(0.05)
+
         for up in result.updates:
             record = {"score_id": f"{up['key']}:{result.batch_id}", **up}
             record["batch_id"] = result.batch_id
             record["computed_at"] = computed_at
-            futures.append(
-                self.producer.send(self.scores, key=up["key"].encode(), value=orjson.dumps(record))
-            )
+            produce(self.scores, up["key"], orjson.dumps(record))
         for alert in result.alerts:
-            futures.append(
-                self.producer.send(
-                    self.alerts, key=alert["key"].encode(), value=orjson.dumps(alert)
-                )
-            )
+            produce(self.alerts, alert["key"], orjson.dumps(alert))
         for key, value in dead:
-            futures.append(
-                self.producer.send(self.dlq, key=None if key is None else key.encode(), value=value)
+            produce(self.dlq, key, value)
+        left = self.producer.flush(self.FLUSH_S)
+        if left:
+            raise RuntimeError(
+                f"{left} record(s) for {self.scores}, {self.alerts} or {self.dlq} not delivered "
+                f"to Kafka within {self.FLUSH_S:.0f} s: is the broker up?"
             )
-        self.producer.flush(timeout=60)
-        failed = [f.exception for f in futures if f.failed()]
         if failed:
             raise RuntimeError(f"{len(failed)} record(s) not delivered to Kafka: {failed[0]}")
 
     def close(self) -> None:
-        self.producer.close(timeout=10)
+        self.producer.flush(10)
 
 
 def dead_letter(
