@@ -42,10 +42,11 @@ plain-consumer benchmark and in the unit tests.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
+
+import numpy as np
 
 from streaming.settings import StreamSettings
 
@@ -65,9 +66,7 @@ class TrendScore:
     events: float  # N, events in the current window
 
 
-def engagement(
-    views: float, likes: float, comments: float, shares: float, p: StreamSettings
-) -> float:
+def engagement(views: Any, likes: Any, comments: Any, shares: Any, p: StreamSettings) -> Any:
     """Weighted engagement units of counter deltas (see the weights in StreamSettings)."""
     return (
         views * p.weight_views
@@ -89,41 +88,40 @@ def label_for(score: float, p: StreamSettings) -> str:
     return "Cold"
 
 
-def velocity(current: float, baseline: float, prior: float) -> float:
-    return math.log((max(current, 0.0) + prior) / (max(baseline, 0.0) + prior))
+# The functions below take floats or numpy arrays (one element per creator), so the engine
+# scores a whole batch of creators in one pass with the very code the unit tests check.
 
 
-def momentum(windows: Sequence[float], prior: float, window_buckets: int) -> float:
-    """Slope of ln(W + prior) over windows given oldest first, one bucket apart.
+def velocity(current: Any, baseline: Any, prior: float) -> Any:
+    return np.log((np.maximum(current, 0.0) + prior) / (np.maximum(baseline, 0.0) + prior))
+
+
+def momentum(windows: Any, prior: float, window_buckets: int) -> Any:
+    """Slope of ln(W + prior) over windows given oldest first, one bucket apart (the last axis:
+    one row per creator).
 
     Returned per window length (slope per bucket * buckets per window), so it is on the same
     scale as the velocity whatever the slide.
     """
-    n = len(windows)
+    w = np.asarray(windows, dtype="float64")
+    n = w.shape[-1]
     if n < 2:
-        return 0.0
-    ys = [math.log(max(w, 0.0) + prior) for w in windows]
-    x_mean = (n - 1) / 2.0
-    y_mean = sum(ys) / n
-    sxx = sum((i - x_mean) ** 2 for i in range(n))
-    sxy = sum((i - x_mean) * (y - y_mean) for i, y in enumerate(ys))
-    return sxy / sxx * window_buckets
+        return np.zeros(w.shape[:-1])[()]
+    ys = np.log(np.maximum(w, 0.0) + prior)
+    x = np.arange(n) - (n - 1) / 2.0
+    sxy = ((ys - ys.mean(axis=-1, keepdims=True)) * x).sum(axis=-1)
+    return (sxy / (x * x).sum() * window_buckets)[()]
 
 
-def damping(events: float, coverage: float, k: float) -> float:
-    events = max(events, 0.0)
-    return events / (events + k) * min(max(coverage, 0.0), 1.0)
+def damping(events: Any, coverage: Any, k: float) -> Any:
+    events = np.maximum(events, 0.0)
+    return events / (events + k) * np.clip(coverage, 0.0, 1.0)
 
 
-def combine(v: float, m: float, d: float, p: StreamSettings) -> float:
+def combine(v: Any, m: Any, d: Any, p: StreamSettings) -> Any:
     """The 0-100 score from velocity, momentum and damping."""
     raw = d * (v + p.momentum_weight * m) / p.score_scale
-    return min(100.0, max(0.0, 50.0 + 50.0 * math.tanh(raw)))
-
-
-def window_sum(series: Callable[[int], float], end: int, n: int) -> float:
-    """Sum of buckets ``end-n+1 .. end``."""
-    return sum(series(b) for b in range(end - n + 1, end + 1))
+    return np.clip(50.0 + 50.0 * np.tanh(raw), 0.0, 100.0)[()]
 
 
 def trend_score(
@@ -138,47 +136,74 @@ def trend_score(
     ``engagement_at(b)`` / ``events_at(b)`` return a bucket's engagement and event count (0 for
     a bucket without events).
     """
-    n = p.window_buckets
     lo = ref - history_buckets(p) + 1
-    # Prefix sums over the buckets a score can see: every window sum is then O(1).
-    eng = [0.0]
-    for b in range(lo, ref + 1):
-        eng.append(eng[-1] + engagement_at(b))
+    eng = np.array([[engagement_at(b) for b in range(lo, ref + 1)]])
+    events = np.array([[events_at(b) for b in range(lo, ref + 1)]])
+    return trend_scores(eng, events, np.array([ref - first]), p)[0]
 
-    def window(end: int) -> float:  # the window ending at bucket `end`
-        return eng[end - lo + 1] - eng[end - lo + 1 - n]
 
-    current = window(ref)
-    events = sum(events_at(b) for b in range(ref - n + 1, ref + 1))
+def trend_scores(
+    engagement: np.ndarray, events: np.ndarray, seen: np.ndarray, p: StreamSettings
+) -> list[TrendScore]:
+    """:func:`trend_score` of many creators at once.
+
+    ``engagement`` and ``events`` hold one row per creator and :func:`history_buckets` columns,
+    the last being the creator's latest bucket ``r``; ``seen[i]`` is ``r - first``, how many
+    buckets before ``r`` creator ``i`` was first seen.
+    """
+    n = p.window_buckets
+    h = engagement.shape[1]
+    # Prefix sums over the buckets a score can see: every window sum is then one subtraction.
+    cum = np.zeros((len(engagement), h + 1))
+    np.cumsum(engagement, axis=1, out=cum[:, 1:])
+
+    def window(back: int) -> np.ndarray:  # the window ending `back` buckets before r
+        return cum[:, h - back] - cum[:, h - back - n]
+
+    current = window(0)
+    in_window = events[:, h - n :].sum(axis=1)
 
     # Baseline windows that start before the creator was first seen are unknown, not zero.
-    observed = [
-        window(ref - k * n)
-        for k in range(1, p.baseline_windows + 1)
-        if ref - (k + 1) * n + 1 >= first
-    ]
-    coverage = len(observed) / p.baseline_windows
-    baseline = sum(observed) / len(observed) if observed else current
+    total = np.zeros(len(engagement))
+    observed = np.zeros(len(engagement))
+    for k in range(1, p.baseline_windows + 1):
+        known = seen >= (k + 1) * n - 1
+        total += np.where(known, window(k * n), 0.0)
+        observed += known
+    coverage = observed / p.baseline_windows
+    baseline = np.divide(total, observed, out=current.copy(), where=observed > 0)
 
-    # Momentum across the last M sliding windows (oldest first), observed ones only.
-    slides = [
-        window(ref - j) for j in range(p.momentum_windows - 1, -1, -1) if ref - j - n + 1 >= first
-    ]
+    # Momentum across the last M sliding windows (oldest first), observed ones only: creators
+    # with the same number of observed windows are fitted together.
+    slides = np.stack([window(j) for j in range(p.momentum_windows - 1, -1, -1)], axis=1)
+    count = np.clip(seen - n + 2, 0, p.momentum_windows)
+    m = np.zeros(len(engagement))
+    for c in np.unique(count).tolist():
+        rows = count == c
+        m[rows] = momentum(slides[rows, p.momentum_windows - c :], p.engagement_prior, n)
     v = velocity(current, baseline, p.engagement_prior)
-    m = momentum(slides, p.engagement_prior, n)
-    d = damping(events, coverage, p.damping_events)
-    score = round(combine(v, m, d, p), 2)
-    return TrendScore(
-        score=score,
-        label=label_for(score, p),
-        velocity=round(v, 4),
-        momentum=round(m, 4),
-        damping=round(d, 4),
-        coverage=round(coverage, 4),
-        engagement=round(current, 2),
-        baseline=round(baseline, 2),
-        events=events,
-    )
+    d = damping(in_window, coverage, p.damping_events)
+    score = combine(v, m, d, p)
+    out = []
+    for sc, vi, mi, di, ci, cur, base, evs in zip(
+        *(a.tolist() for a in (score, v, m, d, coverage, current, baseline, in_window)),
+        strict=True,
+    ):
+        sc = round(sc, 2)
+        out.append(
+            TrendScore(
+                score=sc,
+                label=label_for(sc, p),
+                velocity=round(vi, 4),
+                momentum=round(mi, 4),
+                damping=round(di, 4),
+                coverage=round(ci, 4),
+                engagement=round(cur, 2),
+                baseline=round(base, 2),
+                events=evs,
+            )
+        )
+    return out
 
 
 def history_buckets(p: StreamSettings) -> int:
