@@ -1,8 +1,8 @@
 """Hot-path benchmark: the Spark streaming job against a plain single-process Kafka consumer.
 
-    uv run python bench/bench_streaming.py                    # about 5 minutes
-    uv run python bench/bench_streaming.py --quick            # about 2 minutes
-    uv run python bench/bench_streaming.py --sustain 10000,20000 --sustain-s 180   # issue's run
+    uv run python bench/bench_streaming.py                    # about 12 minutes (make bench)
+    uv run python bench/bench_streaming.py --quick            # about 2 minutes, no sustained phase
+    uv run python bench/bench_streaming.py --only sustain --sustain 20000,22000
     uv run python bench/bench_streaming.py --only sustain --sustain 20000 --producers 3
     uv run python bench/bench_streaming.py --only drain --drain-batch 60000 --skip-plain
 
@@ -20,13 +20,14 @@ Phases:
 2. **Latency at --rate events/s** (default 5,000): a live generated world is produced at that
    rate while the contender runs; latency = wall time of the Redis commit - Kafka timestamp of
    the record, for every event, p50/p95/p99 (after a warm-up batch).
-3. **Sustained rates** (``--sustain``, optional): live production at each rate for
+3. **Sustained rates** (``--sustain``, default 20,000 events/s): live production at each rate for
    ``--sustain-s`` seconds from several producer processes; lag (records in Kafka not yet in
    Redis) is sampled; the rate is kept up with when the lag does not grow (a least-squares
    slope, after the first third of the run, under 1% of the rate). The producers share
    the 2 cores with the job, so they encode their events before the clock starts and then only
-   send them (librdkafka); should they still fall short of the target, ``produced_per_s`` is
-   the rate actually offered, and the lag counts what they wrote, not the target.
+   send them (librdkafka, batching like the platform's own producers, ``--linger-ms``); should
+   they still fall short of the target, ``produced_per_s`` is the rate actually offered, and
+   the lag counts what they wrote, not the target.
 """
 
 from __future__ import annotations
@@ -549,8 +550,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=5_000.0, help="latency phase, events/s")
     parser.add_argument("--duration", type=float, default=60.0, help="latency phase, seconds")
     parser.add_argument("--trigger-ms", type=int, default=0, help="micro-batch trigger")
-    parser.add_argument("--sustain", default="", help="comma-separated rates, e.g. 10000,20000")
-    parser.add_argument("--sustain-s", type=float, default=60.0)
+    parser.add_argument(
+        "--sustain", default="20000", help="comma-separated rates, e.g. 10000,20000 ('' skips)"
+    )
+    parser.add_argument("--sustain-s", type=float, default=180.0)
     parser.add_argument("--producers", type=int, default=2, help="processes for --sustain")
     parser.add_argument(
         "--linger-ms",
@@ -559,7 +562,9 @@ def main(argv: list[str] | None = None) -> int:
         help="the --sustain producers' batching delay (default: the platform producers')",
     )
     parser.add_argument("--skip-plain", action="store_true")
-    parser.add_argument("--quick", action="store_true", help="50k drain, 20 s latency")
+    parser.add_argument(
+        "--quick", action="store_true", help="50k drain, 20 s latency, no sustained phase"
+    )
     parser.add_argument(
         "--drain-batch", type=int, default=None, help="records per micro-batch in the drain"
     )
@@ -570,7 +575,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
     if args.quick:
-        args.drain_events, args.duration = 50_000, 20.0
+        args.drain_events, args.duration, args.sustain = 50_000, 20.0, ""
 
     settings = Settings()
     run = uuid.uuid4().hex[:8]
