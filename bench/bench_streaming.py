@@ -57,7 +57,13 @@ from rich.console import Console
 from rich.table import Table
 
 from ingestion.generator import GeneratorConfig, World, replay, scheduled
-from ingestion.producer import ensure_topics, make_admin, topic_name
+from ingestion.producer import (
+    ensure_topics,
+    make_admin,
+    make_rdkafka_producer,
+    rdkafka_send,
+    topic_name,
+)
 from ingestion.settings import IngestSettings
 from kol.settings import REPO_ROOT, Settings
 from streaming.events import STREAM_TOPICS
@@ -149,8 +155,6 @@ def _send_planned(
     """One load-generator process: its share of a live world (:func:`ingestion.generator.live`
     as planned by ``scheduled``), encoded first, then sent on schedule from ``began`` with
     librdkafka, whose send costs a few us where kafka-python's costs ~50."""
-    from confluent_kafka import Producer
-
     names = [topic_name(t, ingest) for t in STREAM_TOPICS]
     index = {t: i for i, t in enumerate(STREAM_TOPICS)}
     # Held packed: millions of small bytes objects interleaved with the simulation's garbage
@@ -170,16 +174,10 @@ def _send_planned(
         if err is not None:
             failed[0] += 1
 
-    producer = Producer(
-        {
-            "bootstrap.servers": settings.kafka_bootstrap,
-            "linger.ms": linger_ms,
-            "compression.type": ingest.compression_type,
-            # The Java client's partitioner, as ingestion.producer uses: a creator's events
-            # land on the partition the platform's own producers would pick.
-            "partitioner": "murmur2_random",
-            "queue.buffering.max.messages": 500_000,
-        }
+    producer = make_rdkafka_producer(
+        settings,
+        ingest,
+        **{"client.id": "kol-bench-load", "linger.ms": linger_ms},
     )
     start = 0
     for due, topic, key, end in zip(dues, topics, keys, ends, strict=True):
@@ -187,12 +185,7 @@ def _send_planned(
         if wait > 0.001:
             time.sleep(wait)
         value, start = bytes(buf[start:end]), end
-        while True:
-            try:
-                producer.produce(names[topic], value, key, on_delivery=delivered)
-                break
-            except BufferError:
-                producer.poll(0.05)
+        rdkafka_send(producer, names[topic], value, key, on_delivery=delivered)
         producer.poll(0)
     producer.flush(60)
     results.put((len(dues), failed[0], planned_at, time.time()))

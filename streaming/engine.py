@@ -411,7 +411,6 @@ class TrendEngine:
             if len(st.deltas) > p.follower_history:
                 del st.deltas[: len(st.deltas) - p.follower_history]
 
-    # ---- comments: volume, duplicates, near-duplicate counts -----------------------------
     def _add_to_buckets(
         self, keys: np.ndarray, buckets: np.ndarray, contrib: np.ndarray, counted: np.ndarray
     ) -> None:

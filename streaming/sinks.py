@@ -30,7 +30,13 @@ import orjson
 import redis
 
 from ingestion.contracts import DLQ_TOPIC
-from ingestion.producer import dlq_record, route, topic_name
+from ingestion.producer import (
+    dlq_record,
+    make_rdkafka_producer,
+    rdkafka_send,
+    route,
+    topic_name,
+)
 from ingestion.settings import IngestSettings
 from kol.settings import Settings
 from streaming.engine import BatchResult, TrendEngine
@@ -238,29 +244,16 @@ class KafkaOut:
     and sends its records again, with the same ids (``score_id``, ``alert_id``, the DLQ
     record's source offset), so consumers deduplicate on them.
 
-    librdkafka (confluent-kafka) rather than the platform's kafka-python producer: a batch
-    sends one score record per creator it touched, ~19k at 20k events/s, and kafka-python's
-    send costs ~40 us of the driver's time each. Same guarantees as ``make_producer``
-    (idempotent, ``acks=all``) and the Java client's partitioner, so a creator's records land
-    on the partition kafka-python would pick.
+    librdkafka (:func:`~ingestion.producer.make_rdkafka_producer`) rather than kafka-python:
+    a batch sends one score record per creator it touched, ~19k at 20k events/s, and
+    kafka-python's send costs ~40 us of the driver's time each.
     """
 
     FLUSH_S = 60.0
 
     def __init__(self, settings: Settings, ingest: IngestSettings, ss: StreamSettings) -> None:
-        from confluent_kafka import Producer
-
-        self.producer = Producer(
-            {
-                "bootstrap.servers": settings.kafka_bootstrap,
-                "client.id": "kol-stream",
-                "acks": "all",
-                "enable.idempotence": True,
-                "linger.ms": 5,
-                "compression.type": ingest.compression_type,
-                "partitioner": "murmur2_random",
-                "queue.buffering.max.messages": 1_000_000,
-            }
+        self.producer = make_rdkafka_producer(
+            settings, ingest, **{"client.id": "kol-stream", "linger.ms": 5}
         )
         self.scores = topic_name(ss.scores_topic, ingest)
         self.alerts = topic_name(ss.alerts_topic, ingest)
@@ -279,14 +272,8 @@ class KafkaOut:
                 failed.append(f"{msg.topic()}: {err}")
 
         def produce(topic: str, key: str | None, value: bytes) -> None:
-            while True:
-                try:
-                    self.producer.produce(
-                        topic, value, None if key is None else key.encode(), on_delivery=delivered
-                    )
-                    return
-                except BufferError:  # local queue full: let deliveries drain it
-                    self.producer.poll(0.05)
+            encoded = None if key is None else key.encode()
+            rdkafka_send(self.producer, topic, value, encoded, on_delivery=delivered)
 
         for up in result.updates:
             record = {"score_id": f"{up['key']}:{result.batch_id}", **up}
