@@ -42,6 +42,19 @@ FOREIGN = [
 ]
 
 
+def late_profile(prefix: str) -> bytes:
+    return json.dumps(
+        {
+            "event_id": f"{prefix}late-1",
+            "event_time": "2026-01-01T23:30:00Z",
+            "event_type": "profile_snapshot",
+            "platform": "tiktok",
+            "username": "late_arrival",
+            "followers_raw": "1.2K",
+        }
+    ).encode()
+
+
 @pytest.fixture(scope="module")
 def world(settings: Settings) -> Iterator[IngestSettings]:
     """A two-day world with duplicates, late and malformed events, in topics of its own."""
@@ -70,6 +83,14 @@ def world(settings: Settings) -> Iterator[IngestSettings]:
     ts = int(datetime(2026, 1, 1, 6, tzinfo=UTC).timestamp() * 1000)
     for payload in FOREIGN:
         producer.send(topic_name(PROFILES_TOPIC, ingest), payload, key=b"tiktok:x", timestamp_ms=ts)
+    # The generator's own late events cross midnight only by chance (a few per world); this
+    # one always does: observed late on day 1, delivered early on day 2.
+    producer.send(
+        topic_name(PROFILES_TOPIC, ingest),
+        late_profile(prefix),
+        key=b"tiktok:late_arrival",
+        timestamp_ms=int(datetime(2026, 1, 2, 1, tzinfo=UTC).timestamp() * 1000),
+    )
     producer.flush()
     producer.close()
     yield ingest
@@ -173,6 +194,11 @@ def test_late_records_land_in_the_next_interval(
     bronze_to_silver.run(DAY2)
     cat = settings.iceberg_catalog_name
     # Late events: observed on day 1, arrived on day 2, so day 2's run is the one that has them.
+    planted = spark.table(f"{cat}.silver.{TOPIC_TABLES[PROFILES_TOPIC].silver}").where(
+        (F.col("event_id") == f"{world.topic_prefix}late-1")
+        & (F.col("kafka_timestamp") >= F.lit(DAY2.start))
+    )
+    assert [r.followers for r in planted.collect()] == [1200]
     late = 0
     for topic in TOPICS:
         silver = spark.table(f"{cat}.silver.{TOPIC_TABLES[topic].silver}").where(
