@@ -21,7 +21,7 @@ from pyspark.sql import functions as F
 
 from kol.settings import Settings
 from spark_jobs.interval import Interval
-from spark_jobs.tables import BRONZE, BRONZE_COLUMNS
+from spark_jobs.tables import BRONZE, BRONZE_COLUMNS, ensure_write_properties, tblproperties
 
 
 def sql_ts(ts: datetime) -> str:
@@ -105,9 +105,9 @@ def rows_in_interval(bronze: DataFrame, interval: Interval) -> DataFrame:
 def ensure_bronze_table(spark: SparkSession, table: str) -> None:
     spark.sql(
         f"CREATE TABLE IF NOT EXISTS {table} ({BRONZE_COLUMNS}) USING iceberg "
-        "PARTITIONED BY (days(kafka_timestamp)) "
-        "TBLPROPERTIES ('format-version'='2', 'write.distribution-mode'='hash')"
+        f"PARTITIONED BY (days(kafka_timestamp)) {tblproperties()}"
     )
+    ensure_write_properties(spark, table)
 
 
 def merge_into_bronze(spark: SparkSession, rows: DataFrame, table: str, interval: Interval) -> None:

@@ -74,6 +74,7 @@ def run(interval: Interval) -> list[TopicAccount]:
         )
         parsed = parse_bronze(bronze, topic).cache()
         stats = batch_stats(parsed)
+        t_parsed = time.perf_counter()
         silver_table = f"{cat}.{SILVER}.{names.silver}"
         good, bad = silver_rows(parsed, now), rejects_rows(parsed, now)
         ensure_table_like(spark, silver_table, good, "days(event_time)")
@@ -98,19 +99,25 @@ def run(interval: Interval) -> list[TopicAccount]:
                     "AND t.`offset` = s.`offset` AND "
                     + between("t.kafka_timestamp", interval.start, interval.end),
                 )
+        t_merged = time.perf_counter()
         acc = account(
             spark, topic, kafka_topic, parsed, stats, interval, silver_table, rejects_table
         )
         parsed.unpersist()
+        t_end = time.perf_counter()
         log.info(
-            "silver %s %s: bronze=%d silver=%d duplicates=%d rejects=%d (%.1fs)",
+            "silver %s %s: bronze=%d silver=%d duplicates=%d rejects=%d "
+            "(%.1fs: parse %.1fs, merge %.1fs, account %.1fs)",
             silver_table,
             interval,
             acc.bronze,
             acc.silver,
             acc.duplicates,
             acc.rejects,
-            time.perf_counter() - t0,
+            t_end - t0,
+            t_parsed - t0,
+            t_merged - t_parsed,
+            t_end - t_merged,
         )
         if not acc.balanced:
             raise UnbalancedError(f"{silver_table} {interval}: {acc}")
