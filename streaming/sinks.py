@@ -100,6 +100,33 @@ class Keys:
         return f"{self.ns}:s:{bucket}"
 
 
+# One batch's score hashes, written by Redis itself. redis-py packs each command argument in
+# Python, about 1 us apiece, and a score hash has ~22 fields: a HSET per creator cost ~50 us
+# of the driver's time, the largest share of the commit at 20k events/s. Here a creator is one
+# argument, its update as JSON. Numbers are rounded to 6 decimals as ``_fmt`` does and printed
+# the way Lua prints them (%.14g), so whole numbers read "50", not "50.0"; null fields are left
+# out, as before.
+_SCORE_HASHES = """
+local decode, null, floor, str, call = cjson.decode, cjson.null, math.floor, tostring, redis.call
+local ttl, now = ARGV[1], ARGV[2]
+for i, name in ipairs(KEYS) do
+  local flat, n = {'updated_at', now}, 2
+  for f, v in pairs(decode(ARGV[i + 2])) do
+    if v ~= null and f ~= 'key' then
+      if type(v) == 'number' and v ~= floor(v) then
+        v = floor(v * 1e6 + 0.5) / 1e6
+      end
+      flat[n + 1], flat[n + 2], n = f, str(v), n + 2
+    end
+  end
+  call('HSET', name, unpack(flat))
+  call('EXPIRE', name, ttl)
+end
+"""
+# Creators per script call: bounds one call's argument list, not the transaction's length.
+_SCRIPT_CHUNK = 2000
+
+
 def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return repr(round(value, 6))
@@ -166,12 +193,16 @@ class RedisStore:
             pipe.multi()
             self._state(pipe, result)
             ranks: dict[str, dict[str, float]] = {}
+            for chunk in _chunks(result.updates, _SCRIPT_CHUNK):
+                pipe.eval(
+                    _SCORE_HASHES,
+                    len(chunk),
+                    *[k.score(up["key"]) for up in chunk],
+                    ss.hash_ttl_wall_s,
+                    now,
+                    *[orjson.dumps(up) for up in chunk],
+                )
             for up in result.updates:
-                name = k.score(up["key"])
-                fields = {f: _fmt(v) for f, v in up.items() if v is not None and f != "key"}
-                fields["updated_at"] = now
-                pipe.hset(name, mapping=cast(Any, fields))
-                pipe.expire(name, ss.hash_ttl_wall_s)
                 ranks.setdefault(up["platform"], {})[up["key"]] = up["score"]
             # One ZADD per ranking: a command per creator cost more than its hash write.
             for platform, scores in ranks.items():

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 import pytest
 import redis
@@ -328,3 +329,60 @@ def test_kill_9_and_restart_leave_redis_as_an_uninterrupted_run(
         *[k for k in counters_a if k.startswith("valid:")],
     ):
         assert counters_a.get(name) == counters_b.get(name), name
+
+
+def test_a_commit_writes_each_score_hash_as_its_update_says(settings: Settings) -> None:
+    """The score hashes are written by a Redis script: what it stores, field by field."""
+    from streaming.engine import BatchResult, StateDelta
+    from streaming.sinks import RedisStore
+
+    prefix = f"it:{uuid.uuid4().hex[:8]}:"
+    ss = StreamSettings(redis_prefix=prefix)
+    r = redis_client(settings)
+    update = {
+        "key": "tiktok:one",
+        "platform": "tiktok",
+        "username": "one",
+        "score": 57.38291062,
+        "label": "Stable",
+        "events": 2.0,
+        "dup_comments": 3,
+        "followers": 12_345_678_901,
+        "trust_score": None,
+        "window_start": "2026-01-01T00:00:00.000Z",
+    }
+    others = [{**update, "key": f"tiktok:u{i}", "username": f"u{i}"} for i in range(2500)]
+    result = BatchResult(
+        batch_id=7,
+        updates=[update, *others],
+        alerts=[],
+        unranked=[],
+        counters=Counter(),
+        state=StateDelta(),
+        watermark_ms=None,
+        kafka_ms=np.zeros(0),
+    )
+    try:
+        assert RedisStore(r, ss, "q").commit(result, Counter())
+        raw = r.hgetall(f"{prefix}trending:tiktok:one")
+        card = {k.decode(): v.decode() for k, v in raw.items()}
+        assert card.pop("updated_at")
+        assert card == {
+            "platform": "tiktok",
+            "username": "one",
+            "score": "57.382911",
+            "label": "Stable",
+            "events": "2",
+            "dup_comments": "3",
+            "followers": "12345678901",
+            "window_start": "2026-01-01T00:00:00.000Z",
+        }
+        assert 0 < r.ttl(f"{prefix}trending:tiktok:one") <= ss.hash_ttl_wall_s
+        # More creators than one script call takes: every one of them is written.
+        assert r.exists(*[f"{prefix}trending:{u['key']}" for u in others]) == len(others)
+        assert r.zcard(f"{prefix}trending:rank:all") == len(others) + 1
+        # A replay of the same batch changes nothing.
+        assert not RedisStore(r, ss, "q").commit(result, Counter())
+    finally:
+        for name in r.scan_iter(match=f"{prefix}*", count=5000):
+            r.delete(name)
