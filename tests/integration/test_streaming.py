@@ -35,11 +35,12 @@ from ingestion.generator import HOUR, GeneratorConfig, World
 from ingestion.producer import bootstrap_servers, ensure_topics, make_admin, topic_name
 from ingestion.settings import IngestSettings
 from kol.settings import REPO_ROOT, Settings
+from streaming.engine import BatchResult, StateDelta
 from streaming.events import STREAM_TOPICS
 from streaming.feed import RawSink
 from streaming.job import run
 from streaming.settings import ALERTS_TOPIC, SCORES_TOPIC, StreamSettings
-from streaming.sinks import redis_client
+from streaming.sinks import RedisStore, redis_client
 
 pytestmark = pytest.mark.integration
 
@@ -333,9 +334,6 @@ def test_kill_9_and_restart_leave_redis_as_an_uninterrupted_run(
 
 def test_a_commit_writes_each_score_hash_as_its_update_says(settings: Settings) -> None:
     """The score hashes are written by a Redis script: what it stores, field by field."""
-    from streaming.engine import BatchResult, StateDelta
-    from streaming.sinks import RedisStore
-
     prefix = f"it:{uuid.uuid4().hex[:8]}:"
     ss = StreamSettings(redis_prefix=prefix)
     r = redis_client(settings)
