@@ -3,6 +3,11 @@
 Each service runs as one foreground process in its own session (so a stop signal reaches the
 whole process group), its output appended to ``$KOL_HOME/logs/<service>.log``, and its pid and
 start time recorded in ``$KOL_HOME/run/<service>.pid`` so a recycled pid is never mistaken for it.
+
+The start time that identifies a process is its start in clock ticks since boot, read from
+``/proc/<pid>/stat``. psutil's ``create_time()`` adds the boot time, which the kernel derives from
+the wall clock: when the clock is stepped (NTP on a freshly booted machine), every recorded
+service would suddenly look like a stranger, and ``kol stack down`` would leave them running.
 """
 
 from __future__ import annotations
@@ -16,22 +21,42 @@ import socket
 import subprocess
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import psutil
 
 
+def start_ticks(pid: int) -> int | None:
+    """When ``pid`` started, in clock ticks since boot (immune to clock steps); None off Linux."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) is in parentheses and may hold spaces; starttime is field 22.
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return int(fields[19])
+
+
 @dataclass(frozen=True)
 class PidRecord:
     pid: int
+    #: Wall-clock start, for people reading the file and for systems without /proc.
     create_time: float
+    start_ticks: int | None = None
+
+    def _same_start(self, proc: psutil.Process) -> bool:
+        if self.start_ticks is not None:
+            ticks = start_ticks(proc.pid)
+            if ticks is not None:
+                return ticks == self.start_ticks
+        return abs(proc.create_time() - self.create_time) <= 1.0
 
     def process(self) -> psutil.Process | None:
         """The live process this record describes, or None if it is gone or the pid was reused."""
         try:
             proc = psutil.Process(self.pid)
-            if abs(proc.create_time() - self.create_time) > 1.0:
+            if not self._same_start(proc):
                 return None
             if proc.status() == psutil.STATUS_ZOMBIE:
                 return None
@@ -43,15 +68,22 @@ class PidRecord:
 def read_pid(pid_file: Path) -> PidRecord | None:
     try:
         data = json.loads(pid_file.read_text())
-        return PidRecord(pid=int(data["pid"]), create_time=float(data["create_time"]))
-    except (OSError, ValueError, KeyError, TypeError):
+        ticks = data.get("start_ticks")
+        return PidRecord(
+            pid=int(data["pid"]),
+            create_time=float(data["create_time"]),
+            start_ticks=int(ticks) if ticks is not None else None,
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
 
 def write_pid(pid_file: Path, pid: int) -> PidRecord:
-    record = PidRecord(pid=pid, create_time=psutil.Process(pid).create_time())
+    record = PidRecord(
+        pid=pid, create_time=psutil.Process(pid).create_time(), start_ticks=start_ticks(pid)
+    )
     pid_file.parent.mkdir(parents=True, exist_ok=True)
-    pid_file.write_text(json.dumps({"pid": record.pid, "create_time": record.create_time}))
+    pid_file.write_text(json.dumps(asdict(record)))
     return record
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from kol.settings import Settings
@@ -107,11 +111,49 @@ def test_a_recycled_pid_is_not_taken_for_the_service(tmp_path: Path) -> None:
         record = process.write_pid(pid_file, other.pid)
         assert process.read_pid(pid_file) == record
         assert record.process() is not None
-        stale = process.PidRecord(pid=other.pid, create_time=record.create_time - 100)
+        assert record.start_ticks is not None
+        stale = dataclasses.replace(record, start_ticks=record.start_ticks - 100)
         assert stale.process() is None
+        legacy_stale = process.PidRecord(pid=other.pid, create_time=record.create_time - 100)
+        assert legacy_stale.process() is None
     finally:
         other.kill()
         other.wait()
+
+
+def test_a_clock_step_does_not_disown_a_running_service(tmp_path: Path) -> None:
+    # After an NTP step psutil's wall-clock create_time() moves; the boot-relative start does not.
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        record = process.write_pid(tmp_path / "x.pid", other.pid)
+        stepped = dataclasses.replace(record, create_time=record.create_time + 90)
+        assert stepped.process() is not None
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_start_ticks_reads_past_a_command_name_with_spaces_and_parentheses() -> None:
+    code = "open('/proc/self/comm', 'w').write('a) b (c'); import time; time.sleep(30)"
+    other = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        for _ in range(100):
+            if psutil.Process(other.pid).name() == "a) b (c":
+                break
+            time.sleep(0.02)
+        ticks = process.start_ticks(other.pid)
+        since_boot = psutil.Process(other.pid).create_time() - psutil.boot_time()
+        assert ticks is not None
+        assert abs(ticks / os.sysconf("SC_CLK_TCK") - since_boot) < 0.05
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_a_pid_file_without_start_ticks_still_reads(tmp_path: Path) -> None:
+    pid_file = tmp_path / "old.pid"
+    pid_file.write_text('{"pid": 12, "create_time": 1700000000.5}')
+    assert process.read_pid(pid_file) == process.PidRecord(pid=12, create_time=1700000000.5)
 
 
 def test_unknown_service_names_are_rejected(s: Settings) -> None:
