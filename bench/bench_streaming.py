@@ -44,7 +44,7 @@ import threading
 import time
 import uuid
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -151,10 +151,17 @@ def _send_planned(
     began: float,
     results: Any,
     linger_ms: int,
+    ready: Any,
+    go: Any,
 ) -> None:
     """One load-generator process: its share of a live world (:func:`ingestion.generator.live`
-    as planned by ``scheduled``), encoded first, then sent on schedule from ``began`` with
-    librdkafka, whose send costs a few us where kafka-python's costs ~50."""
+    as planned by ``scheduled``), encoded first, then sent on schedule with librdkafka, whose
+    send costs a few us where kafka-python's costs ~50.
+
+    Events are stamped for a start at ``began``; the sends start when the parent sets ``go``
+    (after every process has encoded), shifted by however late that is. A process that
+    started sending on its own clock while another still encoded would send the overdue
+    events in one burst and load the job with its encoding too."""
     names = [topic_name(t, ingest) for t in STREAM_TOPICS]
     index = {t: i for i, t in enumerate(STREAM_TOPICS)}
     # Held packed: millions of small bytes objects interleaved with the simulation's garbage
@@ -168,6 +175,9 @@ def _send_planned(
         buf += value
         ends.append(len(buf))
     planned_at = time.time()
+    ready.put(planned_at)
+    go.wait()
+    shift = go.at.value - began
     failed = [0]
 
     def delivered(err: Any, _msg: Any) -> None:
@@ -181,7 +191,7 @@ def _send_planned(
     )
     start = 0
     for due, topic, key, end in zip(dues, topics, keys, ends, strict=True):
-        wait = due - time.time()
+        wait = due + shift - time.time()
         if wait > 0.001:
             time.sleep(wait)
         value, start = bytes(buf[start:end]), end
@@ -189,6 +199,21 @@ def _send_planned(
         producer.poll(0)
     producer.flush(60)
     results.put((len(dues), failed[0], planned_at, time.time()))
+
+
+class _Go:
+    """The start signal of the load-generator processes, with the wall time it names."""
+
+    def __init__(self, ctx: Any) -> None:
+        self.event = ctx.Event()
+        self.at = ctx.Value("d", 0.0)
+
+    def set(self, at: float) -> None:
+        self.at.value = at
+        self.event.set()
+
+    def wait(self) -> None:
+        self.event.wait()
 
 
 def start_time(rate: float, seconds: float, processes: int = 1) -> float:
@@ -204,9 +229,11 @@ def produce_live(
     processes: int = 1,
     began: float | None = None,
     linger_ms: int = 5,
+    on_start: Callable[[float], None] | None = None,
 ) -> tuple[int, float]:
     """Produce a live world at ``rate`` events/s for ``seconds`` from ``began`` (default: as
-    soon as it is encoded); (events sent, seconds from ``began`` to the last send).
+    soon as it is encoded), or from when the encoding ends if that is later;
+    (events sent, seconds from the start to the last send). ``on_start`` gets the start.
 
     ``linger_ms`` is the producers' batching delay. The latency phase keeps it short, so that
     it measures the job rather than the producers' batching; the sustained phase batches like
@@ -215,35 +242,54 @@ def produce_live(
     total = int(rate * seconds)
     per_process = total // processes
     ctx = mp.get_context("spawn")
-    results = ctx.Queue()
+    ready, results, go = ctx.Queue(), ctx.Queue(), _Go(ctx)
     began = began or start_time(rate, seconds, processes)
     procs = [
         ctx.Process(
             target=_send_planned,
             args=(settings, lane.ingest, (k, processes), rate / processes, per_process, total),
-            kwargs={"began": began, "results": results, "linger_ms": linger_ms},
+            kwargs={
+                "began": began,
+                "results": results,
+                "linger_ms": linger_ms,
+                "ready": ready,
+                "go": go,
+            },
         )
         for k in range(processes)
     ]
     for p in procs:
         p.start()
-    done: list[tuple[int, int, float, float]] = []
-    while len(done) < len(procs):
-        try:
-            done.append(results.get(timeout=5))
-        except queue.Empty:
-            # A process that ended well put its result before exiting.
-            dead = [p.exitcode for p in procs if p.exitcode not in (None, 0)]
-            if dead:
-                raise SystemExit(f"a load-generator process died (exit code {dead[0]})") from None
+    planned = _gather(ready, procs)
+    start = max(began, time.time() + 0.2)
+    go.set(start)
+    if on_start is not None:
+        on_start(start)
+    if start > began + 0.2:
+        console.print(
+            f"[yellow]load generator: encoding ended {max(planned) - began:.1f}s after the "
+            f"planned start; sending starts then, event times shifted to match"
+        )
+    done = _gather(results, procs)
     for p in procs:
         p.join()
     if sum(d[1] for d in done):
         raise SystemExit(f"Kafka refused {sum(d[1] for d in done)} events: numbers would be wrong")
-    late = max(d[2] for d in done) - began
-    if late > 0:
-        console.print(f"[yellow]load generator: encoding ended {late:.1f}s after the start")
-    return sum(d[0] for d in done), max(d[3] for d in done) - began
+    return sum(d[0] for d in done), max(d[3] for d in done) - start
+
+
+def _gather(q: Any, procs: list[Any]) -> list[Any]:
+    """One message from each load-generator process, failing if one of them dies."""
+    got: list[Any] = []
+    while len(got) < len(procs):
+        try:
+            got.append(q.get(timeout=5))
+        except queue.Empty:
+            # A process that ended well put its messages before exiting.
+            dead = [p.exitcode for p in procs if p.exitcode not in (None, 0)]
+            if dead:
+                raise SystemExit(f"a load-generator process died (exit code {dead[0]})") from None
+    return got
 
 
 def in_kafka(settings: Settings, lane: Lane) -> int:
@@ -467,13 +513,22 @@ def sustain(
         wait_ready(settings, lane, proc)
         skip = int(np.fromfile(lane.latency_log, dtype=np.float32).size)
         kafka_0, done_0 = in_kafka(settings, lane), processed(settings, lane)
-        began = start_time(rate, seconds, processes)
         result: dict[str, Any] = {}
+        started: list[float] = []
         producer = threading.Thread(
             target=lambda: result.update(
                 zip(
                     ("sent", "took"),
-                    produce_live(settings, lane, rate, seconds, processes, began, linger_ms),
+                    produce_live(
+                        settings,
+                        lane,
+                        rate,
+                        seconds,
+                        processes,
+                        start_time(rate, seconds, processes),
+                        linger_ms,
+                        on_start=started.append,
+                    ),
                     strict=True,
                 )
             )
@@ -482,16 +537,16 @@ def sustain(
         lags = []
         while producer.is_alive():
             time.sleep(5.0)
-            elapsed = time.time() - began
-            if elapsed < 0:
+            if not started or time.time() < started[0]:
                 continue  # still encoding
+            elapsed = time.time() - started[0]
             # Lag against what the producers really wrote: should they fall short of the
             # target rate, that shortfall is not the job's lag.
             lag = (in_kafka(settings, lane) - kafka_0) - (processed(settings, lane) - done_0)
             lags.append((round(elapsed, 1), lag))
         producer.join()
         caught_up = wait_processed(settings, lane, result["sent"] + WARMUP_EVENTS, 180)
-        drained_s = time.time() - began - result["took"]
+        drained_s = time.time() - started[0] - result["took"]
     lat = latencies(lane, skip)
     slope = lag_slope(lags, seconds / 3)
     growing = slope is None or slope > GROWING_SHARE * rate
