@@ -126,6 +126,30 @@ end
 # Creators per script call: bounds one call's argument list, not the transaction's length.
 _SCRIPT_CHUNK = 2000
 
+# One batch's engine state, the same way: a HSET, a HDEL and an EXPIRE per creator queued in
+# the transaction were ~2 commands per creator for redis-py to build, pack and read a reply
+# for. Here the arguments stay what they were, each creator laid out as
+# (fields set, fields deleted, field, value, ..., deleted field, ...), and 1,000 creators are
+# one command. unpack() is bounded by Lua's C stack (~8000 values): long runs go in slices.
+_STATE_HASHES = """
+local call, ttl, at, min = redis.call, ARGV[1], 2, math.min
+local function apply(cmd, name, first, last)
+  for lo = first, last, 4000 do
+    call(cmd, name, unpack(ARGV, lo, min(lo + 3999, last)))
+  end
+end
+for _, name in ipairs(KEYS) do
+  local nset, ndel = tonumber(ARGV[at]), tonumber(ARGV[at + 1])
+  at = at + 2
+  apply('HSET', name, at, at + 2 * nset - 1)
+  at = at + 2 * nset
+  apply('HDEL', name, at, at + ndel - 1)
+  at = at + ndel
+  call('EXPIRE', name, ttl)
+end
+"""
+_STATE_CHUNK = 1000
+
 
 def _fmt(value: Any) -> str:
     if isinstance(value, float):
@@ -242,19 +266,19 @@ class RedisStore:
         k = self.keys
         ttl = self.ss.state_ttl_wall_s
         delta = result.state
-        for key, cd in delta.creators.items():
-            name = k.creator(key)
-            fields: dict[str, bytes] = {}
-            if cd.meta is not None:
-                fields["meta"] = cd.meta
-            fields.update({f"b:{b}": raw for b, raw in cd.buckets.items()})
-            fields.update({f"v:{vid}": raw for vid, raw in cd.videos.items()})
-            if fields:
-                pipe.hset(name, mapping=cast(Any, fields))
-            gone = [f"b:{b}" for b in cd.gone_buckets] + [f"v:{v}" for v in cd.gone_videos]
-            if gone:
-                pipe.hdel(name, *gone)
-            pipe.expire(name, ttl)
+        for chunk in _chunks(delta.creators.items(), _STATE_CHUNK):
+            names: list[str] = []
+            args: list[Any] = []
+            for key, cd in chunk:
+                names.append(k.creator(key))
+                fields: list[Any] = [] if cd.meta is None else ["meta", cd.meta]
+                for b, raw in cd.buckets.items():
+                    fields += (f"b:{b}", raw)
+                for vid, raw in cd.videos.items():
+                    fields += (f"v:{vid}", raw)
+                gone = [f"b:{b}" for b in cd.gone_buckets] + [f"v:{v}" for v in cd.gone_videos]
+                args += (len(fields) // 2, len(gone), *fields, *gone)
+            pipe.eval(_STATE_HASHES, len(names), *names, ttl, *args)
         for key in delta.removed:
             pipe.delete(k.creator(key))
         for b, hashes in delta.seen_added.items():

@@ -35,7 +35,7 @@ from ingestion.generator import HOUR, GeneratorConfig, World
 from ingestion.producer import bootstrap_servers, ensure_topics, make_admin, topic_name
 from ingestion.settings import IngestSettings
 from kol.settings import REPO_ROOT, Settings
-from streaming.engine import BatchResult, StateDelta
+from streaming.engine import BatchResult, CreatorDelta, StateDelta
 from streaming.events import STREAM_TOPICS
 from streaming.feed import RawSink
 from streaming.job import run
@@ -384,3 +384,50 @@ def test_a_commit_writes_each_score_hash_as_its_update_says(settings: Settings) 
     finally:
         for name in r.scan_iter(match=f"{prefix}*", count=5000):
             r.delete(name)
+
+
+def _state_batch(batch_id: int, delta: StateDelta) -> BatchResult:
+    return BatchResult(
+        batch_id=batch_id,
+        updates=[],
+        alerts=[],
+        unranked=[],
+        counters=Counter(),
+        state=delta,
+        watermark_ms=None,
+        kafka_ms=np.zeros(0),
+    )
+
+
+def test_a_commit_writes_and_trims_the_engine_state_hashes(settings: Settings) -> None:
+    """The state hashes are written by a Redis script too: fields set and deleted per creator,
+    across more creators than one call takes and more fields than one Lua unpack holds."""
+    prefix = f"it:{uuid.uuid4().hex[:8]}:"
+    ss = StreamSettings(redis_prefix=prefix)
+    r = redis_client(settings)
+    store = RedisStore(r, ss, "q")
+    videos = {f"vid-{i}": orjson.dumps([i, 1.5, None, 0, 1e12 + i]) for i in range(4500)}
+    big = CreatorDelta(b'{"m":1}', {29_000_001: b"[[1.0],[]]"}, [], videos, [])
+    many = {
+        f"tiktok:u{i}": CreatorDelta(None, {29_000_001: b"[[2.0],[]]"}, [], {}, [])
+        for i in range(1500)
+    }
+    name = f"{prefix}stream:q:c:tiktok:big"
+    try:
+        assert store.commit(_state_batch(1, StateDelta({"tiktok:big": big, **many})), Counter())
+        held = r.hgetall(name)
+        assert held[b"meta"] == b'{"m":1}' and held[b"b:29000001"] == b"[[1.0],[]]"
+        assert {k.decode()[2:]: v for k, v in held.items() if k.startswith(b"v:")} == videos
+        assert 0 < r.ttl(name) <= ss.state_ttl_wall_s
+        assert r.exists(*[f"{prefix}stream:q:c:{key}" for key in many]) == len(many)
+        assert r.hget(f"{prefix}stream:q:c:tiktok:u1499", "b:29000001") == b"[[2.0],[]]"
+
+        gone = [f"vid-{i}" for i in range(4200)]
+        trim = CreatorDelta(None, {29_000_002: b"[[3.0],[]]"}, [29_000_001], {}, gone)
+        assert store.commit(_state_batch(2, StateDelta({"tiktok:big": trim})), Counter())
+        assert sorted(f.decode() for f in r.hkeys(name)) == sorted(
+            ["meta", "b:29000002", *[f"v:vid-{i}" for i in range(4200, 4500)]]
+        )
+    finally:
+        for key in r.scan_iter(match=f"{prefix}*", count=5000):
+            r.delete(key)
