@@ -9,8 +9,8 @@
 Needs the local stack (Kafka, Redis). Every phase uses topics and Redis keys of its own
 (unique prefixes, deleted afterwards). Both contenders run the same engine, sinks and Redis
 writes (streaming.engine / streaming.sinks); what differs is how records are read and checked:
-Spark (Kafka source, native JSON and contract checks, micro-batches) or kafka-python + pydantic
-in one Python process (streaming.plain).
+Spark (Kafka source, micro-batches, the pydantic check on the driver split over two processes)
+or kafka-python + pydantic in one Python process (streaming.plain).
 
 Phases:
 
@@ -24,8 +24,9 @@ Phases:
    ``--sustain-s`` seconds from several producer processes; lag (records in Kafka not yet in
    Redis) is sampled; the rate is kept up with when the lag does not grow (a least-squares
    slope, after the first third of the run, under 1% of the rate). The producers share
-   the 2 cores with the job, so they encode their events before the clock starts and then only
-   send them (librdkafka, batching like the platform's own producers, ``--linger-ms``); should
+   the 2 cores with the job, so they encode their events before the clock starts, start
+   together once all have encoded, and then only send them (librdkafka, batching like the
+   platform's own producers, ``--linger-ms``); should
    they still fall short of the target, ``produced_per_s`` is the rate actually offered, and
    the lag counts what they wrote, not the target.
 """
