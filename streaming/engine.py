@@ -88,7 +88,7 @@ N_METRICS: Final = 7
 def _rows(frame: pd.DataFrame) -> Iterator[tuple[Any, ...]]:
     """The frame's rows as tuples of Python values. Not ``itertuples``: with pandas 3's
     Arrow-backed strings it steps through each string column one element at a time, ~2 us a
-    value (0.3 s of a 150k-event batch)."""
+    value (the engine took 2.04 s a 150k-event batch with it, 1.81 s without)."""
     return zip(*(frame[c].tolist() for c in frame.columns), strict=True)
 
 
@@ -263,9 +263,7 @@ class TrendEngine:
         timely = ev[ev["on_time"]]
         if len(timely):
             span = timely.groupby("key", sort=False)["event_ms"].agg(["min", "max"])
-            for key, lo, hi in zip(
-                span.index.tolist(), span["min"].tolist(), span["max"].tolist(), strict=True
-            ):
+            for key, lo, hi in _rows(span.reset_index()):
                 st = self.creators[key]
                 if st.first_ms is None or lo < st.first_ms:
                     st.first_ms = int(lo)

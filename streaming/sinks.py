@@ -127,8 +127,8 @@ end
 _SCRIPT_CHUNK = 2000
 
 # One batch's engine state, the same way: a HSET, a HDEL and an EXPIRE per creator queued in
-# the transaction were ~2 commands per creator for redis-py to build, pack and read a reply
-# for. Here the arguments stay what they were, each creator laid out as
+# the transaction were two or three commands per creator for redis-py to build, pack and read
+# a reply for. Here the arguments stay what they were, each creator laid out as
 # (fields set, fields deleted, field, value, ..., deleted field, ...), and 1,000 creators are
 # one command. unpack() is bounded by Lua's C stack (~8000 values): long runs go in slices.
 _STATE_HASHES = """
