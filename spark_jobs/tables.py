@@ -73,11 +73,16 @@ def qualified(catalog: str, namespace: str, table: str) -> str:
 #   maintenance job compacts.
 # - zstd level 1: as small as the default level 3 on these JSON-heavy rows (39 MB for 722k
 #   comments either way) and quicker to write.
+# - 64 KB dictionaries (default 2 MB): ids, texts and JSON payloads never repeat, yet a file of a
+#   few thousand rows fits in a 2 MB dictionary whole, so every value was hashed into one that
+#   was of no use; that was 15 % of Silver's CPU samples. Platforms, creator ids and the like
+#   still fit in 64 KB. Silver on 1.2M events: 37.7 -> 33.9 s.
 WRITE_PROPERTIES = {
     "format-version": "2",
     "write.distribution-mode": "none",
     "write.parquet.compression-codec": "zstd",
     "write.parquet.compression-level": "1",
+    "write.parquet.dict-size-bytes": "65536",
 }
 
 

@@ -18,6 +18,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kol.settings import Settings
+from kol.spark import HOTSPOT_JIT_OPTIONS
 
 SCORES_TOPIC = "kol.scores.stream"
 ALERTS_TOPIC = "kol.alerts.stream"
@@ -130,6 +131,9 @@ class StreamSettings(BaseSettings):
             "org.apache.spark.sql.execution.streaming.checkpointing."
             "FileSystemBasedCheckpointFileManager"
         ),
+        # The JVM's default collector (G1), not the batch jobs' parallel one: the stream holds
+        # little on the JVM heap, and its latency goal is better served by G1's short pauses.
+        "spark.driver.extraJavaOptions": HOTSPOT_JIT_OPTIONS,
     }
     checkpoint_dir: Path | None = None  # default: $KOL_HOME/checkpoints/stream
     # Written by the running job every few seconds; `kol stream status` and the service's
