@@ -28,6 +28,7 @@ from spark_jobs.silver import (
     batch_stats,
     between,
     ensure_table_like,
+    insert_new,
     merge_new,
     parse_bronze,
     rejects_rows,
@@ -65,26 +66,19 @@ def run(interval: Interval) -> list[TopicAccount]:
         bronze = rows_in_interval(spark.table(bronze_table), interval).where(
             F.col("topic") == kafka_topic
         )
-        # The parsed batch is read by three passes (stats, MERGE, account). It is kept as rows
-        # (a local checkpoint, spilling to disk if need be), not in the columnar cache: building
-        # and reading column batches cost more than it saved (1.2M events: 34.4-35.1 s with
-        # .cache(), 31.2-32.5 s this way). The blocks go when the frame is garbage-collected.
+        # The parsed batch is read three times (stats, the repeated ids, the write). It is kept
+        # as rows (a local checkpoint, spilling to disk if need be), not in the columnar cache:
+        # building and reading column batches cost more than it saved (1.2M events: 34.4-35.1 s
+        # with .cache(), 31.2-32.5 s this way). The blocks go when the frame is garbage-collected.
         parsed = parse_bronze(bronze, topic).localCheckpoint(eager=False)
         stats = batch_stats(parsed)
         t_parsed = time.perf_counter()
         silver_table = f"{cat}.{SILVER}.{names.silver}"
         good, bad = silver_rows(parsed, now), rejects_rows(parsed, now)
         ensure_table_like(spark, silver_table, good, "days(event_time)")
+        inserted = None
         if stats.event_range is not None:
-            # A duplicate repeats its event, event_time included: matching on it, within the
-            # batch's event-time range, confines the Silver scan to the batch's days.
-            merge_new(
-                spark,
-                good,
-                silver_table,
-                "t.event_id = s.event_id AND t.event_time = s.event_time AND "
-                + between("t.event_time", *stats.event_range),
-            )
+            inserted = insert_new(spark, good, silver_table, stats.event_range)
         with rejects_lock:
             ensure_table_like(spark, rejects_table, bad, "days(kafka_timestamp)")
             if stats.rejects:
@@ -97,13 +91,11 @@ def run(interval: Interval) -> list[TopicAccount]:
                     + between("t.kafka_timestamp", interval.start, interval.end),
                 )
         t_merged = time.perf_counter()
-        acc = account(
-            spark, topic, kafka_topic, parsed, stats, interval, silver_table, rejects_table
-        )
+        acc = account(spark, topic, kafka_topic, stats, inserted, interval, rejects_table)
         t_end = time.perf_counter()
         log.info(
             "silver %s %s: bronze=%d silver=%d duplicates=%d rejects=%d "
-            "(%.1fs: parse %.1fs, merge %.1fs, account %.1fs)",
+            "(%.1fs: parse %.1fs, write %.1fs, account %.1fs)",
             silver_table,
             interval,
             acc.bronze,

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 from kafka import KafkaProducer
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from expectations.gate import run_gate
@@ -22,6 +22,7 @@ from kol.trino import query
 from spark_jobs import bronze_to_silver, kafka_to_bronze
 from spark_jobs.bronze import rows_in_interval
 from spark_jobs.interval import Interval
+from spark_jobs.silver import Inserted, SilverWriteError, insert_new, parse_bronze
 from spark_jobs.tables import TOPIC_TABLES
 
 DAY1 = Interval.parse("2026-01-01", "2026-01-02")
@@ -167,6 +168,16 @@ def test_bronze_and_silver_account_for_every_record_and_rerun_changes_nothing(
             F.col("kafka_topic") == topic_name(topic, world)
         )
         assert silver.count() == silver.select("event_id").distinct().count()
+        # The job counts while it writes; here the same account is taken from the tables.
+        bronze = rows_in_interval(
+            spark.table(f"{cat}.bronze.{TOPIC_TABLES[topic].bronze}"), DAY1
+        ).where(F.col("topic") == topic_name(topic, world))
+        valid = parse_bronze(bronze, topic).where(F.col("reject_reason").isNull())
+        acc = accounts[topic]
+        assert rows_in_interval(silver, DAY1).count() == acc.silver, topic
+        assert valid.count() - acc.silver == acc.duplicates, topic
+        lost = valid.join(silver, "event_id", "left_anti")
+        assert lost.count() == 0, f"{topic}: valid records with no event in Silver"
 
     reasons = {
         r.reason
@@ -228,3 +239,32 @@ def test_gates_pass_on_generated_data_and_trino_reads_every_table(
         assert n_bronze[0][0] >= expected.count() > 0
         query(settings, f"SELECT count(*) FROM silver.{t.silver} WHERE kafka_topic = ?", [kt])
     assert query(settings, "SELECT count(*) FROM silver.rejects")[0][0] > 0
+
+
+def test_insert_new_counts_its_write_and_refuses_a_table_with_repeated_ids(
+    spark: SparkSession, settings: Settings, unique: str
+) -> None:
+    table = f"{settings.iceberg_catalog_name}.silver.insert_check_{unique}"
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def rows(*records: tuple[str, int]) -> DataFrame:
+        return spark.createDataFrame(
+            [(event_id, t0, "kol.videos.raw", 0, offset) for event_id, offset in records],
+            "event_id string, event_time timestamp, kafka_topic string, "
+            "kafka_partition int, kafka_offset bigint",
+        )
+
+    rows(("a", 0)).writeTo(table).using("iceberg").create()
+    try:
+        # b is new; a is already there as this very record; the other a is a later copy of it.
+        done = insert_new(spark, rows(("a", 0), ("b", 1)), table, (t0, t0))
+        assert done == Inserted(offered=2, written=1, present=1)
+        done = insert_new(spark, rows(("a", 7)), table, (t0, t0))
+        assert done == Inserted(offered=1, written=0, present=0)
+        assert sorted(r.event_id for r in spark.table(table).collect()) == ["a", "b"]
+
+        rows(("b", 1)).writeTo(table).append()
+        with pytest.raises(SilverWriteError, match="no longer unique"):
+            insert_new(spark, rows(("b", 1)), table, (t0, t0))
+    finally:
+        spark.sql(f"DROP TABLE IF EXISTS {table} PURGE")
