@@ -26,7 +26,7 @@ from ingestion.contracts import PLATFORMS, TOPIC_MODELS, CountRaw, PercentRaw
 from spark_jobs import counts
 from spark_jobs.bronze import rows_in_interval, sql_ts
 from spark_jobs.interval import Interval
-from spark_jobs.tables import ensure_write_properties, tblproperties
+from spark_jobs.tables import ensure_write_properties, iceberg_table, tblproperties
 
 _COUNT_CHECK = typing.get_args(CountRaw)[1]
 _PERCENT_CHECK = typing.get_args(PercentRaw)[1]
@@ -294,13 +294,23 @@ class SilverWriteError(RuntimeError):
     """A Silver write did not go as its own counts say it should have."""
 
 
-def _snapshots(spark: SparkSession, table: str) -> dict[int, tuple[int, str | None]]:
-    """snapshot id -> (records it added, Spark application that wrote it)."""
-    rows = spark.sql(
-        f"SELECT snapshot_id, summary['added-records'] AS added, summary['spark.app.id'] AS app "
-        f"FROM {table}.snapshots"
-    ).collect()
-    return {r.snapshot_id: (int(r.added or 0), r.app) for r in rows}
+def _added_since(spark: SparkSession, table: str, since: int | None) -> int:
+    """Records added to ``table`` by this Spark application's commits after snapshot ``since``."""
+    t = iceberg_table(spark, table)
+    app = spark.sparkContext.applicationId
+    added, snap = 0, t.currentSnapshot()
+    while snap is not None and snap.snapshotId() != since:
+        summary = snap.summary()
+        if summary.get("spark.app.id") == app:
+            added += int(summary.get("added-records") or 0)
+        parent = snap.parentId()
+        snap = None if parent is None else t.snapshot(parent)
+    return added
+
+
+def _current_snapshot(spark: SparkSession, table: str) -> int | None:
+    snap = iceberg_table(spark, table).currentSnapshot()
+    return None if snap is None else snap.snapshotId()
 
 
 def insert_new(
@@ -350,7 +360,7 @@ def insert_new(
         .where(is_new)
         .select(*rows.columns)
     )
-    before = _snapshots(spark, table)
+    before = _current_snapshot(spark, table)
     out.writeTo(table).append()
     o, j = offered.get, joined.get
     if j["rows"] != o["rows"]:
@@ -358,10 +368,7 @@ def insert_new(
             f"{table}: {j['rows'] - o['rows']} batch rows matched more than one row in the "
             "table; event_id is no longer unique in it (run the Silver gate)"
         )
-    app = spark.sparkContext.applicationId
-    added = sum(
-        n for sid, (n, a) in _snapshots(spark, table).items() if sid not in before and a == app
-    )
+    added = _added_since(spark, table, before)
     if added != j["new"]:
         raise SilverWriteError(
             f"{table}: the append wrote {j['new']} rows but Iceberg's commit added {added}"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ingestion.contracts import (
     COMMENTS_TOPIC,
@@ -86,6 +86,19 @@ WRITE_PROPERTIES = {
 }
 
 
+def iceberg_table(spark: SparkSession, table: str) -> Any:
+    """The Iceberg (Java) table behind ``table``, refreshed.
+
+    For metadata a job checks on every run: asking the table costs milliseconds, a Spark
+    query over a metadata table (``t.snapshots``) about half a second of planning each.
+    """
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    t = jvm.org.apache.iceberg.spark.Spark3Util.loadIcebergTable(spark._jsparkSession, table)
+    t.refresh()
+    return t
+
+
 def _pairs(props: dict[str, str]) -> str:
     return ", ".join(f"'{k}'='{v}'" for k, v in props.items())
 
@@ -101,7 +114,11 @@ def ensure_write_properties(spark: SparkSession, table: str) -> None:
     Tables created by earlier versions keep their old properties otherwise; the ALTER runs
     only when one differs, so a run over up-to-date tables commits no metadata.
     """
-    current = {r.key: r.value for r in spark.sql(f"SHOW TBLPROPERTIES {table}").collect()}
+    t = iceberg_table(spark, table)
+    props = t.properties()
+    # The format version is table metadata, not one of its properties.
+    current = {k: props.get(k) for k in WRITE_PROPERTIES}
+    current["format-version"] = str(t.operations().current().formatVersion())
     stale = {k: v for k, v in WRITE_PROPERTIES.items() if current.get(k) != v}
     if stale:
         spark.sql(f"ALTER TABLE {table} SET TBLPROPERTIES ({_pairs(stale)})")

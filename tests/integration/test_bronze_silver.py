@@ -23,7 +23,12 @@ from spark_jobs import bronze_to_silver, kafka_to_bronze
 from spark_jobs.bronze import rows_in_interval
 from spark_jobs.interval import Interval
 from spark_jobs.silver import Inserted, SilverWriteError, insert_new, parse_bronze
-from spark_jobs.tables import TOPIC_TABLES
+from spark_jobs.tables import (
+    TOPIC_TABLES,
+    WRITE_PROPERTIES,
+    ensure_write_properties,
+    iceberg_table,
+)
 
 DAY1 = Interval.parse("2026-01-01", "2026-01-02")
 DAY2 = Interval.parse("2026-01-02", "2026-01-03")
@@ -266,5 +271,25 @@ def test_insert_new_counts_its_write_and_refuses_a_table_with_repeated_ids(
         rows(("b", 1)).writeTo(table).append()
         with pytest.raises(SilverWriteError, match="no longer unique"):
             insert_new(spark, rows(("b", 1)), table, (t0, t0))
+    finally:
+        spark.sql(f"DROP TABLE IF EXISTS {table} PURGE")
+
+
+def test_tables_get_the_write_properties_once(
+    spark: SparkSession, settings: Settings, unique: str
+) -> None:
+    table = f"{settings.iceberg_catalog_name}.silver.props_check_{unique}"
+    spark.sql(
+        f"CREATE TABLE {table} (id STRING) USING iceberg "
+        "TBLPROPERTIES ('write.distribution-mode'='hash')"
+    )
+    try:
+        ensure_write_properties(spark, table)
+        props = {r.key: r.value for r in spark.sql(f"SHOW TBLPROPERTIES {table}").collect()}
+        assert {k: props.get(k) for k in WRITE_PROPERTIES} == WRITE_PROPERTIES
+        metadata = iceberg_table(spark, table).operations().current().metadataFileLocation()
+        ensure_write_properties(spark, table)  # up to date: no new metadata
+        t = iceberg_table(spark, table)
+        assert t.operations().current().metadataFileLocation() == metadata
     finally:
         spark.sql(f"DROP TABLE IF EXISTS {table} PURGE")
