@@ -81,7 +81,8 @@ class Settings(BaseSettings):
     iceberg_jdbc_url: str | None = None
 
     spark_master: str = "local[*]"
-    spark_driver_memory: str = "4g"
+    # A JVM size (also the driver's -Xms): digits and k, m or g.
+    spark_driver_memory: str = Field("4g", pattern=r"^[0-9]+[kmgKMG]$")
     spark_shuffle_partitions: int = 8
     # Topics the Bronze and Silver jobs work on at once. Each topic's work is a chain of small
     # Spark jobs with driver-side gaps (planning, Iceberg commits); running the topics side by
