@@ -90,7 +90,9 @@ def iceberg_table(spark: SparkSession, table: str) -> Any:
     """The Iceberg (Java) table behind ``table``, refreshed.
 
     For metadata a job checks on every run: asking the table costs milliseconds, a Spark
-    query over a metadata table (``t.snapshots``) about half a second of planning each.
+    query over a metadata table (``t.snapshots``) about half a second of planning each. It is
+    Spark's own catalog, not pyiceberg's (:func:`kol.iceberg.catalog`), so a job sees the
+    table as its writes left it, without a second connection to the catalog.
     """
     jvm = spark.sparkContext._jvm
     assert jvm is not None
