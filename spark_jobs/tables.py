@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ingestion.contracts import (
@@ -17,6 +18,7 @@ from ingestion.contracts import (
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 BRONZE = "bronze"
 SILVER = "silver"
 
@@ -99,6 +101,32 @@ def iceberg_table(spark: SparkSession, table: str) -> Any:
     t = jvm.org.apache.iceberg.spark.Spark3Util.loadIcebergTable(spark._jsparkSession, table)
     t.refresh()
     return t
+
+
+def has_rows_between(
+    spark: SparkSession, table: str, column: str, lo: datetime, hi: datetime
+) -> bool:
+    """Whether any data file of ``table`` may hold a ``column`` value in ``[lo, hi]``.
+
+    Answered from Iceberg's manifests (partition ranges and column bounds), so no Spark job
+    runs: a false answer is certain, a true one means a file's bounds overlap the range.
+    """
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    ex = jvm.org.apache.iceberg.expressions.Expressions
+    # astimezone: Spark hands back naive local times, which it reads as local again
+    micros = [(t.astimezone(UTC) - EPOCH) // timedelta(microseconds=1) for t in (lo, hi)]
+    scan = (
+        iceberg_table(spark, table)
+        .newScan()
+        .filter(ex.greaterThanOrEqual(column, micros[0]))
+        .filter(ex.lessThanOrEqual(column, micros[1]))
+    )
+    files = scan.planFiles()
+    try:
+        return bool(files.iterator().hasNext())
+    finally:
+        files.close()
 
 
 def _pairs(props: dict[str, str]) -> str:

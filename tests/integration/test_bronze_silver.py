@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from kafka import KafkaProducer
@@ -27,6 +27,7 @@ from spark_jobs.tables import (
     TOPIC_TABLES,
     WRITE_PROPERTIES,
     ensure_write_properties,
+    has_rows_between,
     iceberg_table,
 )
 
@@ -271,6 +272,27 @@ def test_insert_new_counts_its_write_and_refuses_a_table_with_repeated_ids(
         rows(("b", 1)).writeTo(table).append()
         with pytest.raises(SilverWriteError, match="no longer unique"):
             insert_new(spark, rows(("b", 1)), table, (t0, t0))
+    finally:
+        spark.sql(f"DROP TABLE IF EXISTS {table} PURGE")
+
+
+def test_has_rows_between_answers_from_the_manifests(
+    spark: SparkSession, settings: Settings, unique: str
+) -> None:
+    table = f"{settings.iceberg_catalog_name}.silver.range_check_{unique}"
+    t0 = datetime(2026, 1, 1, 12, tzinfo=UTC)
+    spark.sql(f"CREATE TABLE {table} (event_time TIMESTAMP) USING iceberg")
+    try:
+        assert not has_rows_between(spark, table, "event_time", t0, t0)  # no snapshot yet
+        spark.createDataFrame([(t0,)], "event_time timestamp").writeTo(table).append()
+        minute = timedelta(minutes=1)
+        assert has_rows_between(spark, table, "event_time", t0, t0)
+        assert has_rows_between(spark, table, "event_time", t0 - minute, t0 + minute)
+        assert not has_rows_between(spark, table, "event_time", t0 + minute, t0 + 2 * minute)
+        assert not has_rows_between(spark, table, "event_time", t0 - 2 * minute, t0 - minute)
+        # Spark hands times back naive, in this process's local time.
+        naive = t0.astimezone().replace(tzinfo=None)
+        assert has_rows_between(spark, table, "event_time", naive, naive)
     finally:
         spark.sql(f"DROP TABLE IF EXISTS {table} PURGE")
 
