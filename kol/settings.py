@@ -82,7 +82,7 @@ class Settings(BaseSettings):
 
     spark_master: str = "local[*]"
     # A JVM size (also the driver's -Xms): digits and k, m or g.
-    spark_driver_memory: str = Field("4g", pattern=r"^[0-9]+[kmgKMG]$")
+    spark_driver_memory: str = Field(default="4g", pattern=r"^[0-9]+[kmgKMG]$")
     spark_shuffle_partitions: int = 8
     # Topics the Bronze and Silver jobs work on at once. Each topic's work is a chain of small
     # Spark jobs with driver-side gaps (planning, Iceberg commits); running the topics side by
