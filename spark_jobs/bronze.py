@@ -21,7 +21,13 @@ from pyspark.sql import functions as F
 
 from kol.settings import Settings
 from spark_jobs.interval import Interval
-from spark_jobs.tables import BRONZE, BRONZE_COLUMNS, ensure_write_properties, tblproperties
+from spark_jobs.tables import (
+    BRONZE,
+    BRONZE_COLUMNS,
+    ensure_write_properties,
+    has_rows_between,
+    tblproperties,
+)
 
 
 def sql_ts(ts: datetime) -> str:
@@ -110,8 +116,20 @@ def ensure_bronze_table(spark: SparkSession, table: str) -> None:
     ensure_write_properties(spark, table)
 
 
-def merge_into_bronze(spark: SparkSession, rows: DataFrame, table: str, interval: Interval) -> None:
-    """Insert the records the table does not hold yet (identity: topic, partition, offset)."""
+def merge_into_bronze(
+    spark: SparkSession, rows: DataFrame, table: str, interval: Interval, kafka_topic: str
+) -> None:
+    """Insert the records the table does not hold yet (identity: topic, partition, offset).
+
+    When Iceberg's manifests say no file holds ``kafka_topic`` in the interval's time range
+    (the usual daily run), every record is new and is appended: the MERGE would shuffle the
+    whole batch, raw payloads and all, for a join with nothing.
+    """
+    if not has_rows_between(
+        spark, table, "kafka_timestamp", interval.start, interval.end, ("topic", kafka_topic)
+    ):
+        rows.writeTo(table).append()
+        return
     view = f"bronze_batch_{abs(hash(table))}"
     rows.createOrReplaceTempView(view)
     # The literal time range lets Iceberg prune the target to the interval's day partitions.

@@ -58,7 +58,7 @@ def run(interval: Interval) -> dict[str, int]:
             {kafka_topic: ending[kafka_topic]},
         )
         rows = to_bronze(kafka, interval, ingest_time)
-        merge_into_bronze(spark, rows, table, interval)
+        merge_into_bronze(spark, rows, table, interval, kafka_topic)
         landed = (
             rows_in_interval(spark.table(table), interval)
             .where(F.col("topic") == kafka_topic)

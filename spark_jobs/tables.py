@@ -104,9 +104,15 @@ def iceberg_table(spark: SparkSession, table: str) -> Any:
 
 
 def has_rows_between(
-    spark: SparkSession, table: str, column: str, lo: datetime, hi: datetime
+    spark: SparkSession,
+    table: str,
+    column: str,
+    lo: datetime,
+    hi: datetime,
+    equal: tuple[str, str] | None = None,
 ) -> bool:
-    """Whether any data file of ``table`` may hold a ``column`` value in ``[lo, hi]``.
+    """Whether any data file of ``table`` may hold a ``column`` value in ``[lo, hi]`` (and,
+    with ``equal=(name, value)``, that value in column ``name``).
 
     Answered from Iceberg's manifests (partition ranges and column bounds), so no Spark job
     runs: a false answer is certain, a true one means a file's bounds overlap the range.
@@ -122,6 +128,8 @@ def has_rows_between(
         .filter(ex.greaterThanOrEqual(column, micros[0]))
         .filter(ex.lessThanOrEqual(column, micros[1]))
     )
+    if equal is not None:
+        scan = scan.filter(ex.equal(*equal))
     files = scan.planFiles()
     try:
         return bool(files.iterator().hasNext())

@@ -281,10 +281,12 @@ def test_has_rows_between_answers_from_the_manifests(
 ) -> None:
     table = f"{settings.iceberg_catalog_name}.silver.range_check_{unique}"
     t0 = datetime(2026, 1, 1, 12, tzinfo=UTC)
-    spark.sql(f"CREATE TABLE {table} (event_time TIMESTAMP) USING iceberg")
+    spark.sql(f"CREATE TABLE {table} (event_time TIMESTAMP, topic STRING) USING iceberg")
     try:
         assert not has_rows_between(spark, table, "event_time", t0, t0)  # no snapshot yet
-        spark.createDataFrame([(t0,)], "event_time timestamp").writeTo(table).append()
+        spark.createDataFrame([(t0, "a")], "event_time timestamp, topic string").writeTo(
+            table
+        ).append()
         minute = timedelta(minutes=1)
         assert has_rows_between(spark, table, "event_time", t0, t0)
         assert has_rows_between(spark, table, "event_time", t0 - minute, t0 + minute)
@@ -293,6 +295,8 @@ def test_has_rows_between_answers_from_the_manifests(
         # Spark hands times back naive, in this process's local time.
         naive = t0.astimezone().replace(tzinfo=None)
         assert has_rows_between(spark, table, "event_time", naive, naive)
+        assert has_rows_between(spark, table, "event_time", t0, t0, ("topic", "a"))
+        assert not has_rows_between(spark, table, "event_time", t0, t0, ("topic", "b"))
     finally:
         spark.sql(f"DROP TABLE IF EXISTS {table} PURGE")
 
