@@ -122,8 +122,9 @@ def merge_into_bronze(
     """Insert the records the table does not hold yet (identity: topic, partition, offset).
 
     When Iceberg's manifests say no file holds ``kafka_topic`` in the interval's time range
-    (the usual daily run), every record is new and is appended: the MERGE would shuffle the
-    whole batch, raw payloads and all, for a join with nothing.
+    (the usual daily run), every record is new and is appended without the MERGE. That saves
+    little: Spark already drops the MERGE's join with an empty side (1.2M events, cold JVM,
+    alternating runs: 29.6 / 29.2 s merged, 28.4 / 26.9 s appended; warm, no difference).
     """
     if not has_rows_between(
         spark, table, "kafka_timestamp", interval.start, interval.end, ("topic", kafka_topic)

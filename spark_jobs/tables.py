@@ -18,7 +18,7 @@ from ingestion.contracts import (
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 BRONZE = "bronze"
 SILVER = "silver"
 
@@ -121,7 +121,7 @@ def has_rows_between(
     assert jvm is not None
     ex = jvm.org.apache.iceberg.expressions.Expressions
     # astimezone: Spark hands back naive local times, which it reads as local again
-    micros = [(t.astimezone(UTC) - EPOCH) // timedelta(microseconds=1) for t in (lo, hi)]
+    micros = [(t.astimezone(UTC) - _EPOCH) // timedelta(microseconds=1) for t in (lo, hi)]
     scan = (
         iceberg_table(spark, table)
         .newScan()
