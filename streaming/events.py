@@ -209,6 +209,25 @@ def parse_table(
     return event_frame(records_from_arrow(table, topic_of), max_future_s)
 
 
+def ipc_bytes(table: pa.Table) -> pa.Buffer:
+    """``table`` as an Arrow IPC stream, to send to another process.
+
+    Not pickled: a pickled slice carries its parent's whole buffers (pyarrow 25), so each
+    worker was sent the entire micro-batch. 140k of 280k records: 115 MB pickled in 0.22 s,
+    58 MB as IPC in 0.01 s.
+    """
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue()
+
+
+def _parse_ipc(
+    data: pa.Buffer, topic_of: Mapping[str, str], max_future_s: int | None
+) -> tuple[pd.DataFrame, list[tuple[Record, str]]]:
+    return parse_table(pa.ipc.open_stream(data).read_all(), topic_of, max_future_s)
+
+
 class ParallelParser:
     """:func:`parse_table` of a micro-batch split over the caller and ``workers`` processes.
 
@@ -251,7 +270,7 @@ class ParallelParser:
         try:
             futures: list[Future[tuple[pd.DataFrame, list[tuple[Record, str]]]]] = [
                 self._pool.submit(
-                    parse_table, table.slice(a, size), self.topic_of, self.max_future_s
+                    _parse_ipc, ipc_bytes(table.slice(a, size)), self.topic_of, self.max_future_s
                 )
                 for a in range(size, n, size)
             ]

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 
 from ingestion.generator import GeneratorConfig, World
-from streaming.events import STREAM_TOPICS, ParallelParser, Record, parse_table
+from streaming.events import STREAM_TOPICS, ParallelParser, Record, ipc_bytes, parse_table
 
 TOPIC_OF = {f"x.{t}": t for t in STREAM_TOPICS}
 
@@ -54,6 +54,15 @@ def test_split_parse_equals_one_pass(table: pa.Table, parser: ParallelParser) ->
     pd.testing.assert_frame_equal(frame, expected)
     assert len(expected_rejects) > 20
     assert rejected == expected_rejects
+
+
+def test_a_slice_is_sent_without_the_rest_of_its_table(table: pa.Table) -> None:
+    half = table.slice(table.num_rows // 2)
+
+    data = ipc_bytes(half)
+
+    assert pa.ipc.open_stream(data).read_all().equals(half)
+    assert data.size < 0.7 * ipc_bytes(table).size
 
 
 def test_a_dead_worker_costs_the_batch_nothing(table: pa.Table) -> None:
