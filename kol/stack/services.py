@@ -657,6 +657,12 @@ class AirflowComponent(Service):
             "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(s.airflow_worker_log_port),
             "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(s.airflow_trigger_log_port),
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
+            # Unchanged DAG files are re-parsed every 10 minutes rather than every 30 s: a parse
+            # of the three files costs ~2.6 s of CPU, 9 % of a core at the default, taken from
+            # the jobs on a 2-core machine. An edited file is still parsed at the next listing
+            # (refresh_interval): the default parsing order puts files modified since their
+            # last parse first, whatever this interval.
+            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "600",
             "AIRFLOW_CONN_KOL_SPARK": json.dumps(spark_conn),
             "AIRFLOW_CONN_KOL_TRINO": json.dumps(trino_conn),
             # Tasks run spark-submit, dbt and kol from the project's environment.
