@@ -24,6 +24,8 @@ from spark_jobs.interval import Interval
 from spark_jobs.tables import (
     BRONZE,
     BRONZE_COLUMNS,
+    added_since,
+    current_snapshot_id,
     ensure_write_properties,
     has_rows_between,
     tblproperties,
@@ -118,19 +120,24 @@ def ensure_bronze_table(spark: SparkSession, table: str) -> None:
 
 def merge_into_bronze(
     spark: SparkSession, rows: DataFrame, table: str, interval: Interval, kafka_topic: str
-) -> None:
+) -> int | None:
     """Insert the records the table does not hold yet (identity: topic, partition, offset).
 
     When Iceberg's manifests say no file holds ``kafka_topic`` in the interval's time range
     (the usual daily run), every record is new and is appended without the MERGE. That saves
     little: Spark already drops the MERGE's join with an empty side (1.2M events, cold JVM,
     alternating runs: 29.6 / 29.2 s merged, 28.4 / 26.9 s appended; warm, no difference).
+
+    Returns the number of records appended on that path, which are then all of the topic's
+    rows in the interval (from the commit's summary, so nothing is scanned to count them);
+    ``None`` after a MERGE, whose result has to be counted.
     """
     if not has_rows_between(
         spark, table, "kafka_timestamp", interval.start, interval.end, ("topic", kafka_topic)
     ):
+        before = current_snapshot_id(spark, table)
         rows.writeTo(table).append()
-        return
+        return added_since(spark, table, before)
     view = f"bronze_batch_{abs(hash(table))}"
     rows.createOrReplaceTempView(view)
     # The literal time range lets Iceberg prune the target to the interval's day partitions.
@@ -144,6 +151,7 @@ def merge_into_bronze(
         WHEN NOT MATCHED THEN INSERT *
         """
     )
+    return None
 
 
 def bronze_namespace(settings: Settings) -> str:

@@ -58,12 +58,13 @@ def run(interval: Interval) -> dict[str, int]:
             {kafka_topic: ending[kafka_topic]},
         )
         rows = to_bronze(kafka, interval, ingest_time)
-        merge_into_bronze(spark, rows, table, interval, kafka_topic)
-        landed = (
-            rows_in_interval(spark.table(table), interval)
-            .where(F.col("topic") == kafka_topic)
-            .count()
-        )
+        landed = merge_into_bronze(spark, rows, table, interval, kafka_topic)
+        if landed is None:
+            landed = (
+                rows_in_interval(spark.table(table), interval)
+                .where(F.col("topic") == kafka_topic)
+                .count()
+            )
         log.info(
             "bronze %s: %d records in %s (%.1fs)", table, landed, interval, time.perf_counter() - t0
         )

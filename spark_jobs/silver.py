@@ -27,9 +27,10 @@ from spark_jobs import counts
 from spark_jobs.bronze import rows_in_interval, sql_ts
 from spark_jobs.interval import Interval
 from spark_jobs.tables import (
+    added_since,
+    current_snapshot_id,
     ensure_write_properties,
     has_rows_between,
-    iceberg_table,
     tblproperties,
 )
 
@@ -304,25 +305,6 @@ class SilverWriteError(RuntimeError):
     """A Silver write did not go as its own counts say it should have."""
 
 
-def _added_since(spark: SparkSession, table: str, since: int | None) -> int:
-    """Records added to ``table`` by this Spark application's commits after snapshot ``since``."""
-    t = iceberg_table(spark, table)
-    app = spark.sparkContext.applicationId
-    added, snap = 0, t.currentSnapshot()
-    while snap is not None and snap.snapshotId() != since:
-        summary = snap.summary()
-        if summary.get("spark.app.id") == app:
-            added += int(summary.get("added-records") or 0)
-        parent = snap.parentId()
-        snap = None if parent is None else t.snapshot(parent)
-    return added
-
-
-def _current_snapshot(spark: SparkSession, table: str) -> int | None:
-    snap = iceberg_table(spark, table).currentSnapshot()
-    return None if snap is None else snap.snapshotId()
-
-
 def insert_new(
     spark: SparkSession, rows: DataFrame, table: str, event_range: tuple[datetime, datetime]
 ) -> Inserted:
@@ -340,7 +322,7 @@ def insert_new(
     batch's event-time range, confines the scan of ``table`` to the batch's days; when
     Iceberg's manifests say no file holds those days, there is nothing to join with.
     """
-    before = _current_snapshot(spark, table)
+    before = current_snapshot_id(spark, table)
     offered = Observation(f"offered_{uuid.uuid4().hex}")
     rows = rows.observe(offered, F.count(F.lit(1)).alias("rows"))
     if has_rows_between(spark, table, "event_time", *event_range):
@@ -357,7 +339,7 @@ def insert_new(
             f"{table}: {j['rows'] - o['rows']} batch rows matched more than one row in the "
             "table; event_id is no longer unique in it (run the Silver gate)"
         )
-    added = _added_since(spark, table, before)
+    added = added_since(spark, table, before)
     if added != j["new"]:
         raise SilverWriteError(
             f"{table}: the append wrote {j['new']} rows but Iceberg's commit added {added}"

@@ -137,6 +137,25 @@ def has_rows_between(
         files.close()
 
 
+def added_since(spark: SparkSession, table: str, since: int | None) -> int:
+    """Records added to ``table`` by this Spark application's commits after snapshot ``since``."""
+    t = iceberg_table(spark, table)
+    app = spark.sparkContext.applicationId
+    added, snap = 0, t.currentSnapshot()
+    while snap is not None and snap.snapshotId() != since:
+        summary = snap.summary()
+        if summary.get("spark.app.id") == app:
+            added += int(summary.get("added-records") or 0)
+        parent = snap.parentId()
+        snap = None if parent is None else t.snapshot(parent)
+    return added
+
+
+def current_snapshot_id(spark: SparkSession, table: str) -> int | None:
+    snap = iceberg_table(spark, table).currentSnapshot()
+    return None if snap is None else snap.snapshotId()
+
+
 def _pairs(props: dict[str, str]) -> str:
     return ", ".join(f"'{k}'='{v}'" for k, v in props.items())
 
