@@ -33,6 +33,12 @@ Exactly-once effect (why a crash, even ``kill -9``, never double-counts)
     4. Kafka outputs are flushed before the Redis commit, so a crash in between re-sends
        them when the batch is replayed: at-least-once, with deterministic ids
        (``score_id``, ``alert_id``, DLQ source offsets) for consumers to deduplicate.
+    5. A batch's writes (Kafka, then Redis) run in the background while Spark plans and reads
+       the next batch, which waits for them before its engine step: at most one batch is in
+       flight, but Spark may mark batch *N* done before its Redis transaction lands. So on
+       start, before the query runs, a commit log one batch ahead of the Redis marker means
+       that batch is re-read from Kafka over the offset range its offset-log entry names
+       (:mod:`streaming.checkpoint`) and applied like any other batch.
     Events later than the watermark are the one thing that can differ between two runs (the
     watermark advances per batch, as in Spark's own stateful operators); they are counted.
 
@@ -57,16 +63,20 @@ import signal
 import sys
 import threading
 import time
+from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pyarrow as pa
 
 from ingestion.contracts import DLQ_TOPIC
 from ingestion.producer import ensure_topics, topic_name
 from ingestion.settings import IngestSettings, get_ingest_settings
 from kol.settings import Settings, get_settings
+from streaming.checkpoint import Offsets, batch_range, last_finished_batch
 from streaming.engine import BatchResult, TrendEngine
 from streaming.events import STREAM_TOPICS, ParallelParser, tune_gc
 from streaming.settings import StreamSettings, get_stream_settings
@@ -92,7 +102,16 @@ def query_id(checkpoint: Path) -> str:
 
 
 class BatchHandler:
-    """The ``foreachBatch`` function: one micro-batch in, Kafka and Redis written."""
+    """The ``foreachBatch`` function: one micro-batch in, Kafka and Redis written.
+
+    A batch's outputs are written in the background: ``foreachBatch`` returns once the batch
+    is computed, and its Kafka sends and Redis transaction run while Spark plans the next
+    batch and reads it from Kafka. The next batch waits for them before its engine step, so
+    at most one batch is in flight and a failed write stops the query at the next batch. If
+    the job dies meanwhile, Spark's commit log can be one batch ahead of Redis; ``recover``
+    replays that batch from its offsets in the checkpoint (:mod:`streaming.checkpoint`)
+    before the query starts.
+    """
 
     def __init__(
         self,
@@ -104,6 +123,7 @@ class BatchHandler:
         trust_loading: threading.Thread | None = None,
     ) -> None:
         self.ss = ss
+        self.settings = settings
         self._trust_loading = trust_loading
         # Graceful stop: finish the batch in flight, start no other (see `run`).
         self.busy = threading.Event()
@@ -116,7 +136,15 @@ class BatchHandler:
         self.trust = trust
         self.store: RedisStore | None = None
         self.committed: int | None = None
-        self.stats: dict[str, Any] = {"batches": 0, "events": 0, "rejected": 0, "skipped": 0}
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="kol-stream-commit")
+        self._pending: Future[None] | None = None
+        self.stats: dict[str, Any] = {
+            "batches": 0,
+            "events": 0,
+            "rejected": 0,
+            "skipped": 0,
+            "replayed": 0,
+        }
         # (batch id, events, wall start, wall end) of recent batches, for benchmarks
         self.timeline: list[tuple[int, int, float, float]] = []
         self._latency = ss.latency_log.open("ab") if ss.latency_log else None
@@ -139,6 +167,20 @@ class BatchHandler:
         finally:
             self.busy.clear()
 
+    def settle(self) -> float:
+        """Wait for the last batch's writes; re-raises their error. Returns the seconds waited."""
+        if self._pending is None:
+            return 0.0
+        started = time.perf_counter()
+        pending, self._pending = self._pending, None
+        try:
+            pending.result()
+        except Exception:
+            # The in-memory state is ahead of Redis: reload before any other batch.
+            self.store = None
+            raise
+        return time.perf_counter() - started
+
     def _process(self, df: DataFrame, batch_id: int) -> None:
         started = time.perf_counter()
         wall_start = time.time()
@@ -147,57 +189,109 @@ class BatchHandler:
             # batch must score as it did the first time).
             self._trust_loading.join()
             self._trust_loading = None
-        store = self._ensure_state()
+        self._ensure_state()
         if self.committed is not None and batch_id <= self.committed:
             log.info("batch %d is already in Redis (replayed after a restart): skipped", batch_id)
             self.stats["skipped"] += 1
             return
         table = df.toArrow()
         read = time.perf_counter()
-        kafka_ms = table.column("kafka_ms").to_numpy()
         events, rejected = self.parse(table)
         collected = time.perf_counter()
         dead, codes = dead_letters(rejected)
+        waited = self.settle()
+        store = self._ensure_state()
         try:
             result = self.engine.process(events, batch_id, trust=self.trust)
-            computed = time.perf_counter()
-            now = datetime.now(UTC).isoformat(timespec="milliseconds")
-            self.kafka.send(result, dead, now)
-            sent = time.perf_counter()
-            applied = store.commit(result, codes, {"events_in_batch": len(table)})
         except Exception:
-            # The in-memory state may be ahead of Redis now: reload before the next batch.
             self.store = None
             raise
+        computed = time.perf_counter()
+        # The delta is in `result`: the engine tracks the next batch's changes from here.
+        self.engine.committed()
+        phases = {
+            "read": read - started,
+            "check": collected - read,
+            "wait": waited,
+            "engine": computed - collected - waited,
+        }
+        self._pending = self._writer.submit(
+            self._write, store, result, dead, codes, table, phases, wall_start
+        )
+
+    def _write(
+        self,
+        store: RedisStore,
+        result: BatchResult,
+        dead: list[tuple[str | None, bytes]],
+        codes: Counter[str],
+        table: pa.Table,
+        phases: dict[str, float],
+        wall_start: float,
+    ) -> None:
+        started = time.perf_counter()
+        now = datetime.now(UTC).isoformat(timespec="milliseconds")
+        self.kafka.send(result, dead, now)
+        sent = time.perf_counter()
+        applied = store.commit(result, codes, {"events_in_batch": len(table)})
         done = time.perf_counter()
         if not applied:
-            self.store = None
             raise RuntimeError(
-                f"batch {batch_id} was committed by another writer: is a second job running "
-                f"with checkpoint {self.checkpoint}?"
+                f"batch {result.batch_id} was committed by another writer: is a second job "
+                f"running with checkpoint {self.checkpoint}?"
             )
-        self.engine.committed()
-        self.committed = batch_id
-        self._record(result, kafka_ms, len(rejected), batch_id)
-        self.timeline.append((batch_id, len(table), wall_start, time.time()))
+        self.committed = result.batch_id
+        self._record(result, table.column("kafka_ms").to_numpy(), len(dead), result.batch_id)
+        self.timeline.append((result.batch_id, len(table), wall_start, time.time()))
         del self.timeline[:-2000]
         log.info(
             "batch %d: %d events (%d rejected, %d late), %d creators scored, %d alerts, "
-            "watermark %s | read %.0f ms, check %.0f ms, engine %.0f ms, kafka %.0f ms, "
-            "redis %.0f ms",
-            batch_id,
+            "watermark %s | read %.0f ms, check %.0f ms, waited %.0f ms, engine %.0f ms, "
+            "kafka %.0f ms, redis %.0f ms",
+            result.batch_id,
             len(table),
-            len(rejected),
+            len(dead),
             result.counters.get("late", 0),
             len(result.updates),
             len(result.alerts),
             None if result.watermark_ms is None else _iso(result.watermark_ms),
-            (read - started) * 1000,
-            (collected - read) * 1000,
-            (computed - collected) * 1000,
-            (sent - computed) * 1000,
+            *(phases[p] * 1000 for p in ("read", "check", "wait", "engine")),
+            (sent - started) * 1000,
             (done - sent) * 1000,
         )
+
+    def recover(self, spark: SparkSession) -> None:
+        """Before the query starts: apply the batch Spark finished if Redis lacks it.
+
+        Writes lag Spark by at most one batch, so only its last can be missing. A wider gap
+        means Redis lost the state (flushed): that is said, not rebuilt from Kafka.
+        """
+        done = last_finished_batch(self.checkpoint)
+        if done is None:
+            return
+        self._ensure_state()
+        have = -1 if self.committed is None else self.committed
+        if done <= have:
+            return
+        if done > have + 1:
+            log.warning(
+                "Redis holds batch %s but Spark finished batch %d: the state of the batches "
+                "between is gone (was Redis flushed?); going on from what Redis holds",
+                self.committed,
+                done,
+            )
+            return
+        start, end = batch_range(self.checkpoint, done)
+        log.warning(
+            "batch %d is in Spark's commit log but not in Redis (the job stopped while writing "
+            "it): replaying it from Kafka, offsets %s to %s",
+            done,
+            start,
+            end,
+        )
+        self._process(source_rows(kafka_range(spark, self.settings, start, end)), done)
+        self.settle()
+        self.stats["replayed"] += 1
 
     def _record(self, result: BatchResult, kafka_ms: np.ndarray, rejected: int, batch: int) -> None:
         wall_ms = time.time() * 1000.0
@@ -214,11 +308,19 @@ class BatchHandler:
         self.stats["creators"] = len(self.engine.creators)
 
     def close(self) -> None:
-        self.parse.close()
-        with contextlib.suppress(Exception):
-            self.kafka.close()
-        if self._latency is not None:
-            self._latency.close()
+        """Wait for the last batch's writes, then release everything."""
+        try:
+            self.settle()
+        except Exception as exc:
+            # Not lost: Spark's commit log is ahead of Redis, and the next start replays it.
+            log.error("the last batch's writes failed: %s", exc)
+        finally:
+            self._writer.shutdown(wait=True)
+            self.parse.close()
+            with contextlib.suppress(Exception):
+                self.kafka.close()
+            if self._latency is not None:
+                self._latency.close()
 
 
 def _iso(ms: float) -> str:
@@ -241,18 +343,9 @@ def build_query(
         ss.starting_offsets,
         ss.max_offsets_per_trigger,
     )
-    from pyspark.sql import functions as F
-
-    # Only what the driver needs: the contract check runs there (streaming.events).
-    rows = raw.select(
-        "topic",
-        F.col("partition").cast("int").alias("partition"),
-        "offset",
-        F.unix_millis("timestamp").alias("kafka_ms"),
-        "value",
-    )
     writer = (
-        rows.writeStream.queryName(ss.query_name)
+        source_rows(raw)
+        .writeStream.queryName(ss.query_name)
         .option("checkpointLocation", str(ss.checkpoint(settings)))
         .foreachBatch(handler)
     )
@@ -261,6 +354,40 @@ def build_query(
     else:
         writer = writer.trigger(processingTime=f"{ss.trigger_ms} milliseconds")
     return writer.start()
+
+
+def source_rows(raw: DataFrame) -> DataFrame:
+    """Only what the driver needs of the Kafka source: the contract check runs there
+    (streaming.events)."""
+    from pyspark.sql import functions as F
+
+    return raw.select(
+        "topic",
+        F.col("partition").cast("int").alias("partition"),
+        "offset",
+        F.unix_millis("timestamp").alias("kafka_ms"),
+        "value",
+    )
+
+
+# One fetch per partition per micro-batch rather than 1 MiB at a time.
+_FETCH_OPTIONS = {
+    "kafka.max.partition.fetch.bytes": str(8 * 2**20),
+    "kafka.fetch.max.bytes": str(64 * 2**20),
+}
+
+
+def kafka_range(spark: SparkSession, settings: Settings, start: Offsets, end: Offsets) -> DataFrame:
+    """The records of one offset range, as the stream's micro-batch over it read them."""
+    return (
+        spark.read.format("kafka")
+        .option("kafka.bootstrap.servers", settings.kafka_bootstrap)
+        .option("assign", json.dumps({t: sorted(map(int, parts)) for t, parts in end.items()}))
+        .option("startingOffsets", json.dumps(start))
+        .option("endingOffsets", json.dumps(end))
+        .options(**_FETCH_OPTIONS)
+        .load()
+    )
 
 
 def kafka_stream(
@@ -275,9 +402,7 @@ def kafka_stream(
         .option("kafka.bootstrap.servers", bootstrap)
         .option("subscribe", ",".join(topics))
         .option("startingOffsets", starting_offsets)
-        # One fetch per partition per micro-batch rather than 1 MiB at a time.
-        .option("kafka.max.partition.fetch.bytes", str(8 * 2**20))
-        .option("kafka.fetch.max.bytes", str(64 * 2**20))
+        .options(**_FETCH_OPTIONS)
     )
     if max_offsets_per_trigger:
         reader = reader.option("maxOffsetsPerTrigger", str(max_offsets_per_trigger))
@@ -323,6 +448,7 @@ def run(
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
     handler = BatchHandler(settings, ss, ingest, checkpoint, trust, loading)
+    handler.recover(spark)
     progress_path = ss.progress_file(settings)
     query = build_query(spark, settings, ss, ingest, handler, available_now)
     log.info(
@@ -350,6 +476,7 @@ def run(
                 break
             if not loading.is_alive():
                 trust.refresh()
+        handler.settle()  # the last batch's writes
         if query.exception() is not None:
             raise RuntimeError(str(query.exception()))
     except Exception as exc:
@@ -390,7 +517,7 @@ def _progress(
         "input_rows_per_second": (last or {}).get("inputRowsPerSecond"),
         "processed_rows_per_second": (last or {}).get("processedRowsPerSecond"),
         "last_progress": last,
-        "timeline": handler.timeline,
+        "timeline": list(handler.timeline),
     }
 
 

@@ -12,6 +12,7 @@ bounded (``--available-now``) and in several micro-batches. Then:
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -35,6 +36,7 @@ from ingestion.generator import HOUR, GeneratorConfig, World
 from ingestion.producer import bootstrap_servers, ensure_topics, make_admin, topic_name
 from ingestion.settings import IngestSettings
 from kol.settings import REPO_ROOT, Settings
+from streaming.checkpoint import last_finished_batch
 from streaming.engine import BatchResult, CreatorDelta, StateDelta
 from streaming.events import STREAM_TOPICS
 from streaming.feed import RawSink
@@ -192,16 +194,20 @@ def uninterrupted(
 ) -> str:
     """The reference run, in this process with the tests' Spark session (saves a JVM start)."""
     tmp = tmp_path_factory.mktemp("stream")
-    env = job_env(fed, "a", tmp, champion)
-    ss = StreamSettings(
+    ss = stream_settings(job_env(fed, "a", tmp, champion))
+    assert run(settings, ss, fed.ingest, available_now=True, spark=spark) == 0
+    return ss.redis_prefix
+
+
+def stream_settings(env: dict[str, str]) -> StreamSettings:
+    """The settings a job started with ``env`` reads, for a run in this process."""
+    return StreamSettings(
         **{
             k.removeprefix("KOL_STREAM_").lower(): v
             for k, v in env.items()
             if k.startswith("KOL_STREAM_")
         }
     )
-    assert run(settings, ss, fed.ingest, available_now=True, spark=spark) == 0
-    return ss.redis_prefix
 
 
 def read_topic(settings: Settings, name: str, timeout_s: float = 20.0) -> list[dict[str, Any]]:
@@ -322,7 +328,11 @@ def test_kill_9_and_restart_leave_redis_as_an_uninterrupted_run(
     a, b = snapshot(r, uninterrupted), snapshot(r, prefix)
     assert a.keys() == b.keys() and len(a) > 10
     assert a == b
-    counters_a, counters_b = stats(r, uninterrupted), stats(r, prefix)
+    assert_same_counters(r, uninterrupted, prefix)
+
+
+def assert_same_counters(r: redis.Redis, prefix_a: str, prefix_b: str) -> None:
+    counters_a, counters_b = stats(r, prefix_a), stats(r, prefix_b)
     for name in (
         "rejected",
         "late",
@@ -330,6 +340,42 @@ def test_kill_9_and_restart_leave_redis_as_an_uninterrupted_run(
         *[k for k in counters_a if k.startswith("valid:")],
     ):
         assert counters_a.get(name) == counters_b.get(name), name
+
+
+def test_a_batch_spark_finished_but_redis_lacks_is_replayed_on_the_next_start(
+    settings: Settings,
+    spark: Any,
+    fed: Fed,
+    champion: str,
+    uninterrupted: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A batch's Redis writes run while Spark reads the next batch: when they fail (or the job
+    dies), Spark's commit log holds a batch Redis does not, and the next start applies it."""
+    r = redis_client(settings)
+    ss = stream_settings(job_env(fed, "c", tmp_path_factory.mktemp("stream-fail"), champion))
+    prefix = ss.redis_prefix
+    commit = RedisStore.commit
+
+    def failing(self: RedisStore, result: BatchResult, *args: Any, **kwargs: Any) -> bool:
+        if result.batch_id == 2:
+            raise redis.ConnectionError("planted: Redis went away during batch 2's commit")
+        return commit(self, result, *args, **kwargs)
+
+    monkeypatch.setattr(RedisStore, "commit", failing)
+    assert run(settings, ss, fed.ingest, available_now=True, spark=spark) == 1
+    assert committed(r, prefix) == 1
+    assert last_finished_batch(ss.checkpoint(settings)) == 2
+    monkeypatch.undo()
+
+    assert run(settings, ss, fed.ingest, available_now=True, spark=spark) == 0
+    assert json.loads(ss.progress_file(settings).read_text())["replayed"] == 1
+    assert committed(r, prefix) == int(stats(r, uninterrupted)["last_batch"])
+    a, b = snapshot(r, uninterrupted), snapshot(r, prefix)
+    assert a.keys() == b.keys() and len(a) > 10
+    assert a == b
+    assert_same_counters(r, uninterrupted, prefix)
 
 
 def test_a_commit_writes_each_score_hash_as_its_update_says(settings: Settings) -> None:
