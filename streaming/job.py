@@ -33,8 +33,8 @@ Exactly-once effect (why a crash, even ``kill -9``, never double-counts)
     4. Kafka outputs are flushed before the Redis commit, so a crash in between re-sends
        them when the batch is replayed: at-least-once, with deterministic ids
        (``score_id``, ``alert_id``, DLQ source offsets) for consumers to deduplicate.
-    5. A batch's writes (Kafka, then Redis) run in the background while Spark plans and reads
-       the next batch, which waits for them before its engine step: at most one batch is in
+    5. A large batch's writes (Kafka, then Redis) run in the background while Spark plans and
+       reads the next batch, which waits for them before its engine step: at most one batch is in
        flight, but Spark may mark batch *N* done before its Redis transaction lands. So on
        start, before the query runs, a commit log one batch ahead of the Redis marker means
        that batch is re-read from Kafka over the offset range its offset-log entry names
@@ -104,13 +104,13 @@ def query_id(checkpoint: Path) -> str:
 class BatchHandler:
     """The ``foreachBatch`` function: one micro-batch in, Kafka and Redis written.
 
-    A batch's outputs are written in the background: ``foreachBatch`` returns once the batch
-    is computed, and its Kafka sends and Redis transaction run while Spark plans the next
-    batch and reads it from Kafka. The next batch waits for them before its engine step, so
-    at most one batch is in flight and a failed write stops the query at the next batch. If
-    the job dies meanwhile, Spark's commit log can be one batch ahead of Redis; ``recover``
-    replays that batch from its offsets in the checkpoint (:mod:`streaming.checkpoint`)
-    before the query starts.
+    A large batch's outputs are written in the background (``write_behind_min_events``):
+    ``foreachBatch`` returns once the batch is computed, and its Kafka sends and Redis
+    transaction run while Spark plans the next batch and reads it from Kafka. The next batch
+    waits for them before its engine step, so at most one batch is in flight and a failed
+    write stops the query at the next batch. If the job dies meanwhile, Spark's commit log
+    can be one batch ahead of Redis; ``recover`` replays that batch from its offsets in the
+    checkpoint (:mod:`streaming.checkpoint`) before the query starts.
     """
 
     def __init__(
@@ -218,6 +218,8 @@ class BatchHandler:
         self._pending = self._writer.submit(
             self._write, store, result, dead, codes, table, phases, wall_start
         )
+        if len(table) < self.ss.write_behind_min_events:
+            self.settle()
 
     def _write(
         self,

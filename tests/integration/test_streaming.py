@@ -151,6 +151,9 @@ def job_env(fed: Fed, label: str, tmp: Path, champion: str) -> dict[str, str]:
         "KOL_STREAM_PROGRESS_PATH": str(tmp / f"progress-{label}.json"),
         # Several micro-batches, so state crosses batch boundaries and a kill lands mid-run.
         "KOL_STREAM_MAX_OFFSETS_PER_TRIGGER": "400",
+        # Every batch written behind, as large ones are: the kill and the failed write below
+        # can land while Spark is a batch ahead of Redis.
+        "KOL_STREAM_WRITE_BEHIND_MIN_EVENTS": "0",
         # The world is in simulated time (days): hour buckets, 6-hour windows, a day of baseline.
         "KOL_STREAM_WINDOW_S": str(6 * 3600),
         "KOL_STREAM_SLIDE_S": "3600",
