@@ -1,11 +1,14 @@
 """Bronze and Silver throughput on a generated world, against the real stack.
 
-    uv run python bench/bench_lakehouse.py [--creators 600] [--days 10] [--json]
+    uv run python bench/bench_lakehouse.py [--creators 600] [--days 10] [--json] [--jfr DIR]
 
 About 33 events per creator per day: the defaults give ~200k events; `--creators 3000
 --days 10` gives ~1M. The world goes to Kafka topics under a unique prefix (the Kafka
 produce time is not part of the numbers), then one interval covering every day is landed in
-Bronze and conformed into Silver, each timed on its own.
+Bronze and conformed into Silver, each timed on its own. With ``--jfr DIR`` each stage is also
+recorded by the JDK's flight recorder (DIR/bronze.jfr, DIR/silver.jfr) and summarised: where
+the CPU samples were, by component. The recorder costs a few percent, so the throughput of a
+profiled run is not the benchmark's number.
 """
 
 from __future__ import annotations
@@ -13,12 +16,33 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from contextlib import AbstractContextManager, nullcontext
 from datetime import timedelta
+from pathlib import Path
 
 from rich.console import Console
+from rich.table import Table
 from world import produce_world
 
+from kol import jfr
 from spark_jobs.interval import Interval
+
+
+def print_profile(console: Console, stage: str, path: Path) -> None:
+    profile = jfr.summarize(jfr.read_recording(path))
+    table = Table(title=f"{stage}: {profile.samples:,} CPU samples ({path})")
+    table.add_column("component (samples with it on the stack)")
+    table.add_column("share", justify="right")
+    for name, share in profile.components:
+        table.add_row(name, f"{share:.1%}")
+    table.add_section()
+    for frame, share in profile.hottest:
+        table.add_row(f"self: {frame}", f"{share:.1%}")
+    console.print(table)
+    console.print(
+        f"{stage}: JIT compilations recorded {profile.compilation_ms / 1000:.1f} s, "
+        f"child processes started {profile.child_processes}"
+    )
 
 
 def main() -> None:
@@ -26,6 +50,7 @@ def main() -> None:
     parser.add_argument("--creators", type=int, default=600)
     parser.add_argument("--days", type=int, default=10)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--jfr", type=Path, help="record and summarise each stage's CPU here")
     args = parser.parse_args()
     console = Console()
 
@@ -38,17 +63,25 @@ def main() -> None:
     from spark_jobs import bronze_to_silver, kafka_to_bronze
 
     t0 = time.perf_counter()
-    spark_session("bench-lakehouse", get_settings())
+    spark = spark_session("bench-lakehouse", get_settings())
     start_s = time.perf_counter() - t0
     console.print(f"spark session: started in {start_s:.1f}s")
 
     interval = Interval(start, start + timedelta(days=args.days + 3))
+
+    def profiled(stage: str) -> AbstractContextManager[object]:
+        return (
+            nullcontext() if args.jfr is None else jfr.recording(spark, args.jfr / f"{stage}.jfr")
+        )
+
     t0 = time.perf_counter()
-    bronze = sum(kafka_to_bronze.run(interval).values())
+    with profiled("bronze"):
+        bronze = sum(kafka_to_bronze.run(interval).values())
     bronze_s = time.perf_counter() - t0
     console.print(f"bronze: {bronze:,} records in {bronze_s:.1f}s = {bronze / bronze_s:,.0f}/s")
     t0 = time.perf_counter()
-    accounts = bronze_to_silver.run(interval)
+    with profiled("silver"):
+        accounts = bronze_to_silver.run(interval)
     silver_s = time.perf_counter() - t0
     silver = sum(a.silver for a in accounts)
     console.print(
@@ -57,6 +90,9 @@ def main() -> None:
         f"{sum(a.rejects for a in accounts):,} rejects) "
         f"in {silver_s:.1f}s = {bronze / silver_s:,.0f}/s"
     )
+    if args.jfr is not None:
+        for stage in ("bronze", "silver"):
+            print_profile(console, stage, args.jfr / f"{stage}.jfr")
     if args.json:
         print(
             json.dumps(
