@@ -2,9 +2,8 @@
 
 A benchmark wraps a phase in :func:`recording` (the JDK's own ``jdk.jfr.Recording``, driven
 through the session's JVM: no agent to install, no restart) and prints :func:`summarize` of
-it: each
-component's share of the execution samples that have one of its frames on the stack (a
-sample counts once per component, so shares overlap and need not add to 100 %), and the
+it: each component's share of the execution samples that have one of its frames on the stack
+(a sample counts once per component, so shares overlap and need not add to 100 %), and the
 hottest frames by self time. Samples cover Java threads only: JIT compiler and GC threads are
 native and do not appear, which is why the JIT's own compilations are listed apart.
 """
@@ -111,7 +110,7 @@ def read_recording(path: Path, stack_depth: int = 64) -> str:
     if jfr is None:
         raise FileNotFoundError("the JDK's `jfr` tool is not on PATH (it ships with the JDK)")
     if not path.is_file():
-        raise FileNotFoundError(f"no flight recording at {path}: did the JVM exit cleanly?")
+        raise FileNotFoundError(f"no flight recording at {path}: make one with kol.jfr.recording")
     events = "jdk.ExecutionSample,jdk.Compilation,jdk.ProcessStart"
     done = subprocess.run(
         [jfr, "print", "--stack-depth", str(stack_depth), "--events", events, str(path)],
