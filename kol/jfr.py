@@ -25,7 +25,11 @@ if TYPE_CHECKING:
 
 # Substrings of a frame's class or method that mark a component of a Silver/Bronze job.
 COMPONENTS: dict[str, tuple[str, ...]] = {
-    "JSON parsing (from_json)": ("JacksonParser", "JsonToStructs"),
+    "JSON parsing (from_json, kol_json_fields)": (
+        "JacksonParser",
+        "JsonToStructs",
+        "io.kolplatform.spark.JsonFields",
+    ),
     "display-count function": ("io.kolplatform.spark.DisplayCounts",),
     "regular expressions": ("java.util.regex.",),
     "Parquet write (Iceberg writers)": ("SparkParquetWriters", "ParquetValueWriters"),

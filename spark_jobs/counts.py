@@ -15,46 +15,15 @@ caller can route the row to ``silver.rejects`` instead of silently writing 0.
 
 from __future__ import annotations
 
-import weakref
-
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-_CLASS = "io.kolplatform.spark.DisplayCounts"
-COUNT_FUNCTION = "kol_parse_count"
-PERCENT_FUNCTION = "kol_parse_percent"
-_FUNCTIONS = {
-    COUNT_FUNCTION: (f"{_CLASS}$ParseCount", "struct<value:bigint,error:string>"),
-    PERCENT_FUNCTION: (f"{_CLASS}$ParsePercent", "struct<value:double,error:string>"),
-}
-# Sessions the functions are registered in: a job parses ten count fields per topic, and each
-# transform makes sure of them without a round trip to the JVM.
-_registered: weakref.WeakSet[SparkSession] = weakref.WeakSet()
-
-
-def register(spark: SparkSession) -> None:
-    """Make the count functions callable in ``spark`` (also from SQL); idempotent.
-
-    Fails naming the jar to build when the session was started without it.
-    """
-    if spark in _registered:
-        return
-    try:
-        for name, (java_class, return_type) in _FUNCTIONS.items():
-            spark.udf.registerJavaFunction(name, java_class, return_type)
-    except Exception as exc:
-        if _CLASS not in str(exc) and "ClassNotFound" not in str(exc):
-            raise
-        raise RuntimeError(
-            f"the Spark session has no {_CLASS}: run `make setup`, which builds "
-            "kol-spark-udf.jar into the Spark jar folder (KOL_SPARK_JARS), and start the "
-            "session with kol.spark.spark_session"
-        ) from exc
-    _registered.add(spark)
+from spark_jobs import functions
+from spark_jobs.functions import COUNT_FUNCTION, PERCENT_FUNCTION
 
 
 def _call(df: DataFrame, function: str, raw: str, out: str) -> DataFrame:
-    register(df.sparkSession)
+    functions.register(df.sparkSession)
     return df.withColumn(out, F.call_function(function, F.col(raw).cast("string")))
 
 

@@ -20,11 +20,11 @@ from datetime import datetime
 from pydantic import AwareDatetime, BaseModel
 from pyspark.sql import Column, DataFrame, Observation, SparkSession, Window
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
 from ingestion.contracts import PLATFORMS, TOPIC_MODELS, CountRaw, PercentRaw
 from spark_jobs import counts
 from spark_jobs.bronze import rows_in_interval, sql_ts
+from spark_jobs.functions import json_fields
 from spark_jobs.interval import Interval
 from spark_jobs.tables import (
     added_since,
@@ -36,7 +36,7 @@ from spark_jobs.tables import (
 
 _COUNT_CHECK = typing.get_args(CountRaw)[1]
 _PERCENT_CHECK = typing.get_args(PercentRaw)[1]
-CORRUPT = "_corrupt_record"
+_VALUES = "__payload_values"
 # Event times must carry their zone: a naive time would silently be read as UTC.
 _ZONED = r"(Z|z|[+-][0-9]{2}:?[0-9]{2})$"
 
@@ -83,14 +83,6 @@ def contract_fields(model: type[BaseModel]) -> list[FieldSpec]:
         FieldSpec(name, _kind(f.annotation, f.metadata), f.is_required())
         for name, f in model.model_fields.items()
     ]
-
-
-def payload_schema(fields: list[FieldSpec]) -> T.StructType:
-    """Every field read as text: types are checked afterwards, so a bad value has a reason."""
-    return T.StructType(
-        [T.StructField(f.name, T.StringType()) for f in fields]
-        + [T.StructField(CORRUPT, T.StringType())]
-    )
 
 
 def _typed(f: FieldSpec, raw: Column) -> tuple[Column, Column]:
@@ -143,15 +135,19 @@ def parse_bronze(bronze: DataFrame, topic: str) -> DataFrame:
     (``view_count_raw``); both must be valid when present.
     """
     fields = contract_fields(TOPIC_MODELS[topic])
+    # Every field is read as text and typed afterwards, so a bad value gets a reason; the
+    # struct lets the checks below name a field as p.<name>.
+    values = json_fields(bronze.sparkSession, F.col("value"), [f.name for f in fields])
     df = bronze.select(
         F.col("topic").alias("kafka_topic"),
         F.col("partition").alias("kafka_partition"),
         F.col("offset").alias("kafka_offset"),
         F.col("kafka_timestamp"),
         F.col("value").alias("payload"),
-        F.from_json("value", payload_schema(fields), {"columnNameOfCorruptRecord": CORRUPT}).alias(
-            "p"
-        ),
+        values.alias(_VALUES),
+    ).select(
+        "*",
+        F.struct(*[F.col(_VALUES)[i].alias(f.name) for i, f in enumerate(fields)]).alias("p"),
     )
     for f in fields:
         if f.kind == "count_raw":
@@ -161,7 +157,7 @@ def parse_bronze(bronze: DataFrame, topic: str) -> DataFrame:
     typed: dict[str, Column] = {}
     errors: list[Column] = [
         F.when(F.col("payload").isNull(), F.lit("empty payload")),
-        F.when(F.col(f"p.{CORRUPT}").isNotNull() | F.col("p").isNull(), F.lit("malformed JSON")),
+        F.when(F.col(_VALUES).isNull(), F.lit("malformed JSON")),
     ]
     for f in fields:
         raw = F.col(f"p.{f.name}")

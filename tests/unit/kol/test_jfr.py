@@ -36,12 +36,12 @@ def test_a_component_counts_once_per_sample_it_is_on_the_stack_of() -> None:
     shares = dict(profile.components)
     assert profile.samples == 4
     # JacksonParser twice in one sample and once in another: 2 of 4 samples
-    assert shares["JSON parsing (from_json)"] == pytest.approx(0.5)
+    assert shares["JSON parsing (from_json, kol_json_fields)"] == pytest.approx(0.5)
     assert shares["regular expressions"] == pytest.approx(0.25)
     assert shares["display-count function"] == pytest.approx(0.25)
     assert shares["Parquet write (Iceberg writers)"] == pytest.approx(0.25)
     assert "shuffle write" not in shares
-    assert profile.components[0][0] == "JSON parsing (from_json)"
+    assert profile.components[0][0] == "JSON parsing (from_json, kol_json_fields)"
 
 
 def test_hottest_frames_are_by_self_time_and_compilations_are_summed() -> None:
