@@ -56,7 +56,7 @@ def kafka_offset_range(
         parts = []
         for topic in topics:
             ids = consumer.partitions_for_topic(topic)
-            if ids is None:
+            if not ids:  # None, or an empty set before the client has the topic's metadata
                 raise ValueError(
                     f"Kafka topic {topic!r} does not exist on {settings.kafka_bootstrap}"
                 )

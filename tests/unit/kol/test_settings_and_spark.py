@@ -49,6 +49,9 @@ def test_spark_conf_wires_the_shared_jdbc_catalog(local: Settings) -> None:
     assert conf[f"{cat}.warehouse"] == local.warehouse.as_uri()
     assert conf["spark.sql.session.timeZone"] == "UTC"
     assert conf["spark.jars"] == f"{local.spark_jars}/*.jar"
+    # The local file system class is in the UDF jar, which must be on the JVM's class path.
+    assert conf["spark.hadoop.fs.file.impl"] == "io.kolplatform.hadoop.NioLocalFileSystem"
+    assert conf["spark.driver.extraClassPath"] == str(local.spark_jars / "kol-spark-udf.jar")
 
 
 def test_spark_submit_args_carry_the_same_conf(local: Settings) -> None:
