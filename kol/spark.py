@@ -56,6 +56,7 @@ def spark_conf(settings: Settings) -> dict[str, str]:
     """The stack's Spark configuration. Pure: builds strings only (DAG files call it at parse
     time, where no I/O may happen), so the jars are a glob Spark expands itself."""
     cat = f"spark.sql.catalog.{settings.iceberg_catalog_name}"
+    udf_jar = str(settings.spark_jars / UDF_JAR)
     return {
         "spark.master": settings.spark_master,
         "spark.jars": f"{settings.spark_jars}/*.jar",
@@ -77,8 +78,8 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         "spark.driver.extraJavaOptions": f"{BATCH_JAVA_OPTIONS} -Xms{settings.spark_driver_memory}",
         "spark.executor.extraJavaOptions": BATCH_JAVA_OPTIONS,
         "spark.hadoop.fs.file.impl": LOCAL_FILE_SYSTEM,
-        "spark.driver.extraClassPath": str(settings.spark_jars / UDF_JAR),
-        "spark.executor.extraClassPath": str(settings.spark_jars / UDF_JAR),
+        "spark.driver.extraClassPath": udf_jar,
+        "spark.executor.extraClassPath": udf_jar,
         "spark.ui.showConsoleProgress": "false",
         "spark.ui.enabled": "false",
     }
