@@ -18,6 +18,7 @@ import subprocess
 import sys
 import uuid
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -100,6 +101,18 @@ def _write(path: Path, text: str) -> None:
 
 def _props(values: dict[str, object]) -> str:
     return "".join(f"{k}={v}\n" for k, v in values.items())
+
+
+def kafka_cluster_id(new_uuid: Callable[[], uuid.UUID] = uuid.uuid4) -> str:
+    """A random KRaft cluster id: a UUID in URL-safe base64, as `kafka-storage random-uuid` prints.
+
+    One id in 64 would start with "-", which the storage tool's argument parser reads as an
+    option; Kafka's own `Uuid.randomUuid()` draws again in that case, and so does this.
+    """
+    while True:
+        text = base64.urlsafe_b64encode(new_uuid().bytes).decode().rstrip("=")
+        if not text.startswith("-"):
+            return text
 
 
 # ---------------------------------------------------------------------------------------
@@ -346,7 +359,7 @@ class Kafka(Service):
         if (self.data_dir / "meta.properties").exists():
             return
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = kafka_cluster_id()
         result = subprocess.run(
             self._java(
                 "kafka.tools.StorageTool",

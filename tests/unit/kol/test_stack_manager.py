@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import os
 import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import psutil
@@ -15,7 +17,7 @@ import pytest
 
 from kol.settings import Settings
 from kol.stack import manager, process
-from kol.stack.services import Health, Service
+from kol.stack.services import Health, Service, kafka_cluster_id
 
 
 class FakeService(Service):
@@ -159,3 +161,12 @@ def test_a_pid_file_without_start_ticks_still_reads(tmp_path: Path) -> None:
 def test_unknown_service_names_are_rejected(s: Settings) -> None:
     with pytest.raises(manager.StackError, match="unknown service"):
         manager.select(s, ["kafak"])
+
+
+def test_a_kafka_cluster_id_never_starts_with_a_dash() -> None:
+    # 0xF8 as the first byte encodes to "-" in URL-safe base64: the storage tool's parser
+    # would take such an id for an option, so the id is drawn again.
+    draws = iter([uuid.UUID(bytes=b"\xf8" + bytes(15)), uuid.UUID(bytes=b"\x01" * 16)])
+    cluster_id = kafka_cluster_id(lambda: next(draws))
+    assert cluster_id == base64.urlsafe_b64encode(b"\x01" * 16).decode().rstrip("=")
+    assert len(cluster_id) == 22
