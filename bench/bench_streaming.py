@@ -257,6 +257,8 @@ def produce_live(
                 "ready": ready,
                 "go": go,
             },
+            # Stopped with the benchmark, not left sending for the rest of the phase.
+            daemon=True,
         )
         for k in range(processes)
     ]
@@ -644,6 +646,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.drain_events, args.duration, args.sustain = 50_000, 20.0, ""
+    # The contenders run in sessions of their own: a SIGTERM (timeout, kill) must unwind through
+    # `contender`, which stops them, or a job left behind loads every later measurement.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     settings = Settings()
     run = uuid.uuid4().hex[:8]

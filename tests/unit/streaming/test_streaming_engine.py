@@ -12,7 +12,7 @@ import pytest
 
 from ingestion.contracts import COMMENTS_TOPIC, PROFILES_TOPIC, VIDEOS_TOPIC
 from ingestion.generator import GeneratorConfig, World
-from streaming.engine import EVENT_COLUMNS, StateDelta, TrendEngine
+from streaming.engine import EVENT_COLUMNS, Bucket, StateDelta, TrendEngine
 from streaming.events import Record, event_frame
 from streaming.settings import StreamSettings
 
@@ -354,3 +354,14 @@ def test_trust_scores_are_attached_to_profiled_creators(params: StreamSettings) 
     assert by_key["tiktok:p"]["trust_score"] == 87.5
     assert by_key["tiktok:q"]["trust_score"] is None
     assert list(seen[0]["followers"]) == [10_000]
+
+
+def test_a_bucket_dumps_the_same_bytes_whatever_order_its_pairs_came_in() -> None:
+    first = Bucket([1.0, 0.0, 2.0, 0.0, 0.0, 3.0, 3.0], {-5: 1, 10: 2, 3: 1})
+    second = Bucket(list(first.m), {3: 1, 10: 2, -5: 1})
+    assert first.dump() == second.dump()
+    loaded = Bucket.load(first.dump())
+    assert loaded.m == first.m and loaded.dups == first.dups
+    # State written in the earlier form, pairs as a sorted list, still loads.
+    old = Bucket.load(b"[[1.0,0.0,2.0,0.0,0.0,3.0,3.0],[[-5,1],[3,1],[10,2]]]")
+    assert old.m == first.m and old.dups == first.dups
