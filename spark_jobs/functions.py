@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import threading
 import weakref
 
 from pyspark.sql import Column, SparkSession
@@ -33,6 +34,9 @@ _FUNCTIONS = {
 # Sessions the functions are registered in: a job calls them for ten fields per topic, and each
 # call makes sure of them without a round trip to the JVM.
 _registered: weakref.WeakSet[SparkSession] = weakref.WeakSet()
+# Silver conforms its topics on threads of one session: without the lock each of them
+# registered the functions again ("replaced a previously registered function", 12 times a run).
+_registering = threading.Lock()
 
 
 def register(spark: SparkSession) -> None:
@@ -42,18 +46,21 @@ def register(spark: SparkSession) -> None:
     """
     if spark in _registered:
         return
-    try:
-        for name, (java_class, return_type) in _FUNCTIONS.items():
-            spark.udf.registerJavaFunction(name, java_class, return_type)
-    except Exception as exc:
-        if _PACKAGE not in str(exc) and "ClassNotFound" not in str(exc):
-            raise
-        raise RuntimeError(
-            f"the Spark session has no {_PACKAGE} functions: run `make setup`, which builds "
-            "kol-spark-udf.jar into the Spark jar folder (KOL_SPARK_JARS), and start the "
-            "session with kol.spark.spark_session"
-        ) from exc
-    _registered.add(spark)
+    with _registering:
+        if spark in _registered:
+            return
+        try:
+            for name, (java_class, return_type) in _FUNCTIONS.items():
+                spark.udf.registerJavaFunction(name, java_class, return_type)
+        except Exception as exc:
+            if _PACKAGE not in str(exc) and "ClassNotFound" not in str(exc):
+                raise
+            raise RuntimeError(
+                f"the Spark session has no {_PACKAGE} functions: run `make setup`, which "
+                "builds kol-spark-udf.jar into the Spark jar folder (KOL_SPARK_JARS), and "
+                "start the session with kol.spark.spark_session"
+            ) from exc
+        _registered.add(spark)
 
 
 def json_fields(spark: SparkSession, payload: Column, names: list[str]) -> Column:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from types import SimpleNamespace
+
 import pytest
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from spark_jobs import functions
 from spark_jobs.functions import json_fields
 
 NAMES = ["a", "b", "c"]
@@ -85,3 +90,23 @@ def test_bytes_that_are_not_utf8_make_the_payload_malformed(spark: SparkSession)
     df = spark.createDataFrame([(b'{"a": "caf\xe9"}',)], "b BINARY")
     got = df.select(json_fields(spark, F.col("b").cast("string"), NAMES)).first()[0]
     assert got is None
+
+
+def test_threads_of_one_session_register_the_functions_once() -> None:
+    calls: list[str] = []
+
+    def register_java_function(name: str, java_class: str, return_type: str) -> None:
+        time.sleep(0.01)  # as slow as a JVM round trip, so unguarded threads would overlap
+        calls.append(name)
+
+    class FakeSession:  # weak-referenceable, as a SparkSession is
+        udf = SimpleNamespace(registerJavaFunction=register_java_function)
+
+    session = FakeSession()
+    threads = [threading.Thread(target=functions.register, args=(session,)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert sorted(calls) == sorted(functions._FUNCTIONS)
