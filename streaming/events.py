@@ -229,7 +229,8 @@ def _parse_ipc(
 
 
 class ParallelParser:
-    """:func:`parse_table` of a micro-batch split over the caller and ``workers`` processes.
+    """:func:`parse_table` of a micro-batch split over ``workers`` processes, and the caller's
+    own if ``local``.
 
     The check is pure Python, 15-20 us per event, the largest part of a batch; while it runs
     the Spark JVM is idle, so a second process takes part of it off the driver (measured on
@@ -242,11 +243,17 @@ class ParallelParser:
     MIN_SPLIT = 2_000  # below this, shipping slices costs more than it saves
 
     def __init__(
-        self, topic_of: Mapping[str, str], max_future_s: int | None, workers: int = 1
+        self,
+        topic_of: Mapping[str, str],
+        max_future_s: int | None,
+        workers: int = 1,
+        local: bool = True,
     ) -> None:
         self.topic_of = dict(topic_of)
         self.max_future_s = max_future_s
         self.workers = workers
+        # Whether the caller parses a slice too, or only waits for the workers' results.
+        self.local = local or not workers
         self._pool: ProcessPoolExecutor | None = None
         if workers:
             self._start()
@@ -266,15 +273,19 @@ class ParallelParser:
         n = table.num_rows
         if self._pool is None or n < self.MIN_SPLIT:
             return parse_table(table, self.topic_of, self.max_future_s)
-        size = -(-n // (self.workers + 1))
+        size = -(-n // (self.workers + self.local))
         try:
             futures: list[Future[tuple[pd.DataFrame, list[tuple[Record, str]]]]] = [
                 self._pool.submit(
                     _parse_ipc, ipc_bytes(table.slice(a, size)), self.topic_of, self.max_future_s
                 )
-                for a in range(size, n, size)
+                for a in range(size if self.local else 0, n, size)
             ]
-            parts = [parse_table(table.slice(0, size), self.topic_of, self.max_future_s)]
+            parts = (
+                [parse_table(table.slice(0, size), self.topic_of, self.max_future_s)]
+                if self.local
+                else []
+            )
             parts += [f.result() for f in futures]
         except BrokenProcessPool:
             log.warning("a parse worker died: parsing this batch here and restarting the pool")
