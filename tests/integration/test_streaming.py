@@ -40,9 +40,9 @@ from streaming.checkpoint import last_finished_batch
 from streaming.engine import BatchResult, CreatorDelta, StateDelta
 from streaming.events import STREAM_TOPICS
 from streaming.feed import RawSink
-from streaming.job import run
+from streaming.job import query_id, run
 from streaming.settings import ALERTS_TOPIC, SCORES_TOPIC, StreamSettings
-from streaming.sinks import RedisStore, redis_client
+from streaming.sinks import Keys, RedisStore, redis_client
 
 pytestmark = pytest.mark.integration
 
@@ -297,9 +297,13 @@ def snapshot(r: redis.Redis, prefix: str) -> dict[str, Any]:
     return out
 
 
-def committed(r: redis.Redis, prefix: str) -> int:
-    names = list(r.scan_iter(match=f"{prefix}stream:*:commit"))
-    return int(r.get(names[0]) or -1) if names else -1
+def committed(r: redis.Redis, prefix: str, checkpoint: Path) -> int:
+    """The job's commit marker, read by its name: a SCAN for it, polled while the job runs,
+    took longer than the whole run once Redis held a few hundred thousand other keys."""
+    if not (checkpoint / "metadata").exists():
+        return -1  # the query has not started yet
+    raw = r.get(Keys(prefix, query_id(checkpoint)).commit)
+    return -1 if raw is None else int(raw)
 
 
 def test_kill_9_and_restart_leave_redis_as_an_uninterrupted_run(
@@ -313,21 +317,22 @@ def test_kill_9_and_restart_leave_redis_as_an_uninterrupted_run(
     tmp = tmp_path_factory.mktemp("stream-kill")
     env = job_env(fed, "b", tmp, champion)
     prefix = env["KOL_STREAM_REDIS_PREFIX"]
+    checkpoint = Path(env["KOL_STREAM_CHECKPOINT_DIR"])
     log = tmp / "b.log"
     proc = start_job(env, log)
     deadline = time.monotonic() + JOB_TIMEOUT_S
-    while committed(r, prefix) < 2:
+    while committed(r, prefix, checkpoint) < 2:
         assert proc.poll() is None, log.read_text()[-4000:]
         assert time.monotonic() < deadline, "no batch committed in time"
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
-    at_kill = committed(r, prefix)
+    at_kill = committed(r, prefix, checkpoint)
     total = int(stats(r, uninterrupted)["last_batch"])
     assert at_kill < total, "the kill must land mid-stream"
 
     run_job(env, log)
-    assert committed(r, prefix) == total
+    assert committed(r, prefix, checkpoint) == total
     a, b = snapshot(r, uninterrupted), snapshot(r, prefix)
     assert a.keys() == b.keys() and len(a) > 10
     assert a == b
@@ -368,13 +373,15 @@ def test_a_batch_spark_finished_but_redis_lacks_is_replayed_on_the_next_start(
 
     monkeypatch.setattr(RedisStore, "commit", failing)
     assert run(settings, ss, fed.ingest, available_now=True, spark=spark) == 1
-    assert committed(r, prefix) == 1
+    assert committed(r, prefix, ss.checkpoint(settings)) == 1
     assert last_finished_batch(ss.checkpoint(settings)) == 2
     monkeypatch.undo()
 
     assert run(settings, ss, fed.ingest, available_now=True, spark=spark) == 0
     assert json.loads(ss.progress_file(settings).read_text())["replayed"] == 1
-    assert committed(r, prefix) == int(stats(r, uninterrupted)["last_batch"])
+    assert committed(r, prefix, ss.checkpoint(settings)) == int(
+        stats(r, uninterrupted)["last_batch"]
+    )
     a, b = snapshot(r, uninterrupted), snapshot(r, prefix)
     assert a.keys() == b.keys() and len(a) > 10
     assert a == b
