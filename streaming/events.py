@@ -253,7 +253,7 @@ class ParallelParser:
         self.max_future_s = max_future_s
         self.workers = workers
         # Whether the caller parses a slice too, or only waits for the workers' results.
-        self.local = local or not workers
+        self.local = local
         self._pool: ProcessPoolExecutor | None = None
         if workers:
             self._start()

@@ -364,6 +364,7 @@ def test_a_batch_spark_finished_but_redis_lacks_is_replayed_on_the_next_start(
     r = redis_client(settings)
     ss = stream_settings(job_env(fed, "c", tmp_path_factory.mktemp("stream-fail"), champion))
     prefix = ss.redis_prefix
+    checkpoint = ss.checkpoint(settings)
     commit = RedisStore.commit
 
     def failing(self: RedisStore, result: BatchResult, *args: Any, **kwargs: Any) -> bool:
@@ -373,15 +374,13 @@ def test_a_batch_spark_finished_but_redis_lacks_is_replayed_on_the_next_start(
 
     monkeypatch.setattr(RedisStore, "commit", failing)
     assert run(settings, ss, fed.ingest, available_now=True, spark=spark) == 1
-    assert committed(r, prefix, ss.checkpoint(settings)) == 1
-    assert last_finished_batch(ss.checkpoint(settings)) == 2
+    assert committed(r, prefix, checkpoint) == 1
+    assert last_finished_batch(checkpoint) == 2
     monkeypatch.undo()
 
     assert run(settings, ss, fed.ingest, available_now=True, spark=spark) == 0
     assert json.loads(ss.progress_file(settings).read_text())["replayed"] == 1
-    assert committed(r, prefix, ss.checkpoint(settings)) == int(
-        stats(r, uninterrupted)["last_batch"]
-    )
+    assert committed(r, prefix, checkpoint) == int(stats(r, uninterrupted)["last_batch"])
     a, b = snapshot(r, uninterrupted), snapshot(r, prefix)
     assert a.keys() == b.keys() and len(a) > 10
     assert a == b
