@@ -10,7 +10,9 @@ Redis layout (``P`` = ``KOL_STREAM_REDIS_PREFIX``, default ``kol:``)::
     P stream:<query id>:commit         string last micro-batch whose effects are in Redis
     P stream:<query id>:c:<key>        hash   one creator's engine state (meta, buckets, videos)
     P stream:<query id>:s:<bucket>     set    comment event-id hashes of a bucket (duplicates)
-    P stream:<query id>:g              hash   global engine state (latest event time)
+    P stream:<query id>:d:<bucket>     list   near-duplicate comment pairs of a bucket, an
+                                              entry per batch (see streaming.engine)
+    P stream:<query id>:g              hash   global engine state (latest event time, format)
 
 Everything a batch changes in Redis, outputs *and* state *and* the commit marker, goes in one
 ``MULTI``/``EXEC`` transaction, so Redis always holds the effects of a whole number of batches.
@@ -39,7 +41,7 @@ from ingestion.producer import (
 )
 from ingestion.settings import IngestSettings
 from kol.settings import Settings
-from streaming.engine import BatchResult, TrendEngine
+from streaming.engine import STATE_FORMAT, BatchResult, TrendEngine
 from streaming.settings import StreamSettings
 
 if TYPE_CHECKING:
@@ -98,6 +100,9 @@ class Keys:
 
     def seen(self, bucket: int) -> str:
         return f"{self.ns}:s:{bucket}"
+
+    def dups(self, bucket: int) -> str:
+        return f"{self.ns}:d:{bucket}"
 
 
 # One batch's score hashes, written by Redis itself. redis-py packs each command argument in
@@ -177,6 +182,12 @@ class RedisStore:
         glob = self.r.hgetall(k.glob)
         if b"max_ms" in glob:
             engine.max_ms = int(glob[b"max_ms"])
+        found = int(glob.get(b"format", 1))
+        if found > STATE_FORMAT:
+            raise RuntimeError(
+                f"the engine state under {k.ns} is in format {found}, newer than this version's "
+                f"{STATE_FORMAT}: run the version that wrote it"
+            )
         creator_prefix = f"{k.ns}:c:"
         names = [n.decode() for n in self.r.scan_iter(match=f"{creator_prefix}*", count=1000)]
         for chunk in _chunks(names, 500):
@@ -189,6 +200,9 @@ class RedisStore:
         seen_prefix = f"{k.ns}:s:"
         for name in self.r.scan_iter(match=f"{seen_prefix}*", count=1000):
             engine.load_seen(int(name.decode()[len(seen_prefix) :]), self.r.smembers(name))
+        dups_prefix = f"{k.ns}:d:"
+        for name in self.r.scan_iter(match=f"{dups_prefix}*", count=1000):
+            engine.load_dups(int(name.decode()[len(dups_prefix) :]), self.r.lrange(name, 0, -1))
         engine.committed()
         log.info(
             "state of batch %s loaded: %d creators, watermark %s",
@@ -287,8 +301,13 @@ class RedisStore:
             pipe.expire(k.seen(b), ttl)
         for b in delta.seen_removed:
             pipe.delete(k.seen(b))
+        for b, entry in delta.dups_added.items():
+            pipe.rpush(k.dups(b), entry)
+            pipe.expire(k.dups(b), ttl)
+        for b in delta.dups_removed:
+            pipe.delete(k.dups(b))
         if delta.max_ms is not None:
-            pipe.hset(k.glob, "max_ms", delta.max_ms)
+            pipe.hset(k.glob, mapping={"max_ms": delta.max_ms, "format": STATE_FORMAT})
             pipe.expire(k.glob, ttl)
 
 

@@ -7,6 +7,7 @@ from collections import defaultdict
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 import pytest
 
@@ -250,6 +251,7 @@ def state_of(engine: TrendEngine) -> dict[str, Any]:
         key: (
             {k: v for k, v in st.meta().items() if k != "cooldown"},
             {b: st.buckets[b].dump() for b in sorted(st.buckets)},
+            {b: sorted(st.buckets[b].dups.items()) for b in sorted(st.buckets)},
             {v: st.videos[v] for v in sorted(st.videos)},
         )
         for key, st in sorted(engine.creators.items())
@@ -272,6 +274,7 @@ class FakeStore:
     def __init__(self) -> None:
         self.creators: dict[str, dict[bytes, bytes]] = {}
         self.seen: dict[int, set[int]] = {}
+        self.dups: dict[int, list[bytes]] = {}
         self.max_ms: int | None = None
 
     def apply(self, delta: StateDelta) -> None:
@@ -291,6 +294,10 @@ class FakeStore:
             self.seen.setdefault(b, set()).update(hashes)
         for b in delta.seen_removed:
             self.seen.pop(b, None)
+        for b, entry in delta.dups_added.items():
+            self.dups.setdefault(b, []).append(entry)
+        for b in delta.dups_removed:
+            self.dups.pop(b, None)
         self.max_ms = delta.max_ms
 
     def load(self, engine: TrendEngine) -> None:
@@ -300,6 +307,8 @@ class FakeStore:
             engine.load_creator(key, dict(fields))
         for b, hashes in self.seen.items():
             engine.load_seen(b, hashes)
+        for b, log in self.dups.items():
+            engine.load_dups(b, log)
         engine.committed()
 
 
@@ -356,12 +365,51 @@ def test_trust_scores_are_attached_to_profiled_creators(params: StreamSettings) 
     assert list(seen[0]["followers"]) == [10_000]
 
 
-def test_a_bucket_dumps_the_same_bytes_whatever_order_its_pairs_came_in() -> None:
-    first = Bucket([1.0, 0.0, 2.0, 0.0, 0.0, 3.0, 3.0], {-5: 1, 10: 2, 3: 1})
-    second = Bucket(list(first.m), {3: 1, 10: 2, -5: 1})
-    assert first.dump() == second.dump()
-    loaded = Bucket.load(first.dump())
-    assert loaded.m == first.m and loaded.dups == first.dups
-    # State written in the earlier form, pairs as a sorted list, still loads.
-    old = Bucket.load(b"[[1.0,0.0,2.0,0.0,0.0,3.0,3.0],[[-5,1],[3,1],[10,2]]]")
-    assert old.m == first.m and old.dups == first.dups
+def test_a_bucket_record_holds_its_metrics_and_earlier_forms_still_load() -> None:
+    bucket = Bucket([1.0, 0.0, 2.0, 0.0, 0.0, 3.0, 3.0], {-5: 1, 10: 2, 3: 1})
+    loaded = Bucket.load(bucket.dump())
+    assert loaded.m == bucket.m and loaded.dups == {}  # the pairs are in the log
+    # Format 1 held the pairs in the record: as a dict, and before that a sorted list.
+    for raw in (
+        b'[[1.0,0.0,2.0,0.0,0.0,3.0,3.0],{"-5":1,"10":2,"3":1}]',
+        b"[[1.0,0.0,2.0,0.0,0.0,3.0,3.0],[[-5,1],[3,1],[10,2]]]",
+    ):
+        old = Bucket.load(raw)
+        assert old.m == bucket.m and old.dups == bucket.dups
+
+
+def test_state_in_format_1_is_migrated_to_the_log_without_losing_or_doubling_pairs(
+    world_frame: pd.DataFrame,
+) -> None:
+    p = hour_params()
+    frames = split(world_frame, 6)
+    uninterrupted = TrendEngine(p)
+    expected = run_batches(uninterrupted, frames)
+
+    store = FakeStore()
+    before = TrendEngine(p)
+    for i, frame in enumerate(frames[:3]):
+        store.apply(before.process(frame, i).state)
+        before.committed()
+    # Rewrite the stored state as format 1 wrote it: the pairs inside each bucket record.
+    for key, fields in store.creators.items():
+        for b, bk in before.creators[key].buckets.items():
+            if bk.dups:
+                fields[f"b:{b}".encode()] = orjson.dumps(
+                    [bk.m, bk.dups], option=orjson.OPT_NON_STR_KEYS
+                )
+    store.dups.clear()
+
+    after = TrendEngine(p)
+    store.load(after)
+    result = after.process(frames[3], 3)
+    assert result.state.dups_added  # the migrated pairs, logged with the next batch
+    store.apply(result.state)
+    after.committed()
+    latest = {up["key"]: up for up in result.updates}
+    migrated = TrendEngine(p)  # loaded again from the migrated store: nothing counted twice
+    store.load(migrated)
+    latest.update(run_batches(migrated, frames[4:], first_id=4))
+    for key, up in latest.items():
+        assert up == expected[key]
+    assert repr(state_of(migrated)) == repr(state_of(uninterrupted))
