@@ -513,20 +513,12 @@ class TrendEngine:
             bk = st.bucket(b)
             bk.m[M_CVOL] += hi - lo
             bk.m[M_EVENTS] += hi - lo
-            self._dups_added.setdefault(b, {}).setdefault(key, []).extend(pairs[lo:hi])
-            dups = bk.dups
+            added = pairs[lo:hi]
+            self._dups_added.setdefault(b, {}).setdefault(key, []).extend(added)
+            _count_pairs(bk.dups, added)
             ref = st.win_ref
-            if ref is None or not ref - n < b <= ref:
-                for pair in pairs[lo:hi]:
-                    dups[pair] = dups.get(pair, 0) + 1
-                continue
-            win, top = st.win_dups, st.win_max
-            for pair in pairs[lo:hi]:
-                dups[pair] = dups.get(pair, 0) + 1
-                count = win[pair] = win.get(pair, 0) + 1
-                if count > top:
-                    top = count
-            st.win_max = top
+            if ref is not None and ref - n < b <= ref:
+                st.win_max = max(st.win_max, _count_pairs(st.win_dups, added))
 
     # ---- scores, window alerts -----------------------------------------------------------
     def _scores(self, states: list[CreatorState]) -> list[tuple[TrendScore, dict[str, Any]]]:
@@ -864,9 +856,17 @@ class TrendEngine:
                 st = self.creators.get(key)
                 bk = None if st is None else st.buckets.get(bucket)
                 if bk is not None:
-                    dups = bk.dups
-                    for pair in pairs:
-                        dups[pair] = dups.get(pair, 0) + 1
+                    _count_pairs(bk.dups, pairs)
+
+
+def _count_pairs(counts: dict[int, int], pairs: list[int]) -> int:
+    """Add one to each pair's count; returns the highest count among them (0 if none)."""
+    top = 0
+    for pair in pairs:
+        c = counts[pair] = counts.get(pair, 0) + 1
+        if c > top:
+            top = c
+    return top
 
 
 def _running_max(

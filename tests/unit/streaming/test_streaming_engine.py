@@ -13,7 +13,7 @@ import pytest
 
 from ingestion.contracts import COMMENTS_TOPIC, PROFILES_TOPIC, VIDEOS_TOPIC
 from ingestion.generator import GeneratorConfig, World
-from streaming.engine import EVENT_COLUMNS, Bucket, StateDelta, TrendEngine
+from streaming.engine import EVENT_COLUMNS, Bucket, StateDelta, TrendEngine, iso, isos
 from streaming.events import Record, event_frame
 from streaming.settings import StreamSettings
 
@@ -300,6 +300,12 @@ class FakeStore:
             self.dups.pop(b, None)
         self.max_ms = delta.max_ms
 
+    def run(self, engine: TrendEngine, frames: list[pd.DataFrame]) -> None:
+        """Batches 0, 1, ... each processed, persisted here, then committed."""
+        for i, frame in enumerate(frames):
+            self.apply(engine.process(frame, i).state)
+            engine.committed()
+
     def load(self, engine: TrendEngine) -> None:
         engine.reset()
         engine.max_ms = self.max_ms
@@ -322,10 +328,7 @@ def test_a_restart_from_persisted_state_equals_an_uninterrupted_run(
 
     store = FakeStore()
     before = TrendEngine(p)
-    for i, frame in enumerate(frames[:5]):
-        result = before.process(frame, i)
-        store.apply(result.state)
-        before.committed()
+    store.run(before, frames[:5])
     # The process dies after computing batch 5 but before committing it: its work is lost.
     before.process(frames[5], 5)
 
@@ -365,6 +368,12 @@ def test_trust_scores_are_attached_to_profiled_creators(params: StreamSettings) 
     assert list(seen[0]["followers"]) == [10_000]
 
 
+def test_event_times_formatted_at_once_read_as_one_at_a_time() -> None:
+    times = [0, 1, 999, 1_000, 1_789_999_999_999, 1_790_000_000_123, 4_102_444_800_000]
+    assert isos(times) == [iso(t) for t in times]
+    assert isos([1_790_000_000_123]) == ["2026-09-21T14:13:20.123Z"]
+
+
 def test_a_bucket_record_holds_its_metrics_and_earlier_forms_still_load() -> None:
     bucket = Bucket([1.0, 0.0, 2.0, 0.0, 0.0, 3.0, 3.0], {-5: 1, 10: 2, 3: 1})
     loaded = Bucket.load(bucket.dump())
@@ -388,9 +397,7 @@ def test_state_in_format_1_is_migrated_to_the_log_without_losing_or_doubling_pai
 
     store = FakeStore()
     before = TrendEngine(p)
-    for i, frame in enumerate(frames[:3]):
-        store.apply(before.process(frame, i).state)
-        before.committed()
+    store.run(before, frames[:3])
     # Rewrite the stored state as format 1 wrote it: the pairs inside each bucket record.
     for key, fields in store.creators.items():
         for b, bk in before.creators[key].buckets.items():
