@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs whatever the platform needs and is missing; safe to run any number of times.
-#   1. Debian packages: PostgreSQL, Redis, a Java 17 JDK and Maven
+#   1. Debian packages: PostgreSQL, Redis, a Java 17 JDK, Maven, Chromium (browser tests)
 #   2. uv, then the locked Python environment (.venv from uv.lock)
 #   3. JVM artifacts pinned in infra/pom.xml, fetched by Maven into $KOL_HOME
 # A second run on the same machine downloads nothing.
@@ -17,6 +17,9 @@ command -v redis-server >/dev/null || missing+=(redis-server)
 # a JDK, not only a runtime: Maven compiles the platform's Spark functions (infra/maven/spark-udf)
 command -v javac >/dev/null || missing+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null || missing+=(maven)
+# the dashboard's browser test drives Debian's Chromium (Playwright cannot download its own here)
+command -v chromium >/dev/null || missing+=(chromium)
+command -v chromedriver >/dev/null || missing+=(chromium-driver)
 if ((${#missing[@]})); then
   step "installing Debian packages: ${missing[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
