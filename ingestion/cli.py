@@ -90,6 +90,12 @@ def generate(
     ),
     mode: Mode = typer.Option(Mode.replay, help="replay: history at full speed; live: paced."),
     rate: float = typer.Option(1000.0, min=0.001, help="Events/s in live mode."),
+    backdate: float = typer.Option(
+        0.0, min=0.0, help="Live mode: send the first SECONDS of the schedule at once, in the past."
+    ),
+    plant_within_days: int | None = typer.Option(
+        None, min=1, help="Planted fraud and breakouts start within this many days."
+    ),
     duplicate_rate: float = typer.Option(0.01, min=0.0, max=1.0),
     late_rate: float = typer.Option(0.02, min=0.0, max=1.0),
     malformed_rate: float = typer.Option(0.005, min=0.0, max=1.0),
@@ -118,6 +124,7 @@ def generate(
         duplicate_rate=duplicate_rate,
         late_rate=late_rate,
         malformed_rate=malformed_rate,
+        plant_within_days=plant_within_days,
     )
     labels_path = labels or (
         out / "labels.jsonl"
@@ -128,7 +135,13 @@ def generate(
     console.print(f"labels: {labels_path}")
 
     sink: EventSink
-    if out is None:
+    if out is None and mode is Mode.live:
+        # In this process: the producer processes hand over batches of 1,000 events, which
+        # at a live pace of a few events a second would hold each event for minutes.
+        ensure_topics(settings, ingest)
+        sink = KafkaEventSink(settings, ingest, source="generator")
+        target = f"Kafka {settings.kafka_bootstrap}"
+    elif out is None:
         ensure_topics(settings, ingest)
         sink = ProcessKafkaSink(settings, ingest, source="generator", producers=producers)
         target = f"Kafka {settings.kafka_bootstrap} ({producers} producer process(es))"
@@ -161,6 +174,7 @@ def generate(
                 sink,
                 mode=mode.value,
                 rate=rate,
+                backdate_s=backdate,
                 max_events=max_events,
                 on_tick=tick,
                 on_day=day_done,

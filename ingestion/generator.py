@@ -129,6 +129,9 @@ class GeneratorConfig:
     warmup_days: int = 5
     # At most this many comment events per video between two snapshots (a scraper samples).
     comment_cap: int = 6
+    # Planted behaviours (bought followers, breakouts) start within the first this many days
+    # (default: anywhere in the world). A live demo sets 2 so they happen while someone looks.
+    plant_within_days: int | None = None
 
     def __post_init__(self) -> None:
         if self.creators < 1 or self.days < 1:
@@ -138,6 +141,8 @@ class GeneratorConfig:
                 raise ValueError(f"{name} must be within [0, 1]")
         if self.start.tzinfo is None:
             raise ValueError("start must be timezone-aware")
+        if self.plant_within_days is not None and self.plant_within_days < 1:
+            raise ValueError("plant_within_days must be >= 1")
 
 
 # ---- world state ----------------------------------------------------------------------------
@@ -343,7 +348,10 @@ class World:
         self.config = config
         self.start = config.start.timestamp()
         self.end = self.start + config.days * DAY
-        self._id_prefix = hashlib.blake2b(str(config.seed).encode(), digest_size=6).hexdigest()
+        # The start is part of the ids: the same creators (a seed) replayed as history and then
+        # live from another day are different events, not duplicates of each other.
+        origin = f"{config.seed}:{config.start.isoformat()}"
+        self._id_prefix = hashlib.blake2b(origin.encode(), digest_size=6).hexdigest()
         self.pods: dict[int, list[str]] = {}
         self.pod_associates: dict[int, list[str]] = {}
         self.creators = self._build()
@@ -434,6 +442,11 @@ class World:
         order = list(range(n))
         rng.shuffle(order)
 
+        # The last day a planted behaviour may start on, leaving its aftermath in the world.
+        last = max(1, cfg.days - 2)
+        if cfg.plant_within_days is not None:
+            last = max(1, min(last, cfg.plant_within_days - 1))
+
         def take(share: float) -> list[int]:
             k = max(1, round(share * n)) if n >= 8 and share > 0 else round(share * n)
             picked, order[:] = order[:k], order[k:]
@@ -441,7 +454,7 @@ class World:
 
         for i in take(cfg.bought_followers_share):
             c = creators[i]
-            day = rng.randint(1, max(1, cfg.days - 2)) if cfg.days > 1 else 0
+            day = rng.randint(1, last) if cfg.days > 1 else 0
             # One to three packages on consecutive days, together 0.8-3x the real audience,
             # delivered around midday: between the day's two profile snapshots, so each step
             # shows in the series.
@@ -453,7 +466,7 @@ class World:
             ]
         for i in take(cfg.viral_share):
             # Not on the last day, so the breakout's aftermath is inside the window.
-            creators[i].viral_day = rng.randint(1, max(1, cfg.days - 2)) if cfg.days > 1 else 0
+            creators[i].viral_day = rng.randint(1, last) if cfg.days > 1 else 0
             creators[i].viral_gain = rng.uniform(0.08, 0.25)
         for i in take(cfg.declining_share):
             creators[i].decline_day = rng.randint(0, max(0, cfg.days // 3))
@@ -951,6 +964,7 @@ def live(
     rate: float,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
+    backdate_s: float = 0.0,
 ) -> Iterator[tuple[SimEvent, bytes]]:
     """Emit ``rate`` events/s stamped with the wall clock, until the stream ends or is stopped.
 
@@ -959,10 +973,18 @@ def live(
     placed relative to now by its simulated distance divided by ``speed``: a late event
     arrives late in wall time, a video's age grows as the stream goes on, and a streaming
     job sees consistent, out-of-order data in real time.
+
+    ``backdate_s`` starts the schedule that long ago: the events due in the past are sent at
+    once, each stamped with its due time, then the stream is paced. A streaming job that
+    starts with it sees ``backdate_s`` of history at once (a creator's trending baseline is
+    the half hour before), instead of scoring everyone against nothing for its first minutes.
     """
     if rate <= 0:
         raise ValueError("rate must be > 0")
-    began = clock()
+    if backdate_s < 0:
+        raise ValueError("backdate_s must be >= 0")
+    started = clock()
+    began = started - backdate_s
     sim_began: float | None = None
     for n, ev in enumerate(events):
         due = began + n / rate
@@ -970,6 +992,8 @@ def live(
         if due > now:
             sleep(due - now)
             now = due
+        elif due < started:
+            now = due  # history sent in a burst keeps its place in time
         if sim_began is None:
             sim_began = ev.release
         yield ev, _stamped(ev, now, began, sim_began)

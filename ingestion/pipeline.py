@@ -36,6 +36,7 @@ def run_world(
     *,
     mode: Mode = "replay",
     rate: float | None = None,
+    backdate_s: float = 0.0,
     shard: tuple[int, int] | None = None,
     max_events: int | None = None,
     on_tick: Callable[[int], None] | None = None,
@@ -53,7 +54,7 @@ def run_world(
     if mode == "live":
         if rate is None:
             raise ValueError("live mode needs a rate (events/s)")
-        stream = live(events, rate)
+        stream = live(events, rate, backdate_s=backdate_s)
     else:
         stream = replay(events)
     started = time.perf_counter()

@@ -34,6 +34,16 @@ class IngestSettings(BaseSettings):
     # How long to keep retrying the first connection to the brokers before giving up.
     connect_timeout_s: float = 60.0
 
+    # The demo world (`kol demo`): history replayed into Kafka and loaded through the pipeline,
+    # then the same creators live, paced, by the `producer` service of the local stack.
+    demo_creators: int = 300
+    demo_days: int = 35
+    demo_seed: int = 42
+    # ~12.5k events per simulated day for 300 creators: at 5/s a simulated day lasts ~40 min,
+    # and the backdated first day gives the stream its half-hour trending baseline at once.
+    live_rate: float = 5.0
+    live_backdate_s: float = 2400.0
+
 
 @lru_cache
 def get_ingest_settings() -> IngestSettings:

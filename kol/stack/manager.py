@@ -75,7 +75,7 @@ def status_of(svc: Service) -> ServiceStatus:
     if proc is None and health.ok:
         detail = f"answering, but not started by this stack ({detail})"
     elif proc is None and svc.name in OPTIONAL_SERVICES:
-        detail = f"optional, not started (`kol stack up --with-{svc.name}`)"
+        detail = f"optional, not started (`kol stack up {svc.name}`)"
     return ServiceStatus(
         service=svc.name,
         address=svc.address,

@@ -6,6 +6,7 @@ import hashlib
 import itertools
 from collections import defaultdict
 from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -357,3 +358,57 @@ def test_a_world_simulates_once() -> None:
     list(world.events())
     with pytest.raises(RuntimeError):
         list(world.events())
+
+
+def test_live_backdate_sends_the_past_at_once_then_paces() -> None:
+    """With a backdate, the schedule's past is sent without sleeping, each event stamped with
+    its own due time in order; from the present on, events are paced and stamped now."""
+    now = [1_800_000_000.0]
+    slept: list[float] = []
+
+    def sleep(s: float) -> None:
+        slept.append(s)
+        now[0] += s
+
+    world = World(replace(SMALL, late_rate=0, duplicate_rate=0, malformed_rate=0))
+    out = [
+        orjson.loads(v)["event_time"]
+        for _, v in itertools.islice(
+            live(world.events(), 10.0, lambda: now[0], sleep, backdate_s=3.0), 40
+        )
+    ]
+    # 30 events were due in the 3 s before the start: sent at once, spread over those 3 s.
+    assert out[0] == "2027-01-15T07:59:57.000Z"
+    assert out[29] == "2027-01-15T07:59:59.900Z"
+    assert out == sorted(out)
+    assert sum(slept) == pytest.approx(0.9)
+    assert out[39] == "2027-01-15T08:00:00.900Z"
+    with pytest.raises(ValueError, match="backdate_s"):
+        next(live(world.events(), 10.0, backdate_s=-1))
+
+
+def test_plant_within_days_starts_every_planted_behaviour_early() -> None:
+    config = replace(SMALL, creators=120, days=60, plant_within_days=2)
+    labels = World(config).labels()
+    viral = [r["viral_day"] for r in labels if "viral_breakout" in r["behaviours"]]
+    bought = [r for r in labels if r.get("bought_followers_steps")]
+    assert viral and set(viral) == {1}
+    assert bought
+    start = config.start.timestamp()
+    for r in bought:
+        first = min(s["at"] for s in r["bought_followers_steps"])
+        at = datetime.fromisoformat(first.replace("Z", "+00:00")).timestamp()
+        assert (at - start) / 86400 < 2
+    wide = World(replace(config, plant_within_days=None)).labels()
+    assert max(r["viral_day"] or 0 for r in wide) > 1
+    with pytest.raises(ValueError, match="plant_within_days"):
+        replace(SMALL, plant_within_days=0)
+
+
+def test_event_ids_differ_between_worlds_that_start_on_different_days() -> None:
+    a = World(SMALL).labels()
+    later = replace(SMALL, start=SMALL.start + timedelta(days=30))
+    first = next(iter(World(SMALL).events()))
+    again = next(iter(World(later).events()))
+    assert [r["key"] for r in a] == [r["key"] for r in World(later).labels()]
+    assert first.record["event_id"] != again.record["event_id"]
