@@ -13,6 +13,7 @@ from rich.table import Table
 from api.cli import app as api_app
 from gold.cli import app as gold_app
 from ingestion.cli import app as ingest_app
+from kol import airflow_cli
 from kol.jobs_cli import jobs_app, quality_app
 from kol.pipeline_cli import app as pipeline_app
 from kol.settings import get_settings
@@ -32,6 +33,7 @@ app.add_typer(gold_app, name="gold")
 app.add_typer(api_app, name="api")
 app.add_typer(ml_app, name="ml")
 app.add_typer(stream_app, name="stream")
+app.command("airflow", **airflow_cli.COMMAND)(airflow_cli.run)
 
 # Wide enough for the status table when piped (rich assumes 80 columns without a terminal).
 console = Console(width=None if sys.stdout.isatty() else 160)

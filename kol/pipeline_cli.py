@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
@@ -13,35 +10,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from kol.orchestration import airflow_env
+from kol.airflow_cli import airflow
 from kol.settings import get_settings
 
 app = typer.Typer(help="Run or backfill the daily pipeline through Airflow.")
 console = Console()
 DAG_ID = "kol_daily_pipeline"
-
-
-def airflow(*args: str, log_file: Path | None = None, env: dict[str, str] | None = None) -> int:
-    """Run the `airflow` CLI against the stack's Airflow (its metadata DB and DAG folder).
-
-    With ``log_file``, its output is also written there (the task logs of `dags test` go to
-    stdout only, so this is where a failed task's traceback is kept).
-    """
-    binary = str(Path(sys.executable).with_name("airflow"))
-    console.print(f"[dim]airflow {' '.join(args)}[/]")
-    env = {**os.environ, **airflow_env(get_settings()), **(env or {})}
-    if log_file is None:
-        return subprocess.call([binary, *args], env=env)
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    with log_file.open("wb") as out:
-        proc = subprocess.Popen(
-            [binary, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-        )
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            sys.stdout.buffer.write(line)
-            out.write(line)
-        return proc.wait()
 
 
 def run_log(day: date, dag_id: str = DAG_ID) -> Path:
