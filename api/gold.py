@@ -296,6 +296,17 @@ class GoldReader:
             end = found[0]["last_day"] if found and found[0]["last_day"] else date.today()
         return start or end - span, end
 
+    async def peers(self, kol_id: str, platform: str, band: float) -> tuple[bytes, bool]:
+        """JSON of :class:`api.schemas.PeerBenchmark` (numbers null without daily rows)."""
+
+        async def compute() -> dict[str, Any]:
+            await self.require(Q.FCT_KOL_DAILY)
+            q = Q.kol_peers(self.g, kol_id, platform, band, self.s.peer_window_days)
+            rows = await self.rows(q)
+            return rows[0] if rows else {"kol_id": kol_id, "platform": platform, "peers": 0}
+
+        return await self.cache.get_or_compute("peers", [kol_id, band], compute)
+
     async def kol_scores(self, kol_id: str) -> tuple[dict[str, Any] | None, str | None]:
         """(latest batch scores row, None) or (None, why there is none)."""
         cat = await self.catalog()

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from fastapi_offline import FastAPIOffline
 
 from api import errors
 from api.cache import GoldCache
@@ -25,9 +26,11 @@ from api.models import ModelRegistry
 from api.observability import ObservabilityMiddleware, configure_logging
 from api.ratelimit import RateLimiter
 from api.routes import alerts, health, kols, predict, scores, search, stats, trending
+from api.routes import models as models_route
 from api.settings import ApiSettings, get_api_settings
 
 API_VERSION = "1.0.0"
+DOCS_ASSETS = "/static-docs"
 
 DESCRIPTION = """
 Creators, their live trending score and their trust and success scores.
@@ -74,9 +77,14 @@ def apply_limits(schema: dict[str, Any], s: ApiSettings) -> dict[str, Any]:
                     and path.startswith("/api/v1/kols")
                 ):
                     _set_maximum(param.get("schema", {}), bounds[name])
-    batch = schema.get("components", {}).get("schemas", {}).get("BatchRequest")
+    components = schema.get("components", {}).get("schemas", {})
+    batch = components.get("BatchRequest")
     if batch:
         batch["properties"]["items"]["maxItems"] = s.max_batch_size
+    trend = components.get("TrendRequest")
+    if trend:
+        trend["properties"]["baseline"]["maxItems"] = s.stream.baseline_windows
+        trend["properties"]["recent"]["maxItems"] = s.stream.momentum_windows - 1
     return schema
 
 
@@ -111,7 +119,10 @@ def create_app(settings: ApiSettings | None = None, *, connect: bool = True) -> 
                     await task
             await app.state.live.close()
 
-    app = FastAPI(
+    # /docs and /redoc load Swagger UI and ReDoc from the fastapi-offline package's copies
+    # (under /static-docs), not from a CDN: the docs work where the API has no internet.
+    app = FastAPIOffline(
+        static_url=DOCS_ASSETS,
         title="KOL Analytics API",
         version=API_VERSION,
         description=DESCRIPTION,
@@ -123,7 +134,7 @@ def create_app(settings: ApiSettings | None = None, *, connect: bool = True) -> 
 
     app.include_router(health.router)
     v1 = APIRouter(prefix="/api/v1")
-    for module in (kols, scores, trending, predict, search, stats, alerts):
+    for module in (kols, scores, trending, predict, search, stats, alerts, models_route):
         v1.include_router(module.router)
     app.include_router(v1)
 

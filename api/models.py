@@ -6,6 +6,9 @@ so a move during the load cannot mix versions) and swapped in atomically. Until 
 loaded its routes answer 503 with the reason (no such model or alias, MLflow down, a load
 error), and /readyz says the same. A failed reload keeps serving the previous version.
 
+With a version, the metrics its training run logged are read once (the holdout and the naive
+baselines it was promoted on, for ``GET /api/v1/models``), not on every request.
+
 Routes depend on :class:`ScoringModel` only; tests use a fake through dependency overrides.
 """
 
@@ -14,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import math
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -165,12 +169,12 @@ class MlflowModel:
         contrib = self._contributions(m)
         out = []
         for i, score in enumerate(scores):
-            reasons = (
+            why = (
                 top_reasons(self.inputs, m[i], contrib[i], self.s.reasons_top_n)
                 if contrib is not None
                 else []
             )
-            out.append(ModelOutput(round(float(score), 2), reasons))
+            out.append(ModelOutput(round(float(score), 2), why))
         return out
 
     def _contributions(self, m: np.ndarray) -> np.ndarray | None:
@@ -188,7 +192,42 @@ class MlflowModel:
 
 # ---- loading from MLflow ------------------------------------------------------------------
 Resolver = Callable[[str, str], str]  # (name, alias) -> version
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What a model version's training run says about it."""
+
+    run_id: str | None = None
+    trained_at: datetime | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    baselines: dict[str, float] = field(default_factory=dict)
+
+
 Loader = Callable[[str, str], ScoringModel]  # (name, version) -> model
+Describer = Callable[[str, str], RunInfo]  # (name, version) -> its run
+
+# The naive forecasts ml.train.success_metrics scores the success model against, logged as
+# <all|shop|engagement>_<forecast>_<metric> beside the model's own <kind>_model_<metric>.
+NAIVE_FORECASTS = ("last_week", "creator_mean")
+
+
+def split_metrics(logged: dict[str, float]) -> tuple[dict[str, float], dict[str, float]]:
+    """A training run's metrics -> (the model's on held-out data, the naive baselines').
+
+    Cross-validation and the old champion's numbers (``champion_*``) are left out: what is
+    shown is the evidence the version was promoted on (with ``holdout_rows``, its size).
+    """
+    metrics: dict[str, float] = {}
+    baselines: dict[str, float] = {}
+    for name, value in sorted(logged.items()):
+        if not math.isfinite(value) or name.startswith("champion_"):
+            continue
+        if "baseline" in name or "naive" in name or any(f"_{f}_" in name for f in NAIVE_FORECASTS):
+            baselines[name] = value
+        elif name.startswith("holdout_") or "_model_" in name:
+            metrics[name] = value
+    return metrics, baselines
 
 
 def _mlflow(settings: ApiSettings) -> Any:
@@ -226,6 +265,36 @@ def mlflow_resolver(settings: ApiSettings) -> Resolver:
     return resolve
 
 
+def mlflow_describer(settings: ApiSettings) -> Describer:
+    """A version's run id, time and metrics through MLflow's REST API (no mlflow import)."""
+    client = httpx.Client(base_url=settings.core.mlflow_tracking_uri, timeout=5)
+
+    def get(path: str, **params: str) -> dict[str, Any]:
+        r = client.get(path, params=params)
+        r.raise_for_status()
+        body: dict[str, Any] = r.json()
+        return body
+
+    def describe(name: str, version: str) -> RunInfo:
+        mv = get("/api/2.0/mlflow/model-versions/get", name=name, version=version)
+        mv = mv["model_version"]
+        run_id = mv.get("run_id") or None
+        if run_id is None:
+            return RunInfo(trained_at=_from_ms(mv.get("creation_timestamp")))
+        run = get("/api/2.0/mlflow/runs/get", run_id=run_id)["run"]
+        logged = {m["key"]: float(m["value"]) for m in run.get("data", {}).get("metrics", [])}
+        metrics, baselines = split_metrics(logged)
+        # ml.registry opens the run once the model is fitted: its start is the training time.
+        started = run.get("info", {}).get("start_time") or mv.get("creation_timestamp")
+        return RunInfo(run_id, _from_ms(started), metrics, baselines)
+
+    return describe
+
+
+def _from_ms(value: Any) -> datetime | None:
+    return datetime.fromtimestamp(int(value) / 1000, UTC) if value else None
+
+
 def mlflow_loader(settings: ApiSettings) -> Loader:
     def load(name: str, version: str) -> ScoringModel:
         mlflow = _mlflow(settings)
@@ -248,6 +317,7 @@ class ModelSlot:
     version: str | None = None
     loaded_at: datetime | None = None
     detail: str = "not checked yet"
+    run: RunInfo | None = None  # of ``version``; None until MLflow described it
 
     def status(self) -> dict[str, Any]:
         return {
@@ -258,6 +328,30 @@ class ModelSlot:
             "version": self.version,
             "loaded_at": self.loaded_at,
             "detail": self.detail,
+        }
+
+    def info(self) -> dict[str, Any]:
+        """The served model and its run (:class:`api.schemas.ModelInfo`)."""
+        model, version, run = self.model, self.version, self.run
+        if model is None:
+            return {
+                "kind": self.kind,
+                "name": self.name,
+                "alias": self.alias,
+                "available": False,
+                "reason": self.detail,
+            }
+        run = run or RunInfo()
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "alias": self.alias,
+            "available": True,
+            "version": version,
+            "trained_at": run.trained_at,
+            "run_id": run.run_id,
+            "metrics": run.metrics,
+            "baselines": run.baselines,
         }
 
 
@@ -272,10 +366,12 @@ class ModelRegistry:
         settings: ApiSettings,
         resolver: Resolver | None = None,
         loader: Loader | None = None,
+        describer: Describer | None = None,
     ) -> None:
         self.s = settings
         self.resolve = resolver or mlflow_resolver(settings)
         self.load = loader or mlflow_loader(settings)
+        self.describe = describer or mlflow_describer(settings)
         self.slots = {
             "trust": ModelSlot("trust", settings.trust_model_name, settings.model_alias),
             "success": ModelSlot("success", settings.success_model_name, settings.model_alias),
@@ -298,6 +394,8 @@ class ModelRegistry:
             return
         if version == slot.version and slot.model is not None:
             slot.detail = f"{slot.name}@{slot.alias} = v{version}"
+            if slot.run is None:  # MLflow could not describe it last time
+                slot.run = self.describe_version(slot, version)
             return
         try:
             model = self.load(slot.name, version)
@@ -306,13 +404,23 @@ class ModelRegistry:
             log.warning("model %s: %s", slot.kind, reason)
             slot.detail = reason if slot.model is None else f"serving v{slot.version}; {reason}"
             return
+        run = self.describe_version(slot, version)
         with self._lock:
-            slot.model, slot.version = model, version
+            slot.model, slot.version, slot.run = model, version, run
             slot.loaded_at = datetime.now(UTC)
         slot.detail = f"{slot.name}@{slot.alias} = v{version}"
         MODEL_VERSION.labels(slot.kind).set(float(version) if version.isdigit() else 1.0)
         log.info("model %s: loaded %s v%s", slot.kind, slot.name, version)
         gc.freeze()  # the model and MLflow's modules live as long as the process (see api.main)
+
+    def describe_version(self, slot: ModelSlot, version: str) -> RunInfo | None:
+        """The version's run, or None (tried again at the next poll): the metrics are for
+        display, so their absence never keeps a model from serving."""
+        try:
+            return self.describe(slot.name, version)
+        except Exception as exc:
+            log.warning("model %s: no run metrics for v%s: %s", slot.kind, version, exc)
+            return None
 
     def refresh(self) -> None:
         if not self.s.models_enabled:
@@ -335,6 +443,10 @@ class ModelRegistry:
 
     def statuses(self) -> list[dict[str, Any]]:
         return [slot.status() for slot in self.slots.values()]
+
+    def infos(self) -> list[dict[str, Any]]:
+        with self._lock:  # a version and its run are swapped together
+            return [slot.info() for slot in self.slots.values()]
 
 
 async def predict(model: ScoringModel, rows: Sequence[KolFeatures]) -> list[ModelOutput]:

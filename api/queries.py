@@ -314,6 +314,56 @@ ORDER BY date_day"""
     return sql, [kol_id, start, end]
 
 
+def kol_peers(g: str, kol_id: str, platform: str, band: float, window_days: int) -> Query:
+    """A creator's latest followers and engagement rate against its peers': the creators of
+    the platform with between followers / band and followers x band followers, seen within
+    ``window_days`` before the creator's latest day. One row; no row for a creator without
+    daily rows.
+
+    Percentiles are exact, interpolated as numpy's default: the value at rank h = (n - 1) q is
+    sum(x_i * max(0, 1 - |i - h|)) over the sorted values, whose only non-zero weights are
+    the two ranks around h.
+    """
+    q = ", ".join(
+        f"sum(p.er * greatest(0e0, 1e0 - abs(p.i - (p.n - 1) * {v}e0))) AS {name}"
+        for name, v in (("p25", "0.25"), ("median", "0.5"), ("p75", "0.75"))
+    )
+    sql = f"""WITH latest AS (
+    SELECT kol_id,
+        max_by(followers, date_day) FILTER (WHERE followers IS NOT NULL) AS followers,
+        max_by(engagement_rate, date_day) FILTER (WHERE engagement_rate IS NOT NULL)
+            AS engagement_rate,
+        max(date_day) AS date_day
+    FROM {g}.{FCT_KOL_DAILY}
+    WHERE platform = ?
+    GROUP BY kol_id
+),
+me AS (
+    SELECT kol_id, date_day, followers, engagement_rate,
+        CAST(ceiling(followers / ?) AS bigint) AS band_low,
+        CAST(floor(followers * ?) AS bigint) AS band_high
+    FROM latest
+    WHERE kol_id = ?
+),
+peers AS (
+    SELECT l.engagement_rate AS er,
+        CAST(row_number() OVER (ORDER BY l.engagement_rate) - 1 AS double) AS i,
+        count(*) OVER () AS n
+    FROM latest l
+    JOIN me ON l.followers BETWEEN me.band_low AND me.band_high
+    WHERE l.kol_id <> me.kol_id AND l.engagement_rate IS NOT NULL
+        AND l.date_day > me.date_day - INTERVAL '1' DAY * ?
+)
+SELECT me.kol_id, ? AS platform, me.date_day, me.followers, me.engagement_rate,
+    me.band_low, me.band_high, count(p.er) AS peers, {q},
+    CASE WHEN me.engagement_rate IS NOT NULL THEN
+        100e0 * count_if(p.er < me.engagement_rate) / nullif(count(p.er), 0) END AS percentile
+FROM me
+LEFT JOIN peers p ON true
+GROUP BY me.kol_id, me.date_day, me.followers, me.engagement_rate, me.band_low, me.band_high"""
+    return sql, [platform, float(band), float(band), kol_id, window_days, platform]
+
+
 def kol_scores(g: str, kol_id: str) -> Query:
     sql = f"""SELECT {", ".join(KOL_SCORES_COLUMNS)}
 FROM {g}.{KOL_SCORES}

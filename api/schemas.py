@@ -84,6 +84,36 @@ class Readiness(Out):
     models: list[ModelStatus]
 
 
+class ModelInfo(Out):
+    """A served model and the evidence it was promoted on (its champion's MLflow run)."""
+
+    kind: ModelKind
+    name: str = Field(description="Registered model name in MLflow.")
+    available: bool = Field(description="Loaded and answering predictions.")
+    version: str | None = Field(default=None, description="The version being served.")
+    alias: str | None = Field(default=None, description="The registry alias served (champion).")
+    trained_at: datetime | None = Field(
+        default=None, description="When the version's training run logged it."
+    )
+    run_id: str | None = Field(default=None, description="The MLflow run of the version.")
+    metrics: dict[str, float] = Field(
+        default={},
+        description="The model's metrics on data it never trained on, as logged on its run "
+        "(trust: `holdout_*`; success: `holdout_mae_log` and the backtest's "
+        "`<all|shop|engagement>_model_*`).",
+    )
+    baselines: dict[str, float] = Field(
+        default={},
+        description="The naive forecasts' metrics on the same data, when the run logged them "
+        "(success: `<kind>_last_week_*`, `<kind>_creator_mean_*`).",
+    )
+    reason: str | None = Field(default=None, description="Why it is not available, when not.")
+
+
+class ModelList(Out):
+    items: list[ModelInfo]
+
+
 # ---- scores ---------------------------------------------------------------------------------
 class Reason(Out):
     factor: str = Field(description="Feature or signal behind the score.")
@@ -239,6 +269,32 @@ class Timeseries(Out):
     points: list[TimeseriesPoint]
 
 
+class PeerBenchmark(Out):
+    """A creator's engagement rate among creators of similar size on the same platform.
+
+    Each creator's numbers are its latest readings in fct_kol_daily; peers are the creators
+    with followers in [band_low, band_high] seen within the peer window before ``date_day``.
+    """
+
+    kol_id: str
+    platform: str
+    date_day: date | None = Field(
+        default=None, description="The creator's latest day in Gold (null: no daily rows yet)."
+    )
+    followers: int | None = None
+    engagement_rate: float | None = None
+    band_low: int | None = Field(default=None, description="Fewest followers a peer has.")
+    band_high: int | None = Field(default=None, description="Most followers a peer has.")
+    peers: int = Field(description="Peers with an engagement rate.")
+    p25: float | None = Field(default=None, description="Peers' engagement rate, 25th percentile.")
+    median: float | None = None
+    p75: float | None = None
+    percentile: float | None = Field(
+        default=None,
+        description="0-100: share of peers whose engagement rate is lower than the creator's.",
+    )
+
+
 # ---- trending -------------------------------------------------------------------------------
 class TrendingItem(Out):
     rank: int
@@ -361,6 +417,54 @@ class BatchResultItem(Out):
 
 class BatchResult(Out):
     items: list[BatchResultItem]
+
+
+# The trending score of engagement numbers sent in the body (streaming.score's formula).
+Engagement = Annotated[float, Field(ge=0.0, le=1e15)]
+
+
+class TrendRequest(BaseModel):
+    """Engagement of one creator's windows, in the stream's engagement units (views + 10 x
+    likes + 100 x comments + 100 x shares with the default KOL_STREAM_WEIGHT_*)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    current: Engagement = Field(description="W(0): engagement in the current window.")
+    # Static ceilings here; the configured K and M - 1 are published in the schema (api.main)
+    # and checked in the route.
+    baseline: list[Engagement] = Field(
+        min_length=1,
+        max_length=100,
+        description="The windows before the current one, back to back (W(n), W(2n), ...): "
+        "1 to K (KOL_STREAM_BASELINE_WINDOWS) values; the baseline B is their mean.",
+    )
+    recent: list[Engagement] = Field(
+        default=[],
+        max_length=100,
+        description="The sliding windows just before the current one, oldest first, one slide "
+        "apart: up to M - 1 (KOL_STREAM_MOMENTUM_WINDOWS - 1) values. With the current window "
+        "they give the momentum; none: momentum 0.",
+    )
+    events: int = Field(ge=0, le=10**12, description="N: events in the current window.")
+    coverage: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="Share of the K baseline windows after the creator was first seen; "
+        "default: len(baseline) / K, as the stream counts unobserved windows.",
+    )
+
+
+class TrendPrediction(Out):
+    score: float = Field(description="0-100; 50 is the creator's own normal.")
+    label: TrendLabel
+    velocity: float = Field(description="ln((W(0) + a) / (B + a)).")
+    momentum: float = Field(description="Slope of ln(W + a) over the recent windows, per window.")
+    damping: float = Field(description="N / (N + k) x coverage.")
+    coverage: float
+    engagement: float = Field(description="W(0), as sent.")
+    baseline: float = Field(description="B, the mean of the baseline windows.")
+    events: float
 
 
 # ---- search ---------------------------------------------------------------------------------

@@ -4,12 +4,15 @@
 * trust and success: batch scores in Redis (``P scores:<kol_id>``) first, then
   ``gold.kol_scores``; trust falls back to the stream's live trust score (champion model);
 * otherwise null, with the reason.
+
+And the trending score of windows a client sends (:func:`trend_of_windows`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -19,6 +22,8 @@ from api.gold import GoldReader
 from api.live import LiveStore
 from api.settings import ApiSettings
 from ml.scoring import SUCCESS_BANDS, TRUST_BANDS, band_label
+from streaming import score as trend
+from streaming.settings import StreamSettings
 
 BANDS = {"trust": TRUST_BANDS, "success": SUCCESS_BANDS}
 
@@ -200,3 +205,38 @@ async def read_scores(
         from_redis(), from_gold()
     )
     return combine(kol_id, trending_hash, score_hash, gold_row, gold_reason, redis_reason, s)
+
+
+def trend_of_windows(
+    current: float,
+    baseline: Sequence[float],
+    recent: Sequence[float],
+    events: float,
+    coverage: float | None,
+    p: StreamSettings,
+) -> trend.TrendScore:
+    """The stream's trending score of window totals (``baseline`` newest first, ``recent``
+    oldest first, both non-empty / at most K and M - 1 long: the caller checks).
+
+    :func:`streaming.score.trend_scores` takes a creator's per-bucket history, which a client
+    does not have; its pure parts are composed here as it composes them, and rounded as it
+    rounds, so the same windows give the number the stream writes to Redis.
+    """
+    # Summed newest first, as trend_scores sums, so B agrees to the last bit.
+    base = sum(baseline, 0.0) / len(baseline)
+    cov = len(baseline) / p.baseline_windows if coverage is None else coverage
+    v = trend.velocity(current, base, p.engagement_prior)
+    m = trend.momentum([*recent, current], p.engagement_prior, p.window_buckets)
+    d = trend.damping(float(events), cov, p.damping_events)
+    score = round(float(trend.combine(v, m, d, p)), 2)
+    return trend.TrendScore(
+        score=score,
+        label=trend.label_for(score, p),
+        velocity=round(float(v), 4),
+        momentum=round(float(m), 4),
+        damping=round(float(d), 4),
+        coverage=round(cov, 4),
+        engagement=round(current, 2),
+        baseline=round(base, 2),
+        events=float(events),
+    )

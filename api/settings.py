@@ -100,6 +100,9 @@ class ApiSettings(BaseSettings):
     default_timeseries_days: int = Field(default=30, ge=1)
     # sort=trending ranks Gold's filtered creators by their live score in Python: cap the set.
     trending_sort_max: int = Field(default=10_000, ge=1)
+    # Peers of a creator (/kols/.../peers) must have been seen within this many days before
+    # the creator's latest day: creators no longer scraped do not set the benchmark.
+    peer_window_days: int = Field(default=30, ge=1, le=3660)
 
     # ---- models -----------------------------------------------------------------------------
     models_enabled: bool = True

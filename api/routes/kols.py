@@ -1,4 +1,5 @@
-"""Creators: the list, a profile with its latest scores, videos, products and daily metrics."""
+"""Creators: the list, a profile with its latest scores, videos, products, daily metrics and
+how its engagement compares with creators of its size."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from api.schemas import (
     KolProfile,
     KolSummary,
     Page,
+    PeerBenchmark,
     Timeseries,
     Video,
 )
@@ -235,3 +237,31 @@ async def kol_timeseries(
     raw, hit = await gold.timeseries(kid, start, end)
     cache_header(response, hit)
     return Timeseries.model_validate_json(raw)
+
+
+@router.get(
+    "/{platform}/{username}/peers",
+    response_model=PeerBenchmark,
+    responses=NOT_FOUND,
+    summary="A creator's engagement rate against creators of similar size on its platform",
+)
+async def kol_peers(
+    _: ApiKeyDep,
+    gold: GoldDep,
+    response: Response,
+    platform: PlatformPath,
+    username: UsernamePath,
+    band: Annotated[
+        float,
+        Query(
+            gt=1,
+            le=10,
+            description="Peers have between followers / band and followers x band followers",
+        ),
+    ] = 2.0,
+) -> PeerBenchmark:
+    kid = kol_id(platform, username)
+    await gold_profile(gold, kid)
+    raw, hit = await gold.peers(kid, platform, band)
+    cache_header(response, hit)
+    return PeerBenchmark.model_validate_json(raw)

@@ -1,6 +1,8 @@
-"""Predictions: trust and success scores for features sent in the body."""
+"""Predictions: trust and success scores for features, trending scores for window totals."""
 
 from __future__ import annotations
+
+from dataclasses import asdict
 
 from fastapi import APIRouter
 
@@ -14,7 +16,10 @@ from api.schemas import (
     ModelKind,
     Prediction,
     PredictRequest,
+    TrendPrediction,
+    TrendRequest,
 )
+from api.scoring import trend_of_windows
 from api.settings import ApiSettings
 
 router = APIRouter(prefix="/predict", tags=["predictions"], responses=ERROR_RESPONSES)
@@ -76,3 +81,30 @@ async def predict_batch(
         for result, out in zip(results, outs, strict=True):
             result[kind] = to_prediction(kind, model, out, settings)
     return BatchResult.model_validate({"items": results})
+
+
+@router.post(
+    "/trending",
+    response_model=TrendPrediction,
+    summary="Trending score (0-100) of a creator's window totals, as the stream computes it",
+)
+async def predict_trending(
+    _: ApiKeyDep, settings: SettingsDep, body: TrendRequest
+) -> TrendPrediction:
+    p = settings.stream
+    if len(body.baseline) > p.baseline_windows:
+        raise InvalidRequest(
+            "baseline",
+            f"at most {p.baseline_windows} windows (KOL_STREAM_BASELINE_WINDOWS)",
+            "body",
+        )
+    if len(body.recent) > p.momentum_windows - 1:
+        raise InvalidRequest(
+            "recent",
+            f"at most {p.momentum_windows - 1} windows (KOL_STREAM_MOMENTUM_WINDOWS - 1)",
+            "body",
+        )
+    scored = trend_of_windows(
+        body.current, body.baseline, body.recent, body.events, body.coverage, p
+    )
+    return TrendPrediction.model_validate(asdict(scored))

@@ -155,6 +155,7 @@ class FakeGold:
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
     kol_rows: list[dict[str, Any]] = field(default_factory=list)
     scores_row: dict[str, Any] | None = None
+    peer_row: dict[str, Any] | None = None
     calls: list[tuple[str, Any]] = field(default_factory=list)
     g: str = "iceberg.gold"
 
@@ -203,6 +204,12 @@ class FakeGold:
         points = [{"date_day": "2026-02-05", "followers": 12_000}]
         body = {"kol_id": kol_id, "start": "2026-01-07", "end": "2026-02-05", "points": points}
         return dumps(body), False
+
+    async def peers(self, kol_id: str, platform: str, band: float) -> tuple[bytes, bool]:
+        self._check()
+        self.calls.append(("peers", (kol_id, platform, band)))
+        row = self.peer_row or {"kol_id": kol_id, "platform": platform, "peers": 0}
+        return dumps(row), False
 
     async def kol_scores(self, kol_id: str) -> tuple[dict[str, Any] | None, str | None]:
         self._check()

@@ -26,6 +26,7 @@ from api.models import (
     ModelRegistry,
     band_label,
     features_frame,
+    split_metrics,
     to_scores,
     top_reasons,
 )
@@ -659,3 +660,38 @@ def test_live_answers_are_reused_briefly() -> None:
         return seen
 
     assert asyncio.run(scenario()) == [1, 1, 2, 3]
+
+
+# ---- peers, model metrics -------------------------------------------------------------------
+def test_peers_sql_binds_every_value() -> None:
+    sql, params = Q.kol_peers(G, "tiktok:a'b", "tiktok", 2.0, 30)
+    assert placeholders(sql) == len(params)
+    assert "a'b" not in sql and f"{G}.{Q.FCT_KOL_DAILY}" in sql
+    assert params == ["tiktok", 2.0, 2.0, "tiktok:a'b", 30, "tiktok"]
+
+
+def test_model_metrics_split_into_holdout_and_naive_baselines() -> None:
+    from ml import train
+
+    rng = np.random.default_rng(0)
+    test = pd.DataFrame(
+        {
+            "target_kind": ["shop", "engagement"] * 5,
+            "target": rng.uniform(1, 100, 10),
+            "baseline_last": rng.uniform(1, 100, 10),
+            "baseline_mean": rng.uniform(1, 100, 10),
+        }
+    )
+    logged = train.success_metrics(test, rng.uniform(1, 100, 10))
+    logged |= {"holdout_mae_log": 0.4, "cv_mae_log": 0.3, "champion_mae_log": 0.5}
+    logged |= {"holdout_roc_auc": 0.9, "holdout_latest_brier": 0.1, "cv_roc_auc": 0.8}
+    logged |= {"holdout_ece": float("nan"), "naive_mae": 3.0}
+    metrics, baselines = split_metrics(logged)
+    assert "all_model_mae" in metrics and "shop_model_smape" in metrics
+    assert {"holdout_mae_log", "holdout_roc_auc", "holdout_latest_brier"} <= set(metrics)
+    assert all(k.startswith("holdout_") or "_model_" in k for k in metrics)
+    # Every naive forecast ml.train scores the model against is a baseline.
+    assert {"all_last_week_mae", "engagement_creator_mean_smape", "naive_mae"} <= set(baselines)
+    assert not any("_model_" in k for k in baselines)
+    for left_out in ("cv_mae_log", "champion_mae_log", "cv_roc_auc", "all_rows", "holdout_ece"):
+        assert left_out not in metrics and left_out not in baselines

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import math
+import re
+from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import pytest
+
+from api import deps
+from api.models import ModelRegistry, RunInfo, split_metrics
+from streaming.score import history_buckets, trend_scores
+from tests.unit.api.conftest import FakeModel
 
 KOL_PATH = "/api/v1/kols/tiktok/minh.anh"
 
@@ -448,3 +458,223 @@ def test_metrics_count_requests_by_route_template(api: Any) -> None:
     text = api.client.get("/metrics").text
     assert 'route="/api/v1/kols/{platform}/{username}"' in text
     assert "kol_api_request_duration_seconds_bucket" in text
+
+
+# ---- trending score of window totals --------------------------------------------------------
+TREND = "/api/v1/predict/trending"
+
+
+@pytest.mark.parametrize("size", [10.0, 5_000.0, 10**9])
+def test_trending_of_a_flat_creator_is_50_whatever_its_size(api: Any, size: float) -> None:
+    r = api.client.post(TREND, json={"current": size, "baseline": [size] * 6, "events": 40})
+    assert r.status_code == 200
+    body = r.json()
+    assert (body["score"], body["label"]) == (50.0, "Stable")
+    assert (body["velocity"], body["momentum"], body["coverage"]) == (0.0, 0.0, 1.0)
+    assert body["damping"] == round(40 / 45, 4)
+
+
+@pytest.mark.parametrize(
+    ("ratio", "score", "label"), [(8.0, 80.0, "Viral"), (2.0, 61.0, "Hot"), (0.5, 39.0, "Cooling")]
+)
+def test_trending_of_a_spike_matches_the_readme(
+    api: Any, ratio: float, score: float, label: str
+) -> None:
+    # Much evidence (events, full baseline, large volumes beside the prior): the README's
+    # "8x the baseline is about 80, 2x about 61, 0.5x about 39".
+    base = 1_000_000.0
+    body = {"current": base * ratio, "baseline": [base] * 6, "events": 100_000}
+    r = api.client.post(TREND, json=body)
+    assert r.status_code == 200
+    got = r.json()
+    assert got["score"] == pytest.approx(score, abs=0.5)
+    assert got["label"] == label
+    assert got["velocity"] == pytest.approx(math.log(ratio), abs=1e-3)
+    assert (got["engagement"], got["baseline"], got["events"]) == (base * ratio, base, 100_000)
+
+
+def windows_of(eng: list[float], events: list[float], seen: int, p: Any) -> dict[str, Any]:
+    """The request a client holding the stream's per-bucket history would send: window sums
+    over buckets (latest last), the windows the stream could observe."""
+    n, h = p.window_buckets, len(eng)
+
+    def window(back: int) -> float:
+        return float(sum(eng[h - back - n : h - back]))
+
+    baseline = [window(k * n) for k in range(1, p.baseline_windows + 1) if seen >= (k + 1) * n - 1]
+    slides = min(max(seen - n + 2, 0), p.momentum_windows)
+    body: dict[str, Any] = {
+        "current": window(0),
+        "baseline": baseline or [window(0)],
+        "recent": [window(j) for j in range(slides - 1, 0, -1)],
+        "events": int(sum(events[h - n :])),
+    }
+    if not baseline:  # the stream scores a creator without baseline against itself, c = 0
+        body["coverage"] = 0.0
+    return body
+
+
+@pytest.mark.parametrize("seen", [3, 9, 16, 27, 40, 10_000])
+def test_trending_equals_the_stream_score_of_the_same_windows(api: Any, seen: int) -> None:
+    p = api.settings.stream
+    rng = np.random.default_rng(seen)
+    h = history_buckets(p)
+    eng = rng.integers(0, 5_000, h).astype(float)
+    eng[-3:] *= 6  # a breakout in the last buckets
+    events = rng.integers(0, 4, h).astype(float)
+    (expected,) = trend_scores(eng[None, :], events[None, :], np.array([seen]), p)
+
+    body = windows_of(eng.tolist(), events.tolist(), seen, p)
+    r = api.client.post(TREND, json=body)
+    assert r.status_code == 200, r.text
+    assert r.json() == asdict(expected)
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "text"),
+    [
+        ({"current": -1, "baseline": [1], "events": 1}, "current", "greater than or equal to 0"),
+        ({"current": 1, "baseline": [], "events": 1}, "baseline", "at least 1 item"),
+        ({"current": 1, "baseline": [1, -2], "events": 1}, "baseline.1", "greater than or equal"),
+        ({"current": 1, "baseline": [1] * 7, "events": 1}, "baseline", "at most 6 windows"),
+        ({"current": 1, "baseline": [1], "recent": [1] * 5, "events": 1}, "recent", "at most 4"),
+        ({"current": 1, "baseline": [1], "events": -3}, "events", "greater than or equal to 0"),
+        ({"current": 1, "baseline": [1], "events": 1, "coverage": 1.5}, "coverage", "less than"),
+        ({"current": 1, "baseline": [1], "events": 1, "velocity": 2}, "velocity", "not permitted"),
+        ({"baseline": [1], "events": 1}, "current", "required"),
+    ],
+)
+def test_trending_validation_names_the_field(
+    api: Any, body: dict[str, Any], field: str, text: str
+) -> None:
+    r = api.client.post(TREND, json=body)
+    assert r.status_code == 422
+    errors = {e["field"]: e["message"] for e in r.json()["errors"]}
+    assert text in errors[field], errors
+    assert field in r.json()["detail"]
+
+
+def test_trending_prediction_needs_a_key_and_finite_numbers(api: Any) -> None:
+    body = {"current": 1, "baseline": [1], "events": 1}
+    assert api.client.post(TREND, json=body, headers={"X-API-Key": ""}).status_code == 401
+    r = api.client.post(
+        TREND,
+        content=b'{"current": NaN, "baseline": [1], "events": 1}',
+        headers={"content-type": "application/json"},
+    )
+    assert r.status_code == 422
+
+
+# ---- models ---------------------------------------------------------------------------------
+def test_models_without_champions_are_listed_as_unavailable(api: Any) -> None:
+    r = api.client.get("/api/v1/models")
+    assert r.status_code == 200
+    items = {m["kind"]: m for m in r.json()["items"]}
+    assert set(items) == {"trust", "success"}
+    trust = items["trust"]
+    assert (trust["name"], trust["available"], trust["version"]) == ("kol_trust", False, None)
+    assert "no model kol_trust@champion" in trust["reason"]
+    assert trust["metrics"] == trust["baselines"] == {}
+
+
+def test_models_show_the_champions_run_metrics(api: Any) -> None:
+    trained = datetime(2026, 2, 1, 3, 0, tzinfo=UTC)
+    logged = {
+        "holdout_mae_log": 0.41,
+        "all_model_mae": 12.0,
+        "all_last_week_mae": 15.0,
+        "all_creator_mean_mae": 14.0,
+        "cv_mae_log": 0.39,
+        "champion_mae_log": 0.45,
+        "all_rows": 300.0,
+    }
+    described: list[tuple[str, str]] = []
+
+    def describe(name: str, version: str) -> RunInfo:
+        described.append((name, version))
+        if name == "kol_trust":
+            raise ConnectionError("MLflow went away")
+        return RunInfo("run-9", trained, *split_metrics(logged))
+
+    registry = ModelRegistry(
+        api.settings,
+        resolver=lambda name, alias: "4",
+        loader=lambda name, version: FakeModel(name, version),
+        describer=describe,
+    )
+    registry.refresh()
+    api.app.dependency_overrides[deps.get_models] = lambda: registry
+    items = {m["kind"]: m for m in api.client.get("/api/v1/models").json()["items"]}
+    success = items["success"]
+    assert success == {
+        "kind": "success",
+        "name": "kol_success",
+        "available": True,
+        "version": "4",
+        "alias": "champion",
+        "trained_at": "2026-02-01T03:00:00Z",
+        "run_id": "run-9",
+        "metrics": {"all_model_mae": 12.0, "holdout_mae_log": 0.41},
+        "baselines": {"all_creator_mean_mae": 14.0, "all_last_week_mae": 15.0},
+        "reason": None,
+    }
+    # The run could not be read: the model serves all the same, the metrics come later.
+    trust = items["trust"]
+    assert (trust["available"], trust["version"], trust["metrics"]) == (True, "4", {})
+    registry.refresh()
+    assert described.count(("kol_success", "4")) == 1  # read once per version, not per poll
+    assert described.count(("kol_trust", "4")) == 2
+
+
+# ---- peers ----------------------------------------------------------------------------------
+def test_peers_benchmark(api: Any) -> None:
+    api.gold.peer_row = {
+        "kol_id": "tiktok:minh.anh",
+        "platform": "tiktok",
+        "date_day": "2026-02-05",
+        "followers": 12_000,
+        "engagement_rate": 0.08,
+        "band_low": 6_000,
+        "band_high": 24_000,
+        "peers": 41,
+        "p25": 0.03,
+        "median": 0.05,
+        "p75": 0.07,
+        "percentile": 85.37,
+    }
+    r = api.client.get(f"{KOL_PATH}/peers", params={"band": 2})
+    assert r.status_code == 200
+    assert r.json() == api.gold.peer_row
+    assert api.gold.calls[-1] == ("peers", ("tiktok:minh.anh", "tiktok", 2.0))
+    assert r.headers["X-Cache"] == "miss"
+
+
+def test_peers_of_a_creator_without_daily_rows_and_bad_bands(api: Any) -> None:
+    body = api.client.get(f"{KOL_PATH}/peers").json()
+    assert body["peers"] == 0
+    assert body["median"] is None
+    assert api.gold.calls[-1][1][2] == 2.0  # the default band: half to twice the followers
+    assert api.client.get("/api/v1/kols/tiktok/nobody/peers").status_code == 404
+    for band in (1, 10.5, "wide"):
+        r = api.client.get(f"{KOL_PATH}/peers", params={"band": band})
+        assert r.status_code == 422
+        assert r.json()["errors"][0]["field"] == "band"
+    api.gold.down = "trino"
+    assert api.client.get(f"{KOL_PATH}/peers").status_code == 503
+
+
+# ---- docs -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_docs_load_their_assets_from_the_api_itself(api: Any, page: str) -> None:
+    r = api.client.get(page, headers={"X-API-Key": ""})
+    assert r.status_code == 200
+    html = r.text
+    assert "http://" not in html and "https://" not in html  # no CDN, no web fonts
+    assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert any(a.endswith(".js") for a in assets), assets
+    for url in assets:
+        assert url.startswith("/static-docs/"), url
+        got = api.client.get(url, headers={"X-API-Key": ""})
+        assert got.status_code == 200, url
+        assert len(got.content) > 4000, url
+    assert "/openapi.json" in html
