@@ -789,6 +789,7 @@ SERVICE_CLASSES: tuple[type[Service], ...] = (
 APP_SERVICES: dict[str, str] = {
     "api": "api.service:ApiService",
     "stream": "streaming.service:StreamService",
+    "dashboard": "dashboard.service:DashboardService",
 }
 OPTIONAL_SERVICES: frozenset[str] = frozenset({"stream"})
 

@@ -1,0 +1,24 @@
+"""Entry point of the dashboard: ``streamlit run dashboard/app.py``.
+
+Pages are the files under ``pages/``, registered with ``st.navigation``; each renders itself
+from the session's API client (see :mod:`dashboard.ui`).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import ui
+
+st.set_page_config(page_title="KOL Analytics", page_icon=":material/insights:", layout="wide")
+
+PAGES = [
+    st.Page("pages/live.py", title="Live", icon=":material/bolt:", url_path="live", default=True),
+    st.Page("pages/creators.py", title="Creators", icon=":material/person_search:"),
+    st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
+    st.Page("pages/platform.py", title="Platform", icon=":material/monitoring:"),
+]
+
+page = st.navigation(PAGES)
+ui.sidebar(ui.settings())
+page.run()

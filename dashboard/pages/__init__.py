@@ -1,0 +1,1 @@
+"""One module per page; ``st.navigation`` runs each file as a page script."""

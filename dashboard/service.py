@@ -1,0 +1,163 @@
+"""The dashboard as a service of the local stack (`kol stack up` starts it after the API).
+
+It is a client of the API like any other, so it needs an API key: the first start creates one
+named "dashboard" and keeps the plain key in a 0600 file under the state directory; later starts
+reuse it while it is active (a revoked or lost key is replaced by a new one). The key, the API's
+address and Airflow's address and login reach the Streamlit process through its environment
+(``KOL_DASHBOARD_*``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Protocol
+
+import httpx
+
+from api.keys import hash_key
+from api.settings import ApiSettings
+from dashboard.settings import DashboardSettings
+from kol.settings import REPO_ROOT, Settings
+from kol.stack.services import AirflowApi, Health, Service, ServiceError
+
+KEY_NAME = "dashboard"
+
+
+class KeyStoreLike(Protocol):
+    """What the service needs of :class:`api.keys.KeyStore` (tests pass a fake)."""
+
+    def create(self, name: str, rate_limit: int | None = None) -> tuple[object, str]: ...
+
+    def active(self) -> Mapping[str, object]: ...
+
+
+class DashboardService(Service):
+    name = "dashboard"
+    # The API must answer first: the dashboard reads everything through it, and its key is
+    # created in the API's key store (PostgreSQL, up before the API).
+    requires = ("api",)
+
+    def __init__(
+        self,
+        settings: Settings,
+        dashboard: DashboardSettings | None = None,
+        keys: KeyStoreLike | None = None,
+    ) -> None:
+        super().__init__(settings)
+        self.api = ApiSettings(core=settings)
+        self.ds = dashboard or DashboardSettings()
+        self._keys = keys
+        self._key: str | None = None
+
+    # ---- where ---------------------------------------------------------------------------
+    @property
+    def address(self) -> str:
+        return self.ds.base_url
+
+    def ports(self) -> list[int]:
+        return [self.ds.port]
+
+    def cwd(self) -> Path | None:
+        return REPO_ROOT
+
+    @property
+    def key_file(self) -> Path:
+        return self.s.home / "dashboard" / "api_key"
+
+    # ---- the API key ---------------------------------------------------------------------
+    def key_store(self) -> KeyStoreLike:
+        if self._keys is None:
+            from api.keys import KeyStore
+
+            self._keys = KeyStore(self.api)
+        return self._keys
+
+    def api_key(self) -> str:
+        """The dashboard's key: the kept one while it is active, else a new one (kept)."""
+        store = self.key_store()
+        try:
+            kept = self.key_file.read_text().strip()
+        except OSError:
+            kept = ""
+        if kept and hash_key(kept) in store.active():
+            return kept
+        _, key = store.create(KEY_NAME)
+        self._write_key(key)
+        return key
+
+    def _write_key(self, key: str) -> None:
+        path = self.key_file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.chmod(0o700)
+        tmp = path.with_name(path.name + ".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(key + "\n")
+        os.chmod(tmp, 0o600)  # whatever the umask or an older file's mode
+        os.replace(tmp, path)
+
+    def prepare(self) -> None:
+        if self.ds.api_key is not None:  # KOL_DASHBOARD_API_KEY given: that one, as it is
+            self._key = self.ds.api_key.get_secret_value()
+            return
+        try:
+            self._key = self.api_key()
+        except Exception as exc:
+            raise ServiceError(
+                f"dashboard: could not get its API key from the API's key store "
+                f"(PostgreSQL {self.s.pg_host}:{self.s.pg_port}): {type(exc).__name__}: {exc}"
+            ) from exc
+
+    # ---- the process ---------------------------------------------------------------------
+    def env(self) -> dict[str, str]:
+        user, password = AirflowApi(self.s).credentials()
+        env = {
+            "KOL_DASHBOARD_API_URL": self.api.base_url,
+            "KOL_DASHBOARD_AIRFLOW_URL": self.s.airflow_url,
+            "KOL_DASHBOARD_AIRFLOW_USER": user,
+            "KOL_DASHBOARD_HOST": self.ds.host,
+            "KOL_DASHBOARD_PORT": str(self.ds.port),
+        }
+        if password:
+            env["KOL_DASHBOARD_AIRFLOW_PASSWORD"] = password
+        key = self._key or self._kept_key()
+        if key:
+            env["KOL_DASHBOARD_API_KEY"] = key
+        return env
+
+    def _kept_key(self) -> str | None:
+        try:
+            return self.key_file.read_text().strip() or None
+        except OSError:
+            return None
+
+    def command(self) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "dashboard/app.py",
+            "--server.address",
+            self.ds.host,
+            "--server.port",
+            str(self.ds.port),
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+            # A service does not reload when its files change: no watcher threads or inotify.
+            "--server.fileWatcherType",
+            "none",
+        ]
+
+    def health(self) -> Health:
+        try:
+            r = httpx.get(f"{self.ds.base_url}/_stcore/health", timeout=5)
+        except Exception as exc:
+            return Health(False, f"{type(exc).__name__}: {exc}")
+        ok = r.status_code == 200 and r.text.strip() == "ok"
+        return Health(ok, f"{self.ds.base_url} (API {self.api.base_url})" if ok else r.text[:200])
