@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -225,3 +226,18 @@ class KeyRing:
         if found is None and self._keys is None:
             raise ServiceUnavailable("key_store", self.status[1])
         return found
+
+
+def stored_key(store: KeyStore, name: str, path: Path) -> str:
+    """The plain key kept in ``path`` (0600) if it is still active, else a new key named
+    ``name`` written there: services and the demo get a key that survives restarts."""
+    with contextlib.suppress(OSError):
+        key = path.read_text().strip()
+        if key and hash_key(key) in store.active():
+            return key
+    _, key = store.create(name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text(key + "\n")
+    return key

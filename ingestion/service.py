@@ -9,8 +9,11 @@ that is as soon as the backdated first day has been sent.
 
 from __future__ import annotations
 
+import json
 import sys
 import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from ingestion.settings import IngestSettings, get_ingest_settings
@@ -19,6 +22,43 @@ from kol.stack.services import Health, Service
 
 # Healthy when an event was delivered this recently (the pace is a few events a second).
 FRESH_S = 60.0
+
+
+@dataclass(frozen=True)
+class DemoWorld:
+    """The demo's generated world: its history ends the day before the live producer starts."""
+
+    start: date
+    days: int
+    creators: int
+    seed: int
+
+    @property
+    def last_day(self) -> date:
+        return self.start + timedelta(days=self.days - 1)
+
+
+def world_file(settings: Settings) -> Path:
+    return settings.home / "demo" / "world.json"
+
+
+def load_world(
+    settings: Settings, ingest: IngestSettings | None = None, today: date | None = None
+) -> DemoWorld:
+    """The world of an earlier demo, else a new one ending yesterday (kept for the next run,
+    so that a second demo and the live producer use the same creators and days)."""
+    path = world_file(settings)
+    if path.exists():
+        w = json.loads(path.read_text())
+        return DemoWorld(date.fromisoformat(w["start"]), w["days"], w["creators"], w["seed"])
+    i = ingest or get_ingest_settings()
+    today = today or datetime.now(UTC).date()
+    world = DemoWorld(
+        today - timedelta(days=i.demo_days), i.demo_days, i.demo_creators, i.demo_seed
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({**asdict(world), "start": world.start.isoformat()}, indent=2))
+    return world
 
 
 class LiveProducerService(Service):
@@ -46,6 +86,7 @@ class LiveProducerService(Service):
 
     def command(self) -> list[str]:
         i = self.ingest
+        world = load_world(self.s, i)
         today = time.strftime("%Y-%m-%d", time.gmtime())
         return [
             sys.executable,
@@ -55,9 +96,9 @@ class LiveProducerService(Service):
             "--mode",
             "live",
             "--creators",
-            str(i.demo_creators),
+            str(world.creators),
             "--seed",
-            str(i.demo_seed),
+            str(world.seed),
             "--start-date",
             today,
             "--rate",

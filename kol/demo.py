@@ -1,61 +1,77 @@
-"""`kol demo`: the platform end to end on generated data, then where to look.
+"""`kol demo`: the whole platform on a generated world, left running, then where to look.
 
-1. the smoke path: every engine reads what another wrote (Spark, Trino, pyiceberg, Kafka, Redis,
-   MLflow);
-2. a generated world (seeded, with its planted fraud, breakouts, duplicates and late events)
-   replayed into Kafka, unless those days are already there;
-3. the daily Airflow DAG for its first day (`airflow dags test`): Bronze, gate, Silver, gate,
-   dbt Gold;
-4. a look at Gold through Trino.
+1. a world of ``demo_creators`` creators over ``demo_days`` days ending yesterday, with the
+   generator's planted fraud, breakouts and purchases, replayed into Kafka with its labels;
+2. the live producer: the same creators, paced, from now on (its first 40 minutes backdated);
+3. the history (every day but the last) through the jobs the daily DAG runs, over one
+   multi-day interval: Bronze, its gate, Silver, its gate, Gold by dbt, its gate;
+4. both models trained from Gold and registered in MLflow (champions when they qualify);
+5. the last day run by Airflow itself (`airflow dags test`, visible in the UI's grid), which
+   also batch-scores it with the champions into ``gold.kol_scores`` and Redis;
+6. the streaming job, last: it reads the topics from the start in event time, so starting it
+   after the batch work costs nothing in results and keeps its CPU for the end;
+7. a check through the REST API that a creator has its three scores.
+
+Each step prints one line with its time; its output goes to ``$KOL_HOME/logs/demo/<step>.log``,
+whose path and last lines are printed if it fails. A step whose result is already there is
+skipped, so a second run takes a couple of minutes. The world's dates are kept in
+``$KOL_HOME/demo/world.json`` so that a later run reuses the same world.
 """
 
 from __future__ import annotations
 
+import functools
+import json
+import subprocess
+import sys
 import time
-import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
+import httpx
 from rich.console import Console
 from rich.table import Table
 
-from kol import smoke
-from kol.settings import Settings
-from kol.spark import spark_session
-
-DEMO_START = date(2026, 5, 1)
-DEMO_DAYS = 2
-DEMO_CREATORS = 120
-DEMO_SEED = 42
+from ingestion.service import DemoWorld, LiveProducerService, load_world
+from kol.settings import REPO_ROOT, Settings
+from kol.stack import manager, process
 
 
-def run_smoke_path(settings: Settings, console: Console) -> bool:
-    run_id = uuid.uuid4().hex[:6]
-    results: list[smoke.StepResult] = []
-    with console.status("starting Spark ..."):
-        spark = spark_session("kol-demo", settings)
-    try:
-        # kept after the run so the tables can be queried: SELECT * FROM iceberg.demo.creators
-        with smoke.scratch_namespace(spark, settings, "demo", keep=True) as ns:
-            for step in (
-                smoke.spark_writes_trino_and_pyiceberg_read,
-                smoke.trino_writes_spark_reads,
-            ):
-                with console.status(step.__name__.replace("_", " ") + " ..."):
-                    results.append(step(spark, settings, ns))
-    finally:
-        spark.stop()
-    with console.status("Kafka, Redis, MLflow ..."):
-        results.append(smoke.kafka_round_trip(settings, f"kol.demo.{run_id}"))
-        results.append(smoke.redis_round_trip(settings, f"kol:demo:{run_id}"))
-        results.append(smoke.mlflow_round_trip(settings, f"demo_model_{run_id}"))
-    for r in results:
-        mark = "[green]✓[/]" if r.ok else "[red]✗[/]"
-        readers = ", ".join(f"{k} read {len(v)}" for k, v in r.read.items())
-        console.print(f"{mark} {r.step}: wrote {len(r.written)}, {readers}")
-    return all(r.ok for r in results)
+class DemoError(RuntimeError):
+    """A step failed; the message names it, its log and the log's last lines."""
 
 
-def _days_in_kafka(settings: Settings, start: datetime, end: datetime) -> bool:
+def log_path(settings: Settings, step: str) -> Path:
+    return settings.log_dir / "demo" / f"{step}.log"
+
+
+def run_kol(settings: Settings, step: str, *args: str) -> None:
+    """``kol ARGS`` in a child process, its output in the step's log; raises naming the log."""
+    log = log_path(settings, step)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as out:
+        out.write(f"$ kol {' '.join(args)}\n".encode())
+        out.flush()
+        code = subprocess.call(
+            [sys.executable, "-m", "kol.cli", *args],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=REPO_ROOT,
+        )
+    if code != 0:
+        raise DemoError(
+            f"`kol {' '.join(args)}` failed (exit {code})\nlog: {log}\n--- last lines ---\n"
+            + process.tail(log, 25)
+        )
+
+
+# ---- what is already there (a second run skips it) ------------------------------------------
+
+
+def days_in_kafka(settings: Settings, start: datetime, end: datetime) -> bool:
     """True when the platform's profile topic already holds records stamped in [start, end)."""
     from kafka import KafkaConsumer, TopicPartition
 
@@ -75,71 +91,318 @@ def _days_in_kafka(settings: Settings, start: datetime, end: datetime) -> bool:
         consumer.close()
 
 
-def generate_world(settings: Settings, console: Console) -> None:
-    from ingestion.generator import GeneratorConfig
-    from ingestion.pipeline import run_world
-    from ingestion.producer import ProcessKafkaSink, ensure_topics
-    from ingestion.settings import get_ingest_settings
-
-    start = datetime(DEMO_START.year, DEMO_START.month, DEMO_START.day, tzinfo=UTC)
-    if _days_in_kafka(settings, start, start + timedelta(days=DEMO_DAYS)):
-        console.print(f"Kafka already holds the demo world from {DEMO_START}; not generating again")
-        return
-    ingest = get_ingest_settings()
-    ensure_topics(settings, ingest)
-    config = GeneratorConfig(creators=DEMO_CREATORS, days=DEMO_DAYS, seed=DEMO_SEED, start=start)
-    with console.status(f"replaying {DEMO_CREATORS} creators x {DEMO_DAYS} days into Kafka ..."):
-        sink = ProcessKafkaSink(settings, ingest, source="demo")
-        stats = run_world(config, sink)
-        summary = sink.close()
-    rejected = sum(summary.rejected.values())
-    console.print(
-        f"✓ generated {stats.total:,} events ({stats.duplicates} duplicates, {stats.late} late, "
-        f"{stats.malformed} malformed -> {rejected} sent to kol.dlq)"
-    )
-
-
-def show_gold(settings: Settings, console: Console, day: date) -> bool:
+def gold_has_day(settings: Settings, table: str, column: str, day: date) -> bool:
+    from gold.settings import get_gold_settings
     from kol.trino import query
 
-    n = query(settings, "SELECT count(*) FROM gold.fct_kol_daily WHERE date_day = ?", [day])[0][0]
-    console.print(f"✓ gold.fct_kol_daily holds {n} creators for {day}")
-    table = Table(title=f"gold.fct_kol_daily, {day}: largest creators")
-    rows = query(
-        settings,
-        "SELECT kol_id, followers, followers_delta, engagement_rate FROM gold.fct_kol_daily "
-        "WHERE date_day = ? ORDER BY followers DESC NULLS LAST LIMIT 5",
-        [day],
+    schema = get_gold_settings().schema_name
+    try:
+        rows = query(
+            settings,
+            f"SELECT count(*) FROM {settings.trino_catalog}.{schema}.{table} WHERE {column} = ?",
+            [day],
+        )
+    except Exception:  # no such table yet
+        return False
+    return bool(rows and rows[0][0])
+
+
+def champions(settings: Settings) -> dict[str, str | None]:
+    """Champion version of each model (None: none registered)."""
+    from ml.registry import mlflow_client
+    from ml.settings import get_ml_settings
+
+    ml = get_ml_settings()
+    client = mlflow_client(ml)
+    out: dict[str, str | None] = {}
+    for kind, name in (("trust", ml.trust_model_name), ("success", ml.success_model_name)):
+        try:
+            out[kind] = str(client.get_model_version_by_alias(name, ml.alias).version)
+        except Exception:
+            out[kind] = None
+    return out
+
+
+# ---- the steps -------------------------------------------------------------------------------
+
+
+@dataclass
+class Step:
+    name: str
+    title: str
+    run: Callable[[], str | None]
+    #: A reason to skip (the result is already there), or None to run.
+    skip: Callable[[], str | None] = lambda: None
+
+
+def steps(settings: Settings, world: DemoWorld) -> list[Step]:
+    s = settings
+    start = datetime.combine(world.start, datetime.min.time(), UTC)
+    last = datetime.combine(world.last_day, datetime.min.time(), UTC)
+    history = ("--start", start.isoformat(), "--end", last.isoformat())
+    span = f"{world.start} .. {world.last_day - timedelta(days=1)}"
+
+    # Asked once, before Bronze: the six history steps are skipped together or run together.
+    @functools.cache
+    def history_loaded() -> str | None:
+        day = world.last_day - timedelta(days=1)
+        return "already in Gold" if gold_has_day(s, "fct_kol_daily", "date_day", day) else None
+
+    def in_kafka() -> str | None:
+        end = start + timedelta(days=world.days)
+        return "already in Kafka" if days_in_kafka(s, start, end) else None
+
+    def trained() -> str | None:
+        versions = champions(s)
+        if all(versions.values()):
+            return "champions " + ", ".join(f"{k} v{v}" for k, v in versions.items())
+        return None
+
+    def airflow_ran() -> str | None:
+        if gold_has_day(s, "kol_scores", "date_day", world.last_day):
+            return "already in Gold and scored"
+        return None
+
+    def service(name: str) -> Callable[[], str | None]:
+        def up() -> str | None:
+            manager.up(s, [name])
+            return None
+
+        return up
+
+    def running(name: str) -> Callable[[], str | None]:
+        def check() -> str | None:
+            (st,) = manager.status(s, [name])
+            return "already running" if st.healthy else None
+
+        return check
+
+    def kol(step: str, *args: str) -> Callable[[], str | None]:
+        def run() -> str | None:
+            run_kol(s, step, *args)
+            return None
+
+        return run
+
+    return [
+        Step(
+            "generate",
+            f"world: {world.creators} creators x {world.days} days from {world.start} -> Kafka",
+            kol(
+                "generate",
+                "ingest",
+                "generate",
+                "--creators",
+                str(world.creators),
+                "--days",
+                str(world.days),
+                "--seed",
+                str(world.seed),
+                "--start-date",
+                world.start.isoformat(),
+            ),
+            in_kafka,
+        ),
+        Step(
+            "producer",
+            "live producer: the same creators, paced",
+            service("producer"),
+            running("producer"),
+        ),
+        Step(
+            "bronze",
+            f"Bronze {span} (kafka_to_bronze)",
+            kol("bronze", "jobs", "bronze", *history),
+            history_loaded,
+        ),
+        Step(
+            "bronze_gate",
+            "Bronze gate (Great Expectations)",
+            kol("bronze_gate", "quality", "check", "bronze", *history),
+            history_loaded,
+        ),
+        Step(
+            "silver",
+            f"Silver {span} (bronze_to_silver)",
+            kol("silver", "jobs", "silver", *history),
+            history_loaded,
+        ),
+        Step(
+            "silver_gate",
+            "Silver gate",
+            kol("silver_gate", "quality", "check", "silver", *history),
+            history_loaded,
+        ),
+        Step(
+            "gold",
+            f"Gold {span} (dbt build on Trino)",
+            kol("gold", "gold", "build", *history),
+            history_loaded,
+        ),
+        Step(
+            "gold_gate",
+            "Gold gate",
+            kol("gold_gate", "quality", "check", "gold", *history),
+            history_loaded,
+        ),
+        Step("train", "trust and success models -> MLflow", kol("train", "ml", "train"), trained),
+        Step(
+            "airflow",
+            f"Airflow: kol_daily_pipeline for {world.last_day} (and batch scores)",
+            kol("airflow", "pipeline", "run", "--date", world.last_day.isoformat()),
+            airflow_ran,
+        ),
+        Step("stream", "streaming job (trending, alerts)", service("stream"), running("stream")),
+    ]
+
+
+def run_steps(console: Console, todo: list[Step]) -> None:
+    for step in todo:
+        t0 = time.monotonic()
+        with console.status(f"{step.title} ..."):
+            reason = step.skip()
+            detail = step.run() if reason is None else None
+        took = time.monotonic() - t0
+        note = f"[dim]skipped: {reason}[/]" if reason else f"[dim]{detail or ''}[/]"
+        console.print(f"[green]✓[/] {step.title:<64} {took:6.1f}s  {note}", highlight=False)
+
+
+# ---- the check through the API -----------------------------------------------------------------
+
+
+def demo_key(settings: Settings) -> str:
+    from api.keys import KeyStore, stored_key
+    from api.settings import ApiSettings
+
+    api = ApiSettings(core=settings)
+    return stored_key(KeyStore(api), "demo", settings.home / "demo" / "api_key")
+
+
+def live_breakouts(settings: Settings) -> set[str]:
+    """Creators whose breakout the live producer plants (from its labels file)."""
+    path = LiveProducerService(settings).labels_file
+    if not path.exists():
+        return set()
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return {r["key"] for r in rows if "viral_breakout" in (r.get("behaviours") or [])}
+
+
+def wait_for_scores(
+    base: str, key: str, timeout_s: float = 240.0
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The live ranking, and the profile of a ranked creator with all three scores."""
+    headers = {"X-API-Key": key}
+    deadline = time.monotonic() + timeout_s
+    last = "no answer yet"
+    with httpx.Client(base_url=base, headers=headers, timeout=10) as c:
+        while time.monotonic() < deadline:
+            try:
+                items = c.get("/api/v1/trending", params={"limit": 50}).json().get("items", [])
+                for item in items:
+                    r = c.get(f"/api/v1/kols/{item['platform']}/{item['username']}")
+                    if r.status_code != 200:
+                        last = f"{item['kol_id']}: {r.status_code} {r.text[:200]}"
+                        continue
+                    scores = r.json().get("scores") or {}
+                    if all(
+                        (scores.get(k) or {}).get("score") is not None
+                        for k in ("trust", "success", "trending")
+                    ):
+                        return items, r.json()
+                    last = f"{item['kol_id']} lacks a score: {json.dumps(scores)[:300]}"
+                if not items:
+                    last = "the live ranking is empty"
+            except httpx.HTTPError as exc:
+                last = f"{type(exc).__name__}: {exc}"
+            time.sleep(5)
+    raise DemoError(
+        f"no creator has trust, success and trending scores after {timeout_s:.0f}s: {last}"
     )
-    for col in ("kol_id", "followers", "followers_delta", "engagement_rate"):
+
+
+def show_live(console: Console, items: list[dict[str, Any]], planted: set[str]) -> None:
+    table = Table(title="live ranking (GET /api/v1/trending)")
+    for col in ("rank", "creator", "score", "label", "planted"):
         table.add_column(col)
-    for row in rows:
-        table.add_row(*(str(v) for v in row))
+    for item in items[:8]:
+        mark = "breakout" if item["kol_id"] in planted else ""
+        table.add_row(
+            str(item["rank"]),
+            item["kol_id"],
+            f"{item['score']:.1f}",
+            str(item.get("label") or ""),
+            mark,
+        )
     console.print(table)
-    return n > 0
+
+
+def stack_memory_mb(settings: Settings) -> float:
+    return sum(r.rss_mb or 0.0 for r in manager.status(settings, None))
 
 
 def run_demo(settings: Settings, console: Console) -> bool:
-    from kol.pipeline_cli import run_day
+    from api.settings import ApiSettings
 
     t0 = time.monotonic()
-    ok = run_smoke_path(settings, console)
-    generate_world(settings, console)
-    console.print(f"running kol_daily_pipeline for {DEMO_START} (airflow dags test) ...")
-    ok = run_day(DEMO_START) == 0 and ok
-    ok = show_gold(settings, console, DEMO_START) and ok
-    console.print(f"\ndemo finished in {time.monotonic() - t0:.0f}s. Where to look:")
-    console.print(f"  Airflow UI:             {settings.airflow_url}  (login: kol stack status)")
+    world = load_world(settings)
+    try:
+        run_steps(console, steps(settings, world))
+        key = demo_key(settings)
+        base = ApiSettings(core=settings).base_url
+        with console.status("waiting for a creator with its three scores through the API ..."):
+            items, profile = wait_for_scores(base, key)
+    except (DemoError, manager.StackError) as exc:
+        console.print(f"[red]demo failed:[/] {exc}", highlight=False, markup=True)
+        return False
+    show_live(console, items, live_breakouts(settings))
+    kid = profile["kol_id"]
+    platform, _, username = kid.partition(":")
+    sc = profile["scores"]
     console.print(
-        f"  Trino (SQL, BI tools):  {settings.trino_url}  catalog '{settings.trino_catalog}'"
+        f"{kid}: trust {sc['trust']['score']:.0f}, success {sc['success']['score']:.0f}, "
+        f"trending {sc['trending']['score']:.0f}"
+    )
+    _where_to_look(settings, console, key, platform, username, world)
+    console.print(
+        f"\ndemo finished in {time.monotonic() - t0:.0f}s; the stack uses "
+        f"{stack_memory_mb(settings) / 1024:.1f} GiB resident. `make down` stops everything."
+    )
+    return True
+
+
+def _where_to_look(
+    settings: Settings, console: Console, key: str, platform: str, username: str, world: DemoWorld
+) -> None:
+    from api.settings import ApiSettings
+    from kol.stack.services import AirflowApi
+
+    api = ApiSettings(core=settings).base_url
+    user, password = AirflowApi(settings).credentials()
+    dashboard = f"http://{settings.bind_host}:8501"
+    with_dash = {s.service: s for s in manager.status(settings, None)}
+    if "dashboard" in with_dash:
+        dashboard = with_dash["dashboard"].address
+    console.print("\n[bold]Where to look[/]")
+    console.print(f"  Dashboard      {dashboard}")
+    console.print(
+        f"  REST API       {api}/docs   (API key in {settings.home / 'demo' / 'api_key'})"
+    )
+    console.print(f"  Airflow UI     {settings.airflow_url}   login {user} / {password}")
+    console.print(f"  MLflow UI      {settings.mlflow_tracking_uri}")
+    console.print(
+        f"  Trino (BI)     {settings.trino_url}   catalog {settings.trino_catalog}, "
+        f"user {settings.trino_user}"
     )
     console.print(
-        f"    try: SELECT * FROM {settings.trino_catalog}.gold.kol_rankings_daily LIMIT 20"
+        f"  Logs           {settings.log_dir}   (demo steps in {settings.log_dir / 'demo'})"
     )
-    console.print(f"  MLflow UI:              {settings.mlflow_tracking_uri}")
-    docs = settings.home / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
-    console.print(f"  Data Docs (GX gates):   {docs}")
-    console.print(f"  Kafka bootstrap:        {settings.kafka_bootstrap}")
-    console.print(f"  Iceberg warehouse:      {settings.warehouse}")
-    console.print(f"  service logs:           {settings.log_dir}  (kol stack logs SERVICE)")
-    return ok
+    console.print("\n[bold]Try this[/]")
+    console.print(f"  curl -s -H 'X-API-Key: {key}' '{api}/api/v1/trending?limit=5'")
+    console.print(f"  curl -s -H 'X-API-Key: {key}' {api}/api/v1/kols/{platform}/{username}")
+    console.print(
+        "  uv run kol gold analyses   # or in any Trino client:\n"
+        "    SELECT kol_id, followers, engagement_rate\n"
+        f"    FROM {settings.trino_catalog}.gold.fct_kol_daily\n"
+        f"    WHERE date_day = DATE '{world.last_day}' ORDER BY followers DESC LIMIT 10"
+    )
+    console.print(f"  {dashboard}/creators?platform={platform}&username={username}")

@@ -790,8 +790,10 @@ APP_SERVICES: dict[str, str] = {
     "api": "api.service:ApiService",
     "stream": "streaming.service:StreamService",
     "dashboard": "dashboard.service:DashboardService",
+    "producer": "ingestion.service:LiveProducerService",
 }
-OPTIONAL_SERVICES: frozenset[str] = frozenset({"stream"})
+# The live producer is the demo's paced load (`kol demo` starts it; `kol stack down` stops it).
+OPTIONAL_SERVICES: frozenset[str] = frozenset({"stream", "producer"})
 
 
 def _load(spec: str) -> type[Service]:

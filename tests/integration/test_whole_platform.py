@@ -1,0 +1,237 @@
+"""The whole platform as `make demo` leaves it, checked as its users meet it.
+
+`kol demo` runs once for the module (a smaller world than the default, so the suite stays fast):
+history through the pipeline's jobs and gates, both models trained, the last day run by Airflow,
+the stream and the live producer started. Then the REST API, Airflow's own API, and the
+dashboard in Debian's Chromium are checked against each other. Screenshots of every page are
+kept under ``$KOL_HOME/screenshots``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from api.settings import ApiSettings
+from ingestion.service import LiveProducerService, load_world
+from kol.settings import REPO_ROOT, Settings
+from kol.stack import manager
+
+# A world that keeps `kol demo` to a few minutes here, with the live producer's pace scaled to
+# its size (about one simulated day per 40 minutes, as the default world's).
+DEMO_ENV = {
+    "KOL_INGEST_DEMO_CREATORS": "120",
+    "KOL_INGEST_DEMO_DAYS": "21",
+    "KOL_INGEST_LIVE_RATE": "2",
+}
+CHROMIUM = "/usr/bin/chromium"
+
+
+@dataclass
+class Demo:
+    settings: Settings
+    api: str
+    key: str
+    output: str
+
+    def get(self, path: str, **params: Any) -> Any:
+        r = httpx.get(
+            f"{self.api}{path}", params=params, headers={"X-API-Key": self.key}, timeout=30
+        )
+        assert r.status_code == 200, (path, r.status_code, r.text[:500])
+        return r.json()
+
+
+@pytest.fixture(scope="module")
+def demo(settings: Settings) -> Iterator[Demo]:
+    env = {**os.environ, **DEMO_ENV}
+    started = time.monotonic()
+    run = subprocess.run(
+        [sys.executable, "-m", "kol.cli", "demo"],
+        env=env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
+    print(f"kol demo took {time.monotonic() - started:.0f}s")
+    key = (settings.home / "demo" / "api_key").read_text().strip()
+    yield Demo(settings, ApiSettings(core=settings).base_url, key, run.stdout)
+    # The suite's other modules do not need the live load; a developer's stack stays up.
+    manager.down(settings, ["producer", "stream"])
+
+
+def planted_breakouts(settings: Settings) -> set[str]:
+    from kol.demo import live_breakouts
+
+    planted = live_breakouts(settings)
+    assert planted, (
+        f"the live producer planted no breakout ({LiveProducerService(settings).labels_file})"
+    )
+    return planted
+
+
+def test_demo_leaves_every_part_running(demo: Demo) -> None:
+    status = {r.service: r for r in manager.status(demo.settings, None)}
+    for name in ("api", "dashboard", "stream", "producer", "airflow-scheduler", "trino"):
+        assert status[name].healthy, (name, status[name].detail, status[name].log)
+    assert "Try this" in demo.output and "curl" in demo.output
+
+
+def test_both_champions_are_registered(demo: Demo) -> None:
+    from kol.demo import champions
+
+    versions = champions(demo.settings)
+    assert versions["trust"] and versions["success"], versions
+    models = {m["kind"]: m for m in demo.get("/api/v1/models")["items"]}
+    assert models["trust"]["available"] and models["success"]["available"], models
+
+
+def test_latest_day_was_run_by_airflow_and_scored(demo: Demo) -> None:
+    from kol.demo import gold_has_day
+    from kol.stack.services import AirflowApi
+
+    world = load_world(demo.settings)
+    user, password = AirflowApi(demo.settings).credentials()
+    base = demo.settings.airflow_url
+    token = httpx.post(
+        f"{base}/auth/token", json={"username": user, "password": password}, timeout=30
+    ).json()["access_token"]
+    runs = httpx.get(
+        f"{base}/api/v2/dags/kol_daily_pipeline/dagRuns",
+        params={"limit": 50},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    ).json()["dag_runs"]
+    days = {r["data_interval_start"][:10] for r in runs if r["state"] == "success"}
+    assert world.last_day.isoformat() in days, runs
+    assert gold_has_day(demo.settings, "kol_scores", "date_day", world.last_day)
+
+
+def test_a_creator_has_all_three_scores(demo: Demo) -> None:
+    items = demo.get("/api/v1/trending", limit=50)["items"]
+    assert items, "the live ranking is empty"
+    complete = []
+    for item in items[:20]:
+        scores = demo.get(f"/api/v1/kols/{item['platform']}/{item['username']}")["scores"]
+        if all(
+            (scores.get(k) or {}).get("score") is not None for k in ("trust", "success", "trending")
+        ):
+            complete.append(item["kol_id"])
+    assert complete, "no ranked creator has trust, success and trending scores"
+
+
+def test_live_ranking_moves_and_shows_the_planted_breakout(demo: Demo) -> None:
+    planted = planted_breakouts(demo.settings)
+    first = demo.get("/api/v1/trending", limit=20)["items"]
+    time.sleep(65)
+    second = demo.get("/api/v1/trending", limit=20)["items"]
+    assert first and second
+    assert [(i["kol_id"], i["score"]) for i in first] != [(i["kol_id"], i["score"]) for i in second]
+    # The breakouts start on the live world's second simulated day, minutes after the start.
+    deadline = time.monotonic() + 600
+    while True:
+        top = [i["kol_id"] for i in demo.get("/api/v1/trending", limit=10)["items"]]
+        if planted & set(top):
+            break
+        assert time.monotonic() < deadline, (top, sorted(planted))
+        time.sleep(15)
+
+
+# ---- the dashboard in a real browser ----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: run `make setup`"
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield b
+        b.close()
+
+
+def dashboard_url(settings: Settings) -> str:
+    (st,) = manager.status(settings, ["dashboard"])
+    assert st.healthy, (st.detail, st.log)
+    return st.address.rstrip("/")
+
+
+def open_page(browser: Any, url: str, wait_text: str, shot: Path) -> Any:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(url)
+    page.get_by_text(wait_text).first.wait_for(timeout=90_000)
+    # Streamlit renders in passes; let the running indicator settle before judging the page.
+    page.wait_for_timeout(3000)
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shot), full_page=True)
+    errors = page.locator('[data-testid="stException"], [data-testid="stAlertContentError"]')
+    assert errors.count() == 0, errors.all_inner_texts()
+    return page
+
+
+@pytest.mark.parametrize(
+    "path,title",
+    [("live", "Live"), ("creators", "Creators"), ("compare", "Compare"), ("platform", "Platform")],
+)
+def test_dashboard_pages_load_without_errors(
+    demo: Demo, browser: Any, path: str, title: str
+) -> None:
+    shots = demo.settings.home / "screenshots"
+    page = open_page(
+        browser, f"{dashboard_url(demo.settings)}/{path}", title, shots / f"{path}.png"
+    )
+    page.close()
+
+
+def test_dashboard_live_page_lists_the_planted_breakout(demo: Demo, browser: Any) -> None:
+    planted = planted_breakouts(demo.settings)
+    ranked = [
+        i["username"]
+        for i in demo.get("/api/v1/trending", limit=20)["items"]
+        if i["kol_id"] in planted
+    ]
+    assert ranked, "no planted breakout in the API's top 20"
+    page = open_page(
+        browser,
+        f"{dashboard_url(demo.settings)}/live",
+        ranked[0],
+        demo.settings.home / "screenshots" / "live-breakout.png",
+    )
+    page.close()
+
+
+def test_dashboard_creator_report_shows_the_api_scores(demo: Demo, browser: Any) -> None:
+    item = demo.get("/api/v1/trending", limit=1)["items"][0]
+    profile = demo.get(f"/api/v1/kols/{item['platform']}/{item['username']}")
+    query = f"platform={item['platform']}&username={item['username']}"
+    url = f"{dashboard_url(demo.settings)}/creators?{query}"
+    page = open_page(browser, url, "Trust", demo.settings.home / "screenshots" / "creator.png")
+    text = page.inner_text("body")
+    for kind in ("trust", "success"):
+        score = (profile["scores"].get(kind) or {}).get("score")
+        assert score is not None, (kind, profile["scores"])
+        assert f"{score:.0f}" in text, (kind, score)
+    page.close()
