@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date
 
-import pandas as pd
 import plotly.graph_objects as go
 
 from api.schemas import KolProfile, PeerBenchmark, PlatformStats, TimeseriesPoint, TrendingItem
@@ -184,16 +183,3 @@ def platform_trend(days: Mapping[date, Sequence[PlatformStats]], metric: str) ->
     for platform, values in sorted(by_platform.items()):
         fig.add_trace(go.Scatter(x=[d for d, _ in values], y=[v for _, v in values], name=platform))
     return _layout(fig, height=300, hovermode="x unified")
-
-
-def model_metrics(table: pd.DataFrame) -> go.Figure:
-    """Grouped bars: each metric of the model next to the baselines' values of it.
-
-    ``table`` has a ``metric`` column, a ``model`` column and one column per baseline.
-    """
-    fig = go.Figure()
-    for column in table.columns:
-        if column == "metric":
-            continue
-        fig.add_trace(go.Bar(x=table["metric"], y=table[column], name=str(column)))
-    return _layout(fig, height=280, barmode="group")

@@ -96,6 +96,7 @@ class DagRun(Out):
     dag_id: str
     logical_date: datetime | None = None
     run_after: datetime | None = None
+    data_interval_start: datetime | None = None
     start_date: datetime | None = None
     end_date: datetime | None = None
     duration: float | None = None

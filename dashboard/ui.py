@@ -34,7 +34,8 @@ SETTINGS_KEY = "kol_dashboard.settings"
 PLATFORMS: tuple[str, ...] = get_args(Platform)
 PLATFORM_NAMES = {"tiktok": "TikTok", "youtube": "YouTube", "instagram": "Instagram"}
 
-# Badge colours of the trending labels (streaming/score.py) and trust labels (ml).
+# Badge colours of the trending labels (streaming/score.py), the trust and success labels
+# (ml/scoring.py) and the API's generic score bands.
 BadgeColor = Literal["red", "orange", "yellow", "blue", "green", "violet", "gray", "primary"]
 LABEL_BADGES: dict[str, BadgeColor] = {
     "Viral": "red",
@@ -47,6 +48,11 @@ LABEL_BADGES: dict[str, BadgeColor] = {
     "Moderate": "yellow",
     "Low Trust": "orange",
     "Untrusted": "red",
+    "Excellent": "green",
+    "Strong": "green",
+    "Average": "yellow",
+    "Weak": "orange",
+    "Poor": "red",
     "high": "green",
     "medium": "yellow",
     "low": "red",

@@ -17,7 +17,7 @@ import streamlit as st
 
 from api.schemas import ModelInfo, ModelList, PlatformStats, PlatformStatsList, Readiness
 from dashboard import charts, ui
-from dashboard.client import AirflowClient, DagRunList, KolClient
+from dashboard.client import AirflowClient, DagRun, DagRunList, KolClient
 
 # KPI -> (title, formatter); the order is the display order.
 KPIS: dict[str, tuple[str, str]] = {
@@ -151,7 +151,7 @@ def freshness(latest: PlatformStatsList | None, runs: DagRunList | None, dag_id:
     last = runs.dag_runs[0] if runs is not None and runs.dag_runs else None
     c[1].metric(
         "Last pipeline run",
-        _run_day(last.logical_date or last.run_after) or "—" if last else "—",
+        run_day(last) if last else "—",
         delta=last.state if last else None,
         delta_color=STATE_COLORS.get(last.state, "gray") if last else "off",
         delta_arrow="off",
@@ -159,7 +159,7 @@ def freshness(latest: PlatformStatsList | None, runs: DagRunList | None, dag_id:
     success = next((r for r in runs.dag_runs if r.state == "success"), None) if runs else None
     c[2].metric(
         "Last successful run",
-        _run_day(success.logical_date or success.run_after) or "—" if success else "—",
+        run_day(success) if success else "—",
         delta=f"ended {ui.ago(success.end_date)}" if success and success.end_date else None,
         delta_color="off",
         delta_arrow="off",
@@ -183,14 +183,17 @@ def freshness(latest: PlatformStatsList | None, runs: DagRunList | None, dag_id:
     if last is not None and last.state == "failed":
         st.warning(f"The latest run ({last.dag_run_id}) failed: see its task logs in Airflow.")
     st.dataframe(runs_frame(runs), hide_index=True, key="platform.runs")
+    st.caption("Day: the day of data a run processed (its data interval's start).")
 
 
-def _run_day(when: datetime | None) -> str | None:
-    return None if when is None else when.strftime("%Y-%m-%d")
+def run_day(r: DagRun) -> str:
+    """The day a run processed: its data interval's start (the DAG is idempotent on it)."""
+    when = r.data_interval_start or r.logical_date or r.run_after
+    return when.strftime("%Y-%m-%d") if when else "—"
 
 
 RUN_COLUMNS = [
-    "logical date",
+    "day",
     "state",
     "run type",
     "started (UTC)",
@@ -204,7 +207,7 @@ def runs_frame(runs: DagRunList) -> pd.DataFrame:
     return pd.DataFrame(
         [
             {
-                "logical date": _run_day(r.logical_date or r.run_after),
+                "day": run_day(r),
                 "state": r.state,
                 "run type": r.run_type,
                 "started (UTC)": ui.utc(r.start_date),
@@ -214,15 +217,7 @@ def runs_frame(runs: DagRunList) -> pd.DataFrame:
             }
             for r in runs.dag_runs
         ],
-        columns=[
-            "logical date",
-            "state",
-            "run type",
-            "started",
-            "ended",
-            "duration (min)",
-            "run id",
-        ],
+        columns=RUN_COLUMNS,
     )
 
 
@@ -262,11 +257,15 @@ def show_model(m: ModelInfo) -> None:
         st.caption("No holdout metrics were logged with this version.")
         return
     st.dataframe(table, hide_index=True, key=f"platform.metrics.{m.kind}")
-    if len(table.columns) > 2:
-        st.plotly_chart(charts.model_metrics(table), key=f"platform.metrics_chart.{m.kind}")
+    worse = [
+        str(row["metric"]) for row in table.to_dict("records") if row.get("verdict") == "worse"
+    ]
+    if worse:
+        st.warning(f"The {m.kind} model does worse than a naive baseline on: {', '.join(worse)}.")
     st.caption(
         "Holdout metrics: measured on data the model never trained on; baselines are the naive "
-        "forecasts (last week, the creator's own mean) on the same data."
+        "forecasts (last week, the creator's own mean) on the same data. Verdict: the model "
+        "against the best baseline, for error metrics (lower is better)."
     )
 
 
@@ -281,18 +280,26 @@ def metrics_table(m: ModelInfo) -> pd.DataFrame:
     used: set[str] = set()
     for name, value in sorted(m.metrics.items()):
         row: dict[str, object] = {"metric": name, "model": value}
-        segment, sep, rest = name.partition("_model_")
+        segment, sep, metric = name.partition("_model_")
+        baselines: list[float] = []
         if sep:
-            row["metric"] = f"{segment} {rest}"
+            row["metric"] = f"{segment} {metric}"
             for b, bvalue in sorted(m.baselines.items()):
-                if b.startswith(f"{segment}_") and b.endswith(f"_{rest}"):
-                    kind = b[len(segment) + 1 : -len(rest) - 1]
+                if b.startswith(f"{segment}_") and b.endswith(f"_{metric}"):
+                    kind = b[len(segment) + 1 : -len(metric) - 1]
                     if kind:
                         row[kind.replace("_", " ")] = bvalue
+                        baselines.append(bvalue)
                         used.add(b)
+        if baselines and metric in LOWER_IS_BETTER:
+            row["verdict"] = "better" if value < min(baselines) else "worse"
         rows.append(row)
     rows += [{"metric": b, "baseline": v} for b, v in sorted(m.baselines.items()) if b not in used]
     return pd.DataFrame(rows)
+
+
+# Error metrics, where a lower value is better (the others, AUC or accuracy, go the other way).
+LOWER_IS_BETTER = ("mae", "mae_log", "rmse", "mape", "smape", "brier", "log_loss", "ece")
 
 
 def readiness_models(ready: Future[Readiness]) -> None:

@@ -35,7 +35,9 @@ def test_platform_shows_kpis_runs_and_models(open_page: Runner, fake_airflow: Fa
     # Pipeline runs from Airflow, newest first, with their states.
     runs = _frame(at, "state")
     assert list(runs["state"]) == ["failed", "success"]
-    assert list(runs["logical date"]) == ["2026-02-10", "2026-02-09"]
+    assert list(runs["day"]) == ["2026-02-10", "2026-02-09"]
+    assert str(runs["started (UTC)"].iloc[1]) == "2026-02-09 00:00:05"
+    assert list(runs["duration (min)"]) == [21.0, 21.0]
     assert m["Last pipeline run"] == ["2026-02-10"]
     last_run = next(x for x in at.metric if x.label == "Last pipeline run")
     assert last_run.delta == "failed"
@@ -51,6 +53,7 @@ def test_platform_shows_kpis_runs_and_models(open_page: Runner, fake_airflow: Fa
     success = next(d.value for d in at.dataframe if "last week" in d.value.columns)
     row = success[success["metric"] == "all mae"].iloc[0]
     assert (row["model"], row["last week"], row["creator mean"]) == (0.41, 0.62, 0.57)
+    assert row["verdict"] == "better"
 
 
 def test_metrics_are_set_beside_the_baselines_of_the_same_segment() -> None:
@@ -58,13 +61,19 @@ def test_metrics_are_set_beside_the_baselines_of_the_same_segment() -> None:
         kind="success",
         name="kol_success",
         available=True,
-        metrics={"shop_model_mae": 1.0, "holdout_mae_log": 0.5},
-        baselines={"shop_last_week_mae": 2.0, "engagement_last_week_mae": 9.0},
+        metrics={"shop_model_mae": 1.0, "all_model_smape": 70.0, "holdout_mae_log": 0.5},
+        baselines={
+            "shop_last_week_mae": 2.0,
+            "all_creator_mean_smape": 60.0,
+            "engagement_last_week_mae": 9.0,
+        },
     )
     table = metrics_table(model)
     rows = {r["metric"]: r for r in table.to_dict("records")}
     assert rows["shop mae"]["model"] == 1.0 and rows["shop mae"]["last week"] == 2.0
-    assert rows["holdout_mae_log"]["model"] == 0.5
+    assert rows["shop mae"]["verdict"] == "better"
+    assert rows["all smape"]["verdict"] == "worse"
+    assert rows["holdout_mae_log"]["model"] == 0.5 and pd.isna(rows["holdout_mae_log"]["verdict"])
     assert rows["engagement_last_week_mae"]["baseline"] == 9.0
 
 
