@@ -95,9 +95,23 @@ def follower_history(points: Sequence[TimeseriesPoint]) -> go.Figure:
     return _layout(
         fig,
         yaxis={"title": "followers"},
-        yaxis2={"title": "following", "overlaying": "y", "side": "right", "showgrid": False},
+        yaxis2=_following_axis([p.following for p in points if p.following is not None]),
         hovermode="x unified",
     )
+
+
+def _following_axis(values: list[int]) -> dict[str, object]:
+    """The right axis; a flat following count gets a range around it, not decimals of it."""
+    axis: dict[str, object] = {
+        "title": "following",
+        "overlaying": "y",
+        "side": "right",
+        "showgrid": False,
+        "tickformat": ",.0f",
+    }
+    if values and max(values) - min(values) < max(10, 0.05 * max(values)):
+        axis["range"] = [min(values) * 0.8, max(values) * 1.2 + 10]
+    return axis
 
 
 def peer_band(p: PeerBenchmark) -> go.Figure:

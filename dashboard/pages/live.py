@@ -8,8 +8,8 @@ and Redis's check (``/readyz``). The panel re-reads them every ``refresh_s`` sec
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from datetime import UTC, datetime
-from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -69,11 +69,10 @@ def panel(client: KolClient, platform: str | None, limit: int) -> None:
         show_alerts(alert_list)
 
 
-def _summary(request: Any) -> Summary | None:
+def _summary(request: Future[Summary]) -> Summary | None:
     """The live totals; without them (Gold down makes the route 503) the page still works."""
     try:
-        value: Summary = request.result()
-        return value
+        return request.result()
     except DashboardError as exc:
         st.info(f"Stream totals are not available, shown from the ranking instead: {exc}")
     except Exception as exc:

@@ -262,11 +262,14 @@ def show_model(m: ModelInfo) -> None:
     ]
     if worse:
         st.warning(f"The {m.kind} model does worse than a naive baseline on: {', '.join(worse)}.")
-    st.caption(
-        "Holdout metrics: measured on data the model never trained on; baselines are the naive "
-        "forecasts (last week, the creator's own mean) on the same data. Verdict: the model "
-        "against the best baseline, for error metrics (lower is better)."
-    )
+    caption = "Holdout metrics: measured on data the model never trained on."
+    if m.baselines:
+        caption += (
+            " Baselines are the naive forecasts (last week, the creator's own mean) on the same "
+            "data; verdict: the model against the best baseline, for error metrics (lower is "
+            "better)."
+        )
+    st.caption(caption)
 
 
 def metrics_table(m: ModelInfo) -> pd.DataFrame:
