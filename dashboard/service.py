@@ -149,6 +149,9 @@ class DashboardService(Service):
             "true",
             "--browser.gatherUsageStats",
             "false",
+            # Marketers get the app, not Streamlit's developer menu ("Deploy", rerun, settings).
+            "--client.toolbarMode",
+            "viewer",
             # A service does not reload when its files change: no watcher threads or inotify.
             "--server.fileWatcherType",
             "none",

@@ -159,16 +159,23 @@ def up(
         d.mkdir(parents=True, exist_ok=True)
     wanted = select(s, names)
     by_name = {svc.name: svc for svc in select(s, optional=True)}
-    # pull in dependencies of what was asked for
-    for svc in list(wanted):
-        for dep in svc.requires:
+    # pull in the dependencies of what was asked for, and theirs (dashboard -> api -> redis)
+    queue = list(wanted)
+    while queue:
+        for dep in queue.pop().requires:
             if dep not in {w.name for w in wanted}:
                 wanted.insert(0, by_name[dep])
+                queue.append(by_name[dep])
     started: list[str] = []
     done: set[str] = set()
     remaining = list(wanted)
     while remaining:
         wave = [svc for svc in remaining if all(d in done for d in svc.requires)]
+        if not wave:  # a cycle or an unknown dependency: say so instead of spinning
+            raise StackError(
+                "cannot order the services: "
+                + ", ".join(f"{svc.name} needs {list(svc.requires)}" for svc in remaining)
+            )
         to_wait = []
         for svc in wave:
             record = process.read_pid(svc.pid_file)

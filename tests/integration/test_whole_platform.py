@@ -183,25 +183,31 @@ def open_page(browser: Any, url: str, wait_text: str, shot: Path) -> Any:
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(url)
     page.get_by_text(wait_text).first.wait_for(timeout=90_000)
-    # Streamlit renders in passes; let the running indicator settle before judging the page.
-    page.wait_for_timeout(3000)
+    # Streamlit draws placeholders (skeletons) first and fills them as the script runs: judge
+    # and photograph the page once none is left.
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stSkeleton\"]')", timeout=90_000
+    )
+    page.wait_for_timeout(1500)
     shot.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(shot), full_page=True)
     errors = page.locator('[data-testid="stException"], [data-testid="stAlertContentError"]')
     assert errors.count() == 0, errors.all_inner_texts()
+    assert page.get_by_text("Page not found").count() == 0, url
     return page
 
 
 @pytest.mark.parametrize(
     "path,title",
-    [("live", "Live"), ("creators", "Creators"), ("compare", "Compare"), ("platform", "Platform")],
+    # Live is the default page: its address is the root.
+    [("", "Live"), ("creators", "Creators"), ("compare", "Compare"), ("platform", "Platform")],
 )
 def test_dashboard_pages_load_without_errors(
     demo: Demo, browser: Any, path: str, title: str
 ) -> None:
     shots = demo.settings.home / "screenshots"
     page = open_page(
-        browser, f"{dashboard_url(demo.settings)}/{path}", title, shots / f"{path}.png"
+        browser, f"{dashboard_url(demo.settings)}/{path}", title, shots / f"{path or 'live'}.png"
     )
     page.close()
 
@@ -216,7 +222,7 @@ def test_dashboard_live_page_lists_the_planted_breakout(demo: Demo, browser: Any
     assert ranked, "no planted breakout in the API's top 20"
     page = open_page(
         browser,
-        f"{dashboard_url(demo.settings)}/live",
+        f"{dashboard_url(demo.settings)}/",
         ranked[0],
         demo.settings.home / "screenshots" / "live-breakout.png",
     )

@@ -170,3 +170,36 @@ def test_a_kafka_cluster_id_never_starts_with_a_dash() -> None:
     cluster_id = kafka_cluster_id(lambda: next(draws))
     assert cluster_id == base64.urlsafe_b64encode(b"\x01" * 16).decode().rstrip("=")
     assert len(cluster_id) == 22
+
+
+class BaseService(FakeService):
+    name = "base"
+
+
+class MiddleService(FakeService):
+    name = "middle"
+    requires = ("base",)
+
+
+class TopService(FakeService):
+    name = "top"
+    requires = ("middle",)
+
+
+def test_up_of_one_service_starts_what_it_needs_transitively(s, fake_services) -> None:  # type: ignore[no-untyped-def]
+    fake_services(BaseService, MiddleService, TopService)
+    try:
+        assert manager.up(s, ["top"]) == ["base", "middle", "top"]
+    finally:
+        manager.down(s)
+
+
+class LoopService(FakeService):
+    name = "loop"
+    requires = ("loop",)
+
+
+def test_a_dependency_cycle_is_an_error_not_a_hang(s, fake_services) -> None:  # type: ignore[no-untyped-def]
+    fake_services(LoopService)
+    with pytest.raises(manager.StackError, match="loop needs"):
+        manager.up(s, ["loop"])
