@@ -29,10 +29,12 @@ def test_status_json_reports_every_service_healthy(settings: Settings) -> None:
         "airflow-dag-processor",
         "airflow-triggerer",
         "api",
+        "dashboard",
         "stream",
+        "producer",
     }
     assert all(r["healthy"] and r["pid"] for r in rows if not r["optional"])
-    assert {r["service"] for r in rows if r["optional"]} == {"stream"}
+    assert {r["service"] for r in rows if r["optional"]} == {"stream", "producer"}
 
 
 def test_second_up_is_a_no_op(settings: Settings) -> None:
