@@ -597,7 +597,7 @@ def test_schemathesis_finds_no_server_errors(running_api: str, key: str) -> None
         run()
 
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 17
+    assert len(operations) == 20
     for op in operations:
         explore(op)
     assert not failures, "\n".join(failures[:10])
