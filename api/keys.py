@@ -16,13 +16,14 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import os
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 
@@ -228,16 +229,32 @@ class KeyRing:
         return found
 
 
-def stored_key(store: KeyStore, name: str, path: Path) -> str:
-    """The plain key kept in ``path`` (0600) if it is still active, else a new key named
-    ``name`` written there: services and the demo get a key that survives restarts."""
+class KeyStoreLike(Protocol):
+    """What :func:`stored_key` needs of a :class:`KeyStore` (tests pass a fake)."""
+
+    def create(self, name: str, rate_limit: int | None = None) -> tuple[Any, str]: ...
+
+    def active(self) -> Mapping[str, Any]: ...
+
+
+def stored_key(store: KeyStoreLike, name: str, path: Path) -> str:
+    """The plain key kept in ``path`` while it is still active, else a new key named ``name``
+    kept there: services and the demo get a key that survives restarts.
+
+    The file is 0600 in a 0700 folder, written to a temporary name and moved into place, so a
+    reader never sees half a key and no umask or older file widens its mode.
+    """
     with contextlib.suppress(OSError):
         key = path.read_text().strip()
         if key and hash_key(key) in store.active():
             return key
     _, key = store.create(name)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600)
-    path.chmod(0o600)
-    path.write_text(key + "\n")
+    path.parent.chmod(0o700)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(key + "\n")
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
     return key

@@ -9,29 +9,18 @@ address and Airflow's address and login reach the Streamlit process through its 
 
 from __future__ import annotations
 
-import os
 import sys
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Protocol
 
 import httpx
 
-from api.keys import hash_key
+from api.keys import KeyStoreLike, stored_key
 from api.settings import ApiSettings
 from dashboard.settings import DashboardSettings
 from kol.settings import REPO_ROOT, Settings
 from kol.stack.services import AirflowApi, Health, Service, ServiceError
 
 KEY_NAME = "dashboard"
-
-
-class KeyStoreLike(Protocol):
-    """What the service needs of :class:`api.keys.KeyStore` (tests pass a fake)."""
-
-    def create(self, name: str, rate_limit: int | None = None) -> tuple[object, str]: ...
-
-    def active(self) -> Mapping[str, object]: ...
 
 
 class DashboardService(Service):
@@ -77,27 +66,7 @@ class DashboardService(Service):
 
     def api_key(self) -> str:
         """The dashboard's key: the kept one while it is active, else a new one (kept)."""
-        store = self.key_store()
-        try:
-            kept = self.key_file.read_text().strip()
-        except OSError:
-            kept = ""
-        if kept and hash_key(kept) in store.active():
-            return kept
-        _, key = store.create(KEY_NAME)
-        self._write_key(key)
-        return key
-
-    def _write_key(self, key: str) -> None:
-        path = self.key_file
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.parent.chmod(0o700)
-        tmp = path.with_name(path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(key + "\n")
-        os.chmod(tmp, 0o600)  # whatever the umask or an older file's mode
-        os.replace(tmp, path)
+        return stored_key(self.key_store(), KEY_NAME, self.key_file)
 
     def prepare(self) -> None:
         if self.ds.api_key is not None:  # KOL_DASHBOARD_API_KEY given: that one, as it is

@@ -209,41 +209,17 @@ def steps(settings: Settings, world: DemoWorld) -> list[Step]:
             service("producer"),
             running("producer"),
         ),
-        Step(
-            "bronze",
-            f"Bronze {span} (kafka_to_bronze)",
-            kol("bronze", "jobs", "bronze", *history),
-            history_loaded,
-        ),
-        Step(
-            "bronze_gate",
-            "Bronze gate (Great Expectations)",
-            kol("bronze_gate", "quality", "check", "bronze", *history),
-            history_loaded,
-        ),
-        Step(
-            "silver",
-            f"Silver {span} (bronze_to_silver)",
-            kol("silver", "jobs", "silver", *history),
-            history_loaded,
-        ),
-        Step(
-            "silver_gate",
-            "Silver gate",
-            kol("silver_gate", "quality", "check", "silver", *history),
-            history_loaded,
-        ),
-        Step(
-            "gold",
-            f"Gold {span} (dbt build on Trino)",
-            kol("gold", "gold", "build", *history),
-            history_loaded,
-        ),
-        Step(
-            "gold_gate",
-            "Gold gate",
-            kol("gold_gate", "quality", "check", "gold", *history),
-            history_loaded,
+        # The daily DAG's jobs and gates, in its order, over the whole history at once.
+        *(
+            Step(name, title, kol(name, *args, *history), history_loaded)
+            for name, title, args in (
+                ("bronze", f"Bronze {span} (kafka_to_bronze)", ("jobs", "bronze")),
+                ("bronze_gate", "Bronze gate (Great Expectations)", ("quality", "check", "bronze")),
+                ("silver", f"Silver {span} (bronze_to_silver)", ("jobs", "silver")),
+                ("silver_gate", "Silver gate", ("quality", "check", "silver")),
+                ("gold", f"Gold {span} (dbt build on Trino)", ("gold", "build")),
+                ("gold_gate", "Gold gate", ("quality", "check", "gold")),
+            )
         ),
         Step("train", "trust and success models -> MLflow", kol("train", "ml", "train"), trained),
         Step(
