@@ -33,7 +33,7 @@ demo: setup ## Start the stack and run the platform end to end on generated data
 
 .PHONY: test
 test: setup ## Run the whole suite (unit + integration), starting and stopping the stack itself
-	@bash infra/with-stack.sh $(RUN) pytest -m "not demo"
+	@bash infra/with-stack.sh $(RUN) pytest --durations=30
 
 .PHONY: test-demo
 test-demo: setup ## kol demo on the stack, checked through the API, Airflow and the dashboard in Chromium

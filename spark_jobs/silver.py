@@ -46,6 +46,10 @@ class FieldSpec:
     name: str  # name in the payload
     kind: str  # count_raw | percent_raw | count | timestamp | bool | double | platform | string
     required: bool
+    # The contract's text constraints (pydantic's min_length, max_length, pattern).
+    min_length: int | None = None
+    max_length: int | None = None
+    pattern: str | None = None
 
     @property
     def out(self) -> str:
@@ -78,11 +82,40 @@ def _kind(annotation: object, metadata: list[object]) -> str:
     return "string"
 
 
+def _text_constraints(metadata: list[object]) -> dict[str, typing.Any]:
+    out: dict[str, typing.Any] = {}
+    for m in metadata:
+        for attr in ("min_length", "max_length", "pattern"):
+            value = getattr(m, attr, None)
+            if value is not None:
+                out[attr] = value
+    return out
+
+
 def contract_fields(model: type[BaseModel]) -> list[FieldSpec]:
-    return [
-        FieldSpec(name, _kind(f.annotation, f.metadata), f.is_required())
-        for name, f in model.model_fields.items()
-    ]
+    specs = []
+    for name, f in model.model_fields.items():
+        kind = _kind(f.annotation, f.metadata)
+        extra = _text_constraints(f.metadata) if kind == "string" else {}
+        specs.append(FieldSpec(name, kind, f.is_required(), **extra))
+    return specs
+
+
+def _text_error(f: FieldSpec, raw: Column) -> Column:
+    """The contract's length and pattern rules for a text field, as pydantic words them."""
+    checks: list[tuple[Column, str]] = []
+    if f.min_length is not None:
+        checks.append((F.length(raw) < f.min_length, f"shorter than {f.min_length}"))
+    if f.max_length is not None:
+        checks.append((F.length(raw) > f.max_length, f"longer than {f.max_length}"))
+    if f.pattern is not None:
+        checks.append((~raw.rlike(f.pattern), f"does not match {f.pattern}"))
+    err: Column = F.lit(None).cast("string")
+    for bad, why in reversed(checks):
+        err = F.when(
+            raw.isNotNull() & bad, F.format_string(f"{f.name}: {why} ('%s')", raw)
+        ).otherwise(err)
+    return err
 
 
 def _typed(f: FieldSpec, raw: Column) -> tuple[Column, Column]:
@@ -125,7 +158,9 @@ def _typed(f: FieldSpec, raw: Column) -> tuple[Column, Column]:
     if f.kind == "platform":
         bad = raw.isNotNull() & ~raw.isin(*PLATFORMS)
         return raw, F.when(bad, F.format_string(f"{f.name}: unknown platform (%s)", raw))
-    return raw, none
+    if f.min_length is None and f.max_length is None and f.pattern is None:
+        return raw, none
+    return raw, _text_error(f, raw)
 
 
 def parse_bronze(bronze: DataFrame, topic: str) -> DataFrame:
@@ -143,6 +178,7 @@ def parse_bronze(bronze: DataFrame, topic: str) -> DataFrame:
         F.col("partition").alias("kafka_partition"),
         F.col("offset").alias("kafka_offset"),
         F.col("kafka_timestamp"),
+        F.col("key"),
         F.col("value").alias("payload"),
         values.alias(_VALUES),
     ).select(
@@ -170,6 +206,19 @@ def parse_bronze(bronze: DataFrame, topic: str) -> DataFrame:
             typed[f.out] = F.coalesce(first, second)
         else:
             typed[f.out] = value
+    # The producers key each record platform:username. A record that names another creator
+    # than its key (a scraper's bug: an empty or numeric username) would attach that
+    # creator's videos to a second kol_id in Gold.
+    named = F.concat_ws(":", F.col("p.platform"), F.col("p.username"))
+    errors.append(
+        F.when(
+            F.col("key").isNotNull()
+            & F.col("p.platform").isNotNull()
+            & F.col("p.username").isNotNull()
+            & (F.col("key") != named),
+            F.format_string("Kafka key %s does not match platform:username %s", "key", named),
+        )
+    )
     joined = F.concat_ws("; ", *errors)
     reason = F.when(joined != "", joined)
     return df.select(

@@ -34,8 +34,7 @@ DEMO_ENV = {
     "KOL_INGEST_LIVE_RATE": "2",
 }
 CHROMIUM = "/usr/bin/chromium"
-# Not in `make test` yet: on a fresh clone its 120-creator world failed dbt's uniqueness tests of
-# int_videos_unioned (video_id) and int_video_stats_aggregated_to_days; see `make test-demo`.
+# `make test-demo` runs this module alone.
 pytestmark = pytest.mark.demo
 
 

@@ -111,6 +111,25 @@ def test_each_contract_violation_is_a_reject_with_its_reason(spark: SparkSession
     assert "empty payload" in reasons[5]
 
 
+def test_text_rules_and_the_kafka_key_come_from_the_contract(spark: SparkSession) -> None:
+    # A broken scraper's records that every typed check lets through: the contract's text
+    # rules and the record key (tiktok:alice) catch them.
+    payloads = [
+        profile("empty-user", username=""),
+        profile("numeric-user", username=31794),
+        profile("other-creator", username="bob"),
+        profile("bad-type", event_type="Profile Snapshot"),
+        profile("fine"),
+    ]
+    parsed = parse_bronze(bronze_df(spark, PROFILES_TOPIC, payloads), PROFILES_TOPIC)
+    reasons = {r.offset: r.reason for r in rejects_rows(parsed, T0).collect()}
+    assert sorted(reasons) == [0, 1, 2, 3]
+    assert "username: shorter than 1 ('')" in reasons[0]
+    assert "Kafka key tiktok:alice does not match platform:username tiktok:31794" in reasons[1]
+    assert "platform:username tiktok:bob" in reasons[2]
+    assert "event_type: does not match ^[a-z][a-z0-9_]*$ ('Profile Snapshot')" in reasons[3]
+
+
 def test_silver_keeps_the_first_record_of_each_event(spark: SparkSession) -> None:
     parsed = parse_bronze(
         bronze_df(spark, PROFILES_TOPIC, [profile("e1"), profile("e2"), profile("e1")]),
