@@ -12,6 +12,7 @@ rule in :mod:`ingestion.counts`; a string that does not is a contract failure wi
 
 from __future__ import annotations
 
+import csv
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,17 @@ DISCOVERY_TOPIC: Final = "kol.discovery.raw"
 DLQ_TOPIC: Final = "kol.dlq"
 
 SCHEMAS_DIR = Path(__file__).with_name("schemas")
+# Gold converts sales to USD with this seed's rates. A currency without a rate could only count
+# as nothing, so it fails the contract: the DLQ at a producer, silver.rejects in Silver.
+RATES_SEED = Path(__file__).resolve().parents[1] / "dbt_kol" / "seeds" / "currencies.csv"
+
+
+def rated_currencies(seed: Path = RATES_SEED) -> tuple[str, ...]:
+    with seed.open(encoding="utf-8", newline="") as f:
+        return tuple(sorted(row["currency"] for row in csv.DictReader(f)))
+
+
+CURRENCIES: Final = rated_currencies()
 
 
 def _check_count(raw: str | None) -> str | None:
@@ -172,7 +184,11 @@ class ProductEvent(BaseEvent):
     product_title: Text = None
     seller_id: Text = None
     price: float | None = Field(default=None, ge=0)
-    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    currency: str | None = Field(
+        default=None,
+        pattern=rf"^({'|'.join(CURRENCIES)})$",
+        description="ISO 4217 code with a USD rate in dbt_kol/seeds/currencies.csv",
+    )
     sold_count_raw: CountRaw = None
     sold_count: Count = None
     category: Text = None

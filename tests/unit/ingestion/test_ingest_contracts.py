@@ -11,6 +11,7 @@ import pytest
 
 from ingestion.contracts import (
     COMMENTS_TOPIC,
+    CURRENCIES,
     DISCOVERY_TOPIC,
     DLQ_TOPIC,
     PRODUCTS_TOPIC,
@@ -21,6 +22,7 @@ from ingestion.contracts import (
     BaseEvent,
     Rejection,
     json_schema,
+    rated_currencies,
     schema_path,
     validate_payload,
     write_schemas,
@@ -153,6 +155,8 @@ def _reject(topic: str, **changes: Any) -> Rejection:
         (VIDEOS_TOPIC, {"view_count": -1}, "greater_than_equal:view_count"),
         (COMMENTS_TOPIC, {"comment_text": ...}, "missing:comment_text"),
         (PRODUCTS_TOPIC, {"currency": "vnd"}, "string_pattern_mismatch:currency"),
+        # Well formed, but no rate to count its sales in USD.
+        (PRODUCTS_TOPIC, {"currency": "GBP"}, "string_pattern_mismatch:currency"),
         (PRODUCTS_TOPIC, {"price": "199000"}, "float_type:price"),
         (PRODUCTS_TOPIC, {"has_shop": ...}, "missing:has_shop"),
         (DISCOVERY_TOPIC, {"event_id": ...}, "missing:event_id"),
@@ -163,6 +167,14 @@ def test_contract_failures_carry_a_countable_reason(
     topic: str, changes: dict[str, Any], code: str
 ) -> None:
     assert _reject(topic, **changes).code == code
+
+
+def test_currencies_are_those_with_a_rate_in_the_dbt_seed(tmp_path: Path) -> None:
+    seed = tmp_path / "currencies.csv"
+    seed.write_text("currency,currency_name,usd_per_unit\nVND,Vietnamese dong,0.0000394\n")
+    assert rated_currencies(seed) == ("VND",)
+    assert {"USD", "VND"} <= set(CURRENCIES)
+    assert "GBP" not in CURRENCIES
 
 
 def test_count_failure_message_names_the_value() -> None:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from pyspark.sql import SparkSession
 
-from ingestion.contracts import PROFILES_TOPIC, VIDEOS_TOPIC, ProfileEvent
+from ingestion.contracts import PRODUCTS_TOPIC, PROFILES_TOPIC, VIDEOS_TOPIC, ProfileEvent
 from spark_jobs.bronze import to_bronze
 from spark_jobs.interval import Interval
 from spark_jobs.silver import contract_fields, parse_bronze, rejects_rows, silver_rows
@@ -128,6 +128,30 @@ def test_text_rules_and_the_kafka_key_come_from_the_contract(spark: SparkSession
     assert "Kafka key tiktok:alice does not match platform:username tiktok:31794" in reasons[1]
     assert "platform:username tiktok:bob" in reasons[2]
     assert "event_type: does not match ^[a-z][a-z0-9_]*$ ('Profile Snapshot')" in reasons[3]
+
+
+def test_a_sale_in_a_currency_without_a_rate_is_a_reject(spark: SparkSession) -> None:
+    def product(event_id: str, currency: str) -> dict[str, object]:
+        return {
+            "event_id": event_id,
+            "event_time": "2026-11-01T00:00:00Z",
+            "event_type": "product_snapshot",
+            "platform": "tiktok",
+            "username": "alice",
+            "has_shop": True,
+            "product_id": "p1",
+            "price": 12.5,
+            "currency": currency,
+            "sold_count_raw": "1,2K",
+        }
+
+    parsed = parse_bronze(
+        bronze_df(spark, PRODUCTS_TOPIC, [product("gbp", "GBP"), product("usd", "USD")]),
+        PRODUCTS_TOPIC,
+    )
+    reasons = {r.offset: r.reason for r in rejects_rows(parsed, T0).collect()}
+    assert list(reasons) == [0] and "currency" in reasons[0] and "'GBP'" in reasons[0]
+    assert silver_rows(parsed, T0).collect()[0].currency == "USD"
 
 
 def test_silver_keeps_the_first_record_of_each_event(spark: SparkSession) -> None:
