@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -19,7 +20,7 @@ from rich.progress import (
 )
 
 from ingestion.contracts import DLQ_TOPIC, SCHEMAS_DIR, TOPICS, write_schemas
-from ingestion.generator import GeneratorConfig, World
+from ingestion.generator import PRESETS, World
 from ingestion.importers import ImportFormatError, iter_records, plan_import
 from ingestion.pipeline import GenerateStats, run_world
 from ingestion.producer import (
@@ -44,6 +45,13 @@ console = Console(stderr=True)
 class Mode(StrEnum):
     replay = "replay"
     live = "live"
+
+
+class Preset(StrEnum):
+    """Named worlds (:data:`ingestion.generator.PRESETS`)."""
+
+    easy = "easy"
+    hard = "hard"
 
 
 def _utc(value: datetime) -> datetime:
@@ -89,6 +97,11 @@ def generate(
         datetime(2025, 1, 1), formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"], help="Start (UTC)."
     ),
     mode: Mode = typer.Option(Mode.replay, help="replay: history at full speed; live: paced."),
+    preset: Preset = typer.Option(
+        Preset.easy,
+        help="easy: one signature per planted behaviour; hard: organic spikes, drip-fed "
+        "purchases, stealth pods and bots, weak genuine engagement, 5% wrong labels.",
+    ),
     rate: float = typer.Option(1000.0, min=0.001, help="Events/s in live mode."),
     backdate: float = typer.Option(
         0.0, min=0.0, help="Live mode: send the first SECONDS of the schedule at once, in the past."
@@ -116,7 +129,8 @@ def generate(
     settings, ingest = get_settings(), get_ingest_settings()
     if days is None:
         days = 7 if mode is Mode.replay else 3650
-    config = GeneratorConfig(
+    config = replace(
+        PRESETS[preset.value],
         creators=creators,
         days=days,
         seed=seed,
@@ -148,7 +162,10 @@ def generate(
     else:
         sink = JsonlSink(out)
         target = str(out)
-    console.print(f"{creators} creators x {days} days, seed {seed}, {mode.value} mode → {target}")
+    console.print(
+        f"{creators} creators x {days} days, seed {seed}, {preset.value} world, "
+        f"{mode.value} mode → {target}"
+    )
 
     progress = _counter_progress()
     with progress:

@@ -20,6 +20,24 @@ Planted behaviours, with ground truth in :meth:`World.labels`:
 * ``viral_breakout``: one video gets 50-200x the usual views, trends for days, followers surge.
 * ``declining``: followers shrink, reach and posting frequency fall day after day.
 
+Each of those has one signature, so a model trained on them can just learn the generator's rules.
+The hard cases (off by default; :meth:`GeneratorConfig.hard` turns them on) break the
+signatures the way real fraud and real audiences do:
+
+* ``organic_spike`` (``spike_cause`` giveaway | shoutout | ad): a genuine creator gains as many
+  followers in a day or two as a purchase would add; giveaway followers barely watch or engage.
+* ``drip_fed``: a purchase delivered over 7-20 days of 2-8% each: no step stands out.
+* ``stealth_bots``: bot comments with templated, varied text and handles like anyone's, spread
+  over hours.
+* ``stealth_pod``: a pod commenting over hours, in everyday words, partly from accounts never seen
+  before.
+* ``weak_engagement``: a genuine creator whose audience rarely watches, likes or comments.
+* label noise: the written label is wrong for a share of creators, as reviewers' labels are; each
+  label row keeps the truth beside it (``true_behaviours``).
+
+The hard cases draw from streams of their own, so turning them on leaves every creator without
+one exactly as it was, and the default world byte for byte as it always was.
+
 Dirt, each at its own rate: duplicates (same bytes, re-sent minutes later), late events
 (held back up to ``max_late_hours``, hence out of order) and malformed events, each made to fail
 its contract in one of several ways (:data:`FLAWS`).
@@ -36,7 +54,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -52,6 +70,8 @@ from ingestion.contracts import (
     event_key,
 )
 from ingestion.counts import format_count
+
+_T = TypeVar("_T")
 
 DAY = 86_400.0
 HOUR = 3_600.0
@@ -107,6 +127,17 @@ _BAD_COUNTS = ("12..5K", "abc", "1.2.3M", "-40", "1,23,456")
 _BAD_PLATFORMS = ("TikTok", "facebook", "tiktok ", "yt")
 
 
+# The hard preset's knobs (see GeneratorConfig); each is 0 in the default (easy) world.
+HARD_CASES: dict[str, float] = {
+    "organic_spike_share": 0.10,
+    "drip_fed_share": 0.5,
+    "stealth_bot_share": 0.5,
+    "stealth_pod_share": 0.5,
+    "weak_engagement_share": 0.08,
+    "label_noise": 0.05,
+}
+
+
 @dataclass(frozen=True)
 class GeneratorConfig:
     creators: int = 200
@@ -132,17 +163,64 @@ class GeneratorConfig:
     # Planted behaviours (bought followers, breakouts) start within the first this many days
     # (default: anywhere in the world). A live demo sets 2 so they happen while someone looks.
     plant_within_days: int | None = None
+    # Hard cases, all off here (GeneratorConfig.hard() turns them on). Organic spikes and weak
+    # engagement are shares of all creators, drip-fed purchases and stealth bots of the
+    # bought-follower creators, stealth pods of the pods; label_noise is the share of written
+    # labels that are wrong (the truth stays in the label row).
+    organic_spike_share: float = 0.0
+    drip_fed_share: float = 0.0
+    stealth_bot_share: float = 0.0
+    stealth_pod_share: float = 0.0
+    weak_engagement_share: float = 0.0
+    label_noise: float = 0.0
+
+    @classmethod
+    def hard(cls, **overrides: Any) -> GeneratorConfig:
+        """The default world plus every hard case (:data:`HARD_CASES`); overrides win."""
+        return cls(**{**HARD_CASES, **overrides})
+
+    @property
+    def hard_cases(self) -> bool:
+        return any(getattr(self, name) > 0 for name in HARD_CASES)
 
     def __post_init__(self) -> None:
         if self.creators < 1 or self.days < 1:
             raise ValueError("creators and days must be >= 1")
-        for name in ("duplicate_rate", "late_rate", "malformed_rate", "missing_rate"):
+        for name in ("duplicate_rate", "late_rate", "malformed_rate", "missing_rate", *HARD_CASES):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be within [0, 1]")
         if self.start.tzinfo is None:
             raise ValueError("start must be timezone-aware")
         if self.plant_within_days is not None and self.plant_within_days < 1:
             raise ValueError("plant_within_days must be >= 1")
+
+
+# Named worlds for the CLI and notebooks: easy = one signature per behaviour, hard = the hard cases.
+PRESETS: dict[str, GeneratorConfig] = {"easy": GeneratorConfig(), "hard": GeneratorConfig.hard()}
+
+
+@dataclass(frozen=True, slots=True)
+class SpikeCause:
+    size: tuple[float, float]  # followers gained, as a share of the audience before
+    tau: float  # days over which the newcomers arrive (exponential decay)
+    watch: float  # how often a newcomer watches, relative to a follower who chose the creator
+    engage: float  # how often a newcomer who watches likes or comments, relative likewise
+
+
+# Giveaways and shoutouts add as many followers as a purchase does (0.8-3x), so the size of a
+# jump alone cannot tell them apart; giveaway entrants followed for a prize, not the content.
+SPIKE_CAUSES = {
+    "giveaway": SpikeCause((0.3, 2.0), 0.8, 0.3, 0.3),
+    "shoutout": SpikeCause((0.3, 2.0), 0.4, 0.7, 0.9),
+    "ad": SpikeCause((0.2, 1.0), 2.0, 0.5, 0.7),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class OrganicSpike:
+    cause: str
+    day: int
+    gain: float
 
 
 # ---- world state ----------------------------------------------------------------------------
@@ -207,6 +285,7 @@ class Creator:
     peak_hour: float
     rng: random.Random
     dirt: random.Random
+    hard: random.Random  # the hard cases' draws, so the easy world's streams never shift
     key: str = ""
     fake: float = 0.0
     posts: int = 0
@@ -221,6 +300,12 @@ class Creator:
     decline_day: int | None = None
     decline_rate: float = 0.0
     viral_gain: float = 0.0
+    # hard cases
+    drip_fed: bool = False
+    stealth_bots: bool = False
+    weak_engagement: bool = False
+    spike: OrganicSpike | None = None
+    label_flipped: bool = False
 
     @property
     def followers(self) -> float:
@@ -236,6 +321,7 @@ class SimEvent:
         "key",
         "kind",
         "origin",
+        "planted",
         "published",
         "record",
         "release",
@@ -253,6 +339,8 @@ class SimEvent:
         self.kind = "event"  # event | late | duplicate
         self.origin: SimEvent | None = None
         self.published: float | None = None  # a video's publish time, simulated
+        # Which planted behaviour wrote it ("bot", "pod"): comment-level truth, never sent.
+        self.planted: str | None = None
         self._value: bytes | None = None
 
     @property
@@ -332,6 +420,32 @@ def _poisson(rng: random.Random, lam: float) -> int:
     return max(0, round(rng.gauss(lam, math.sqrt(lam))))
 
 
+def _share_count(share: float, n: int) -> int:
+    """How many of ``n`` get a behaviour: at least one in a world of 8 or more, if any."""
+    return max(1, round(share * n)) if n >= 8 and share > 0 else round(share * n)
+
+
+def _pick(rng: random.Random, items: list[_T], share: float) -> list[_T]:
+    """``share`` of ``items`` at random, at least one when any is asked for."""
+    if share <= 0 or not items:
+        return []
+    return rng.sample(items, min(len(items), max(1, round(share * len(items)))))
+
+
+def _spike_growth(spike: OrganicSpike, day: int) -> float:
+    """The share of the audience a caused spike adds on ``day``: most at once, then a tail."""
+    decay = math.exp(-1.0 / SPIKE_CAUSES[spike.cause].tau)
+    return spike.gain * (1.0 - decay) * decay ** (day - spike.day)
+
+
+def _join_audience(c: Creator, spike: OrganicSpike) -> None:
+    """The spike's newcomers stay, watching and engaging less than the followers who chose the
+    creator: reach and like rates become the blend of both."""
+    cause, g = SPIKE_CAUSES[spike.cause], spike.gain
+    c.reach *= (1.0 + cause.watch * g) / (1.0 + g)
+    c.like_mult *= (1.0 + cause.watch * cause.engage * g) / (1.0 + cause.watch * g)
+
+
 def _seed_for(seed: int, idx: int, stream: int) -> int:
     return int.from_bytes(
         hashlib.blake2b(f"{seed}:{idx}:{stream}".encode(), digest_size=8).digest()
@@ -354,6 +468,7 @@ class World:
         self._id_prefix = hashlib.blake2b(origin.encode(), digest_size=6).hexdigest()
         self.pods: dict[int, list[str]] = {}
         self.pod_associates: dict[int, list[str]] = {}
+        self.stealth_pods: set[int] = set()
         self.creators = self._build()
         self._heap: list[tuple[float, int, int, SimEvent]] = []
         self._started = False
@@ -409,6 +524,7 @@ class World:
             peak_hour=(13.0 if lang == "vi" else 0.5) + rng.gauss(0.0, 2.0),
             rng=rng,
             dirt=random.Random(_seed_for(cfg.seed, idx, 2)),
+            hard=random.Random(_seed_for(cfg.seed, idx, 3)),
             posts=int(rng.uniform(20, 800)),
         )
         c.key = event_key(platform, handle)
@@ -441,14 +557,10 @@ class World:
         n = len(creators)
         order = list(range(n))
         rng.shuffle(order)
-
-        # The last day a planted behaviour may start on, leaving its aftermath in the world.
-        last = max(1, cfg.days - 2)
-        if cfg.plant_within_days is not None:
-            last = max(1, min(last, cfg.plant_within_days - 1))
+        last = self._last_plant_day()
 
         def take(share: float) -> list[int]:
-            k = max(1, round(share * n)) if n >= 8 and share > 0 else round(share * n)
+            k = _share_count(share, n)
             picked, order[:] = order[:k], order[k:]
             return picked
 
@@ -495,6 +607,65 @@ class World:
                     for _ in range(rng.randint(6, 15))
                 ]
                 pod_id += 1
+        if cfg.hard_cases:
+            self._plant_hard(creators, [creators[i] for i in order if creators[i].pod_id is None])
+
+    def _last_plant_day(self) -> int:
+        """The last day a planted behaviour may start on, leaving its aftermath in the world."""
+        cfg = self.config
+        last = max(1, cfg.days - 2)
+        if cfg.plant_within_days is not None:
+            last = max(1, min(last, cfg.plant_within_days - 1))
+        return last
+
+    def _plant_hard(self, creators: list[Creator], unplanted: list[Creator]) -> None:
+        """The hard cases, from a stream of their own: the easy plants above stay as they were.
+
+        ``unplanted`` (creators with no behaviour, in the world's shuffled order) supplies the
+        genuine hard cases.
+        """
+        cfg = self.config
+        rng = random.Random(_seed_for(cfg.seed, -1, 3))
+        bought = [c for c in creators if c.bought_steps is not None]
+        for c in _pick(rng, bought, cfg.drip_fed_share):
+            self._drip_feed(c, rng)
+        for c in _pick(rng, bought, cfg.stealth_bot_share):
+            c.stealth_bots = True
+        for pod_id in _pick(rng, sorted(self.pods), cfg.stealth_pod_share):
+            self.stealth_pods.add(pod_id)
+            # Outside helpers named like anyone, not like a pod's accounts.
+            self.pod_associates[pod_id] = [_commenter(rng) for _ in self.pod_associates[pod_id]]
+        n_spikes = _share_count(cfg.organic_spike_share, len(creators))
+        n_weak = _share_count(cfg.weak_engagement_share, len(creators))
+        causes = list(SPIKE_CAUSES)
+        for k, c in enumerate(unplanted[:n_spikes]):
+            cause = causes[k % len(causes)]  # in turn, so a small world has every cause
+            day = rng.randint(1, self._last_plant_day()) if cfg.days > 1 else 0
+            c.spike = OrganicSpike(cause, day, rng.uniform(*SPIKE_CAUSES[cause].size))
+        for c in unplanted[n_spikes : n_spikes + n_weak]:
+            # An audience that scrolls past: fewer views per follower, fewer likes per view.
+            c.weak_engagement = True
+            c.reach *= rng.uniform(0.35, 0.6)
+            c.like_mult *= rng.uniform(0.25, 0.5)
+        if cfg.label_noise > 0:
+            for c in creators:
+                # A stream per creator: which labels are wrong depends on nothing else.
+                flip = random.Random(_seed_for(cfg.seed, c.idx, 4)).random()
+                c.label_flipped = flip < cfg.label_noise
+
+    def _drip_feed(self, c: Creator, rng: random.Random) -> None:
+        """Deliver the purchase as many small daily steps from its first day, each below what a
+        jump threshold flags; the last steps may land after the world ends, as in any window."""
+        assert c.bought_steps is not None
+        first_day = math.floor((c.bought_steps[0][0] - self.start) / DAY)
+        c.drip_fed = True
+        c.bought_steps = [
+            (
+                self.start + (first_day + s + rng.uniform(0.46, 0.54)) * DAY,
+                rng.uniform(0.02, 0.08) * c.real,
+            )
+            for s in range(rng.randint(7, 20))
+        ]
 
     # -- simulation --
     def events(
@@ -527,6 +698,7 @@ class World:
         t: float,
         record: dict[str, Any],
         published: float | None = None,
+        planted: str | None = None,
     ) -> None:
         if t < self.start or t >= self.end:
             return
@@ -535,7 +707,7 @@ class World:
         eid = f"{self._id_prefix}{c.idx:08x}{seq:012x}"
         record["event_id"] = f"{eid[:8]}-{eid[8:12]}-{eid[12:16]}-{eid[16:20]}-{eid[20:]}"
         ev = SimEvent(t, topic, c.key, record)
-        ev.published = published
+        ev.published, ev.planted = published, planted
         cfg = self.config
         dirt = c.dirt
         # Exactly three draws per event, whatever the rates: a number below its rate is also,
@@ -551,7 +723,7 @@ class World:
         heapq.heappush(self._heap, (ev.release, c.idx, seq * 2, ev))
         if r_dup < cfg.duplicate_rate:
             dup = SimEvent(t, topic, c.key, record)
-            dup.flaw, dup.kind, dup.origin = ev.flaw, "duplicate", ev
+            dup.flaw, dup.kind, dup.origin, dup.planted = ev.flaw, "duplicate", ev, planted
             dup.release = ev.release + 1.0 + r_dup / cfg.duplicate_rate * 599.0
             heapq.heappush(self._heap, (dup.release, c.idx, seq * 2 + 1, dup))
 
@@ -586,6 +758,10 @@ class World:
         if c.viral_day is not None and day >= c.viral_day:
             g += c.viral_gain * math.exp(-(day - c.viral_day) / 3.0)
             reach_mult = 1.5
+        if c.spike is not None and day >= c.spike.day:
+            if day == c.spike.day:
+                _join_audience(c, c.spike)
+            g += _spike_growth(c.spike, day)
         real_start = c.real
         real_end = max(real_start * (1.0 + g), 100.0)
 
@@ -718,21 +894,27 @@ class World:
 
     def _pod_comments(self, c: Creator, v: Video) -> None:
         assert c.pod_id is not None
-        rng = c.rng
+        stealth = c.pod_id in self.stealth_pods
+        rng = c.hard if stealth else c.rng
         accounts = [u for u in self.pods[c.pod_id] if u != c.username] + self.pod_associates[
             c.pod_id
         ]
         for who in accounts:
-            if rng.random() < 0.85:
-                ct = v.published + rng.uniform(60.0, 45 * 60.0)
-                self._emit(
-                    c,
-                    COMMENTS_TOPIC,
-                    ct,
-                    self._comment(c, v, ct, rng.choice(corpus.POD_COMMENTS), who),
-                )
+            if rng.random() < (0.6 if stealth else 0.85):
+                if stealth:
+                    ct, text = v.published + rng.uniform(600.0, 12 * HOUR), _stealth_line(rng, c)
+                    # Half the time through an account never seen before (a second account,
+                    # a friend asked to help): no fixed roster to spot.
+                    who = who if rng.random() < 0.5 else _commenter(rng)
+                else:
+                    ct = v.published + rng.uniform(60.0, 45 * 60.0)
+                    text = rng.choice(corpus.POD_COMMENTS)
+                self._emit(c, COMMENTS_TOPIC, ct, self._comment(c, v, ct, text, who), planted="pod")
 
     def _bot_burst(self, c: Creator, v: Video) -> None:
+        if c.stealth_bots:
+            self._stealth_bot_burst(c, v)
+            return
         rng = c.rng
         base = rng.choice(corpus.BOT_COMMENTS)
         emoji = rng.choice(corpus.BOT_EMOJI)
@@ -743,7 +925,19 @@ class World:
             if rng.random() < 0.3:
                 text = text.lower()
             bot = f"user{rng.randrange(10**9, 10**10)}"
-            self._emit(c, COMMENTS_TOPIC, ct, self._comment(c, v, ct, text, bot))
+            self._emit(c, COMMENTS_TOPIC, ct, self._comment(c, v, ct, text, bot), planted="bot")
+
+    def _stealth_bot_burst(self, c: Creator, v: Video) -> None:
+        """Bots a near-duplicate filter misses: lines from a template, handles like anyone's,
+        spread over hours rather than minutes."""
+        rng = c.hard
+        begin = v.published + rng.uniform(600.0, 12 * HOUR)
+        spread = rng.uniform(1.0, 6.0) * HOUR
+        for _ in range(rng.randint(10, 30)):
+            ct = begin + rng.uniform(0.0, spread)
+            text = _stealth_line(rng, c, bot=True)
+            bot = f"user{rng.randrange(10**9, 10**10)}" if rng.random() < 0.25 else _commenter(rng)
+            self._emit(c, COMMENTS_TOPIC, ct, self._comment(c, v, ct, text, bot), planted="bot")
 
     def _products(self, c: Creator, day: int, day_start: float) -> None:
         rng = c.rng
@@ -888,41 +1082,74 @@ class World:
 
     # -- ground truth --
     def labels(self) -> list[dict[str, Any]]:
-        """One row per creator: its planted behaviours and the facts needed to check them."""
+        """One row per creator: its planted behaviours and the facts needed to check them.
+
+        With hard cases on, ``behaviours`` and ``is_fake_audience`` are the labels as written
+        (what a model trains on, wrong for ``label_noise`` of creators) and each row also keeps
+        the truth (``true_behaviours``, ``true_is_fake_audience``, ``label_flipped``) and the
+        cause and day of a benign follower spike (``spike_cause`` giveaway | shoutout | ad |
+        viral, ``spike_day``). Default rows keep their old shape, byte for byte.
+        """
         rows = []
         for c in self.creators:
-            behaviours = []
-            if c.bought_steps is not None:
-                behaviours.append("bought_followers")
-            if c.pod_id is not None:
-                behaviours.append("engagement_pod")
-            if c.viral_day is not None:
-                behaviours.append("viral_breakout")
-            if c.decline_day is not None:
-                behaviours.append("declining")
-            rows.append(
-                {
-                    "key": c.key,
-                    "platform": c.platform,
-                    "username": c.username,
-                    "niche": c.niche,
-                    "language": c.lang,
-                    "behaviours": behaviours,
-                    "is_fake_audience": c.bought_steps is not None,
-                    "bought_followers_steps": None
-                    if c.bought_steps is None
-                    else [
-                        {"at": iso_time(at), "followers_added": round(n)}
-                        for at, n in c.bought_steps
-                    ],
-                    "pod_id": c.pod_id,
-                    "pod_members": None if c.pod_id is None else self.pods[c.pod_id],
-                    "viral_day": c.viral_day,
-                    "decline_day": c.decline_day,
-                    "has_shop": c.shop,
-                }
-            )
+            behaviours = self._behaviours(c)
+            row: dict[str, Any] = {
+                "key": c.key,
+                "platform": c.platform,
+                "username": c.username,
+                "niche": c.niche,
+                "language": c.lang,
+                "behaviours": behaviours,
+                "is_fake_audience": c.bought_steps is not None,
+                "bought_followers_steps": None
+                if c.bought_steps is None
+                else [
+                    {"at": iso_time(at), "followers_added": round(n)} for at, n in c.bought_steps
+                ],
+                "pod_id": c.pod_id,
+                "pod_members": None if c.pod_id is None else self.pods[c.pod_id],
+                "viral_day": c.viral_day,
+                "decline_day": c.decline_day,
+                "has_shop": c.shop,
+            }
+            if self.config.hard_cases:
+                row |= self._hard_label(c, behaviours)
+            rows.append(row)
         return rows
+
+    def _behaviours(self, c: Creator) -> list[str]:
+        """The truth; a variant (drip_fed, stealth_pod, ...) follows the behaviour it varies."""
+        behaviours = []
+        if c.bought_steps is not None:
+            behaviours.append("bought_followers")
+            behaviours += ["drip_fed"] * c.drip_fed + ["stealth_bots"] * c.stealth_bots
+        if c.pod_id is not None:
+            behaviours.append("engagement_pod")
+            behaviours += ["stealth_pod"] * (c.pod_id in self.stealth_pods)
+        if c.viral_day is not None:
+            behaviours.append("viral_breakout")
+        if c.decline_day is not None:
+            behaviours.append("declining")
+        behaviours += ["organic_spike"] * (c.spike is not None)
+        behaviours += ["weak_engagement"] * c.weak_engagement
+        return behaviours
+
+    @staticmethod
+    def _hard_label(c: Creator, truth: list[str]) -> dict[str, Any]:
+        written = _flipped(truth) if c.label_flipped else truth
+        spike_cause: str | None = None if c.viral_day is None else "viral"
+        spike_day = c.viral_day
+        if c.spike is not None:
+            spike_cause, spike_day = c.spike.cause, c.spike.day
+        return {
+            "behaviours": written,
+            "is_fake_audience": "bought_followers" in written,
+            "true_behaviours": truth,
+            "true_is_fake_audience": c.bought_steps is not None,
+            "label_flipped": c.label_flipped,
+            "spike_cause": spike_cause,
+            "spike_day": spike_day,
+        }
 
     def write_labels(self, path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -935,6 +1162,30 @@ class World:
             for row in self.labels():
                 fh.write(orjson.dumps({**row, "world": meta}) + b"\n")
         return path
+
+
+# A label names the fraud with its variants; a reviewer's mistake drops them all, or accuses a
+# genuine creator of the most common fraud.
+FRAUD_BEHAVIOURS = ("bought_followers", "drip_fed", "stealth_bots", "engagement_pod", "stealth_pod")
+
+
+def _flipped(truth: list[str]) -> list[str]:
+    if any(b in FRAUD_BEHAVIOURS for b in truth):
+        return [b for b in truth if b not in FRAUD_BEHAVIOURS]
+    return ["bought_followers"]
+
+
+_OPENERS = ("", "", "Wow ", "Omg ", "Haha ", "Ôi ", "Trời ơi ", "Bro ", "Ok ", "Ayy ")
+_CLOSERS = ("", "", "!", "!!", " nha", " <3", "...", " luôn", " fr", " 100%")
+
+
+def _stealth_line(rng: random.Random, c: Creator, *, bot: bool = False) -> str:
+    """A comment in everyday words (a pod's or a bot's), varied by a template so that no two
+    in a burst read alike."""
+    words = corpus.BOT_COMMENTS if bot else corpus.POD_COMMENTS
+    body = rng.choice((*corpus.COMMENTS[c.lang], *words))
+    emoji = rng.choice(corpus.BOT_EMOJI) * rng.randint(0, 2)
+    return f"{rng.choice(_OPENERS)}{body}{rng.choice(_CLOSERS)}{emoji}".strip()
 
 
 def _commenter(rng: random.Random) -> str:

@@ -3,7 +3,10 @@
 A creator's audience is *inauthentic* when followers were bought or its engagement comes from a
 pod (the generator's ``bought_followers`` and ``engagement_pod``). Bought followers arrive on a
 known day: rows before it describe a still-genuine account, so they are labelled genuine (a
-``since`` day per creator).
+``since`` day per creator). Variants (``drip_fed``, ``stealth_pod``, ...) come with the behaviour
+they vary. A hard world's labels are written with mistakes (``label_noise``): ``label`` is the
+label as written, what a model trains on; ``true_label`` is the truth, to score against
+(the same as ``label`` for files without ``true_behaviours`` and for user CSVs).
 
 User CSV: ``platform,username,label`` with label 1/0, true/false, fake/genuine,
 inauthentic/authentic (case-insensitive); it applies to every day of the creator and overrides
@@ -23,7 +26,7 @@ import pandas as pd
 POSITIVE = {"1", "true", "fake", "inauthentic", "bought", "yes"}
 NEGATIVE = {"0", "false", "genuine", "authentic", "real", "no"}
 INAUTHENTIC_BEHAVIOURS = ("bought_followers", "engagement_pod")
-COLUMNS = ["kol_id", "label", "since", "behaviours", "source"]
+COLUMNS = ["kol_id", "label", "since", "behaviours", "source", "true_label"]
 
 
 class LabelError(ValueError):
@@ -40,19 +43,24 @@ def generator_labels(paths: Iterable[Path]) -> pd.DataFrame:
                     continue
                 r = orjson.loads(line)
                 behaviours = list(r.get("behaviours") or [])
-                bad = any(b in INAUTHENTIC_BEHAVIOURS for b in behaviours)
+                truth = r.get("true_behaviours", behaviours) or []
                 since: date | None = None
                 if r.get("bought_followers_steps") and r.get("pod_id") is None:
                     first = min(s["at"] for s in r["bought_followers_steps"])
                     since = datetime.fromisoformat(first.replace("Z", "+00:00")).date()
                 rows[r["key"]] = {
                     "kol_id": r["key"],
-                    "label": int(bad),
+                    "label": _inauthentic(behaviours),
                     "since": since,
                     "behaviours": ",".join(behaviours),
                     "source": path.name,
+                    "true_label": _inauthentic(truth),
                 }
     return pd.DataFrame(list(rows.values()), columns=COLUMNS)
+
+
+def _inauthentic(behaviours: Iterable[str]) -> int:
+    return int(any(b in INAUTHENTIC_BEHAVIOURS for b in behaviours))
 
 
 def parse_label(text: str) -> int:
@@ -87,6 +95,7 @@ def csv_labels(path: Path) -> pd.DataFrame:
                     "since": None,
                     "behaviours": "user_label",
                     "source": path.name,
+                    "true_label": label,
                 }
             )
     return pd.DataFrame(rows, columns=COLUMNS)
@@ -103,10 +112,13 @@ def load_labels(generator_files: Iterable[Path], user_csvs: Iterable[Path] = ())
 
 
 def label_rows(features: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
-    """Feature rows of labelled creators with their label for that day (``label`` column)."""
-    lab = labels[["kol_id", "label", "since", "behaviours"]]
+    """Feature rows of labelled creators with their label for that day (``label`` column, and
+    ``true_label`` when the labels have it)."""
+    targets = [c for c in ("label", "true_label") if c in labels.columns]
+    lab = labels[["kol_id", *targets, "since", "behaviours"]]
     out = features.merge(lab, on="kol_id", how="inner")
     since = pd.to_datetime(out["since"])
     before = since.notna() & (pd.to_datetime(out["date_day"]) < since)
-    out["label"] = out["label"].astype(int).where(~before, 0)
+    for col in targets:
+        out[col] = out[col].astype(int).where(~before, 0)
     return out.drop(columns=["since"])

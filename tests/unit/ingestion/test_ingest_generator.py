@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import re
+import statistics
 from collections import defaultdict
 from dataclasses import replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+from typer.testing import CliRunner
 
+from ingestion.cli import app
 from ingestion.contracts import (
     COMMENTS_TOPIC,
     PRODUCTS_TOPIC,
@@ -25,6 +30,7 @@ from ingestion.contracts import (
 from ingestion.counts import parse_count
 from ingestion.generator import (
     FLAWS,
+    PRESETS,
     GeneratorConfig,
     SimEvent,
     World,
@@ -412,3 +418,222 @@ def test_event_ids_differ_between_worlds_that_start_on_different_days() -> None:
     again = next(iter(World(later).events()))
     assert [r["key"] for r in a] == [r["key"] for r in World(later).labels()]
     assert first.record["event_id"] != again.record["event_id"]
+
+
+# ---- the hard world -------------------------------------------------------------------------
+
+HARD_CASES = {"drip_fed", "stealth_bots", "stealth_pod", "organic_spike", "weak_engagement"}
+HARD = GeneratorConfig.hard(creators=120, days=14, seed=11, malformed_rate=0, missing_rate=0)
+
+
+@pytest.fixture(scope="module")
+def hard() -> tuple[World, dict[str, dict[str, Any]], list[tuple[SimEvent, bytes]]]:
+    world = World(HARD)
+    labels = {row["key"]: row for row in world.labels()}
+    return world, labels, list(replay(world.events()))
+
+
+def truly(labels: dict[str, dict[str, Any]], behaviour: str | None) -> list[str]:
+    """Keys by their true behaviours (the written ones are noisy in the hard world)."""
+    if behaviour is None:
+        return [k for k, row in labels.items() if not row["true_behaviours"]]
+    return [k for k, row in labels.items() if behaviour in row["true_behaviours"]]
+
+
+def planted_comments(
+    events: list[tuple[SimEvent, bytes]], what: str
+) -> dict[str, list[tuple[SimEvent, dict[str, Any]]]]:
+    out: dict[str, list[tuple[SimEvent, dict[str, Any]]]] = defaultdict(list)
+    for ev, value in events:
+        if ev.topic == COMMENTS_TOPIC and ev.planted == what and ev.kind != "duplicate":
+            out[ev.key].append((ev, orjson.loads(value)))
+    return out
+
+
+def test_presets_easy_is_the_default_and_hard_turns_every_case_on() -> None:
+    assert PRESETS["easy"] == GeneratorConfig() and not GeneratorConfig().hard_cases
+    assert PRESETS["hard"].hard_cases and PRESETS["hard"].label_noise > 0
+    assert GeneratorConfig.hard(label_noise=0.2, creators=9).label_noise == 0.2
+    with pytest.raises(ValueError, match="drip_fed_share"):
+        GeneratorConfig.hard(drip_fed_share=1.5)
+
+
+def test_hard_cases_leave_every_other_creator_byte_for_byte() -> None:
+    """The hard cases draw from streams of their own: turning them on (label noise included)
+    changes only the creators who get one."""
+    easy = GeneratorConfig(creators=60, days=6, seed=5)
+    hard = GeneratorConfig.hard(creators=60, days=6, seed=5)
+    truth = {row["key"]: set(row["true_behaviours"]) for row in World(hard).labels()}
+    per_key: dict[str, list[list[bytes]]] = defaultdict(lambda: [[], []])
+    for n, config in enumerate((easy, hard)):
+        for ev, value in stream(config):
+            per_key[ev.key][n].append(value)
+    untouched = [k for k, b in truth.items() if not b & HARD_CASES]
+    touched = [k for k in truth if k not in untouched]
+    assert len(untouched) > 40 and touched
+    assert all(per_key[k][0] == per_key[k][1] for k in untouched)
+    assert sum(per_key[k][0] != per_key[k][1] for k in touched) >= len(touched) - 1
+
+
+def test_organic_spikes_of_every_cause_jump_like_purchases(hard: Any) -> None:
+    _, labels, events = hard
+    series = follower_series(events)
+    jumps = {
+        cause: [max_step(series[k]) for k, r in labels.items() if r["spike_cause"] == cause]
+        for cause in ("giveaway", "shoutout", "ad")
+    }
+    assert all(jumps.values()), jumps
+    assert all(
+        "organic_spike" in labels[k]["true_behaviours"] for k in truly(labels, "organic_spike")
+    )
+    bulk = [
+        max_step(series[k])
+        for k in truly(labels, "bought_followers")
+        if "drip_fed" not in labels[k]["true_behaviours"]
+    ]
+    # A benign spike as big as a purchase: a follower-jump threshold flags genuine creators.
+    assert max(jumps["giveaway"]) > min(bulk)
+    assert max(jumps["shoutout"]) > min(bulk)
+    assert max(jumps["giveaway"] + jumps["shoutout"]) > 1.2
+
+
+def test_giveaway_followers_engage_less_than_the_audience_before(hard: Any) -> None:
+    _, labels, events = hard
+    videos = videos_by_creator(events)
+
+    def like_rate(vs: list[dict[str, Any]]) -> float:
+        return sum(v["like_count"] for v in vs) / sum(v["view_count"] for v in vs)
+
+    ratios = []
+    for key in (k for k, r in labels.items() if r["spike_cause"] == "giveaway"):
+        day = (HARD.start + timedelta(days=labels[key]["spike_day"])).isoformat()[:10]
+        seen = [v for v in videos[key].values() if v["view_count"] > 100]
+        before = [v for v in seen if v["published_at"][:10] < day]
+        after = [v for v in seen if v["published_at"][:10] >= day]
+        if before and after:
+            ratios.append(like_rate(after) / like_rate(before))
+    assert len(ratios) >= 2
+    assert statistics.mean(ratios) < 0.95, ratios
+
+
+def test_drip_fed_purchases_come_in_many_small_steps(hard: Any) -> None:
+    _, labels, events = hard
+    series = follower_series(events)
+    drip = truly(labels, "drip_fed")
+    assert drip
+    for key in drip:
+        steps = labels[key]["bought_followers_steps"]
+        first = min(s["at"] for s in steps)
+        before = [n for t, n in series[key] if t < first]
+        assert len(steps) >= 7 and before, key
+        assert max(s["followers_added"] for s in steps) < 0.1 * before[-1], key
+        # No step a jump threshold would catch, unlike a package (> 1.2, see above).
+        assert max_step(series[key]) < 1.1, key
+
+
+def test_stealth_pods_comment_over_hours_from_accounts_beyond_the_pod(hard: Any) -> None:
+    world, labels, events = hard
+    comments = planted_comments(events, "pod")
+    stealth = {labels[k]["pod_id"] for k in truly(labels, "stealth_pod")}
+    assert stealth
+    for pod_id in stealth:
+        keys = [k for k, r in labels.items() if r["pod_id"] == pod_id]
+        pod = [(ev, rec) for k in keys for ev, rec in comments[k]]
+        times: dict[str, list[float]] = defaultdict(list)
+        for ev, rec in pod:
+            times[rec["video_id"]].append(ev.t)
+        spans = [max(t) - min(t) for t in times.values() if len(t) >= 3]
+        assert spans and statistics.median(spans) > 45 * 60
+        roster = set(world.pods[pod_id]) | set(world.pod_associates[pod_id])
+        commenters = {rec["commenter"] for _, rec in pod}
+        assert len(commenters) > len(roster)
+        assert not any("_pod" in c for c in commenters)
+    # The easy pods still comment within 45 minutes, from their roster only.
+    easy = [k for k in truly(labels, "engagement_pod") if labels[k]["pod_id"] not in stealth]
+    assert easy
+    for key in easy:
+        roster = set(world.pods[labels[key]["pod_id"]]) | set(
+            world.pod_associates[labels[key]["pod_id"]]
+        )
+        assert {rec["commenter"] for _, rec in comments[key]} <= roster
+
+
+def _words(text: str) -> str:
+    return re.sub(r"\W+", " ", text.lower()).strip()
+
+
+def test_stealth_bots_vary_their_words_handles_and_timing(hard: Any) -> None:
+    _, labels, events = hard
+    comments = planted_comments(events, "bot")
+    stealth = [k for k in truly(labels, "stealth_bots") if comments[k]]
+    plain = [
+        k
+        for k in truly(labels, "bought_followers")
+        if "stealth_bots" not in labels[k]["true_behaviours"] and comments[k]
+    ]
+    assert stealth and plain
+
+    def distinct(keys: list[str]) -> float:
+        texts = [_words(rec["comment_text"]) for k in keys for _, rec in comments[k]]
+        return len(set(texts)) / len(texts)
+
+    assert distinct(stealth) > 0.8
+    assert distinct(plain) < 0.2  # the easy bursts: one line, a few punctuations and emoji
+    handles = [rec["commenter"] for k in stealth for _, rec in comments[k]]
+    numbered = sum(bool(re.fullmatch(r"user\d{10}", h)) for h in handles) / len(handles)
+    assert 0 < numbered < 0.5
+    times: dict[str, list[float]] = defaultdict(list)
+    for k in stealth:
+        for ev, rec in comments[k]:
+            times[rec["video_id"]].append(ev.t)
+    assert max(max(t) - min(t) for t in times.values()) > 3600  # not within 300 s
+
+
+def test_weak_engagement_creators_are_genuine_and_engage_less(hard: Any) -> None:
+    _, labels, events = hard
+    videos = videos_by_creator(events)
+
+    def engagement(key: str) -> float:
+        vs = videos[key].values()
+        views = sum(v["view_count"] for v in vs)
+        return sum(v["like_count"] + v["comment_count"] for v in vs) / max(views, 1)
+
+    weak = truly(labels, "weak_engagement")
+    genuine = statistics.median(engagement(k) for k in truly(labels, None))
+    assert weak
+    assert all(engagement(k) < genuine for k in weak)
+    assert not any(labels[k]["true_is_fake_audience"] for k in weak)
+    assert all(labels[k]["true_behaviours"] == ["weak_engagement"] for k in weak)
+
+
+def test_label_noise_flips_a_share_and_keeps_the_truth(tmp_path: Path) -> None:
+    from ml.labels import INAUTHENTIC_BEHAVIOURS, load_labels
+
+    def bad(behaviours: list[str]) -> bool:
+        return any(b in INAUTHENTIC_BEHAVIOURS for b in behaviours)
+
+    world = World(GeneratorConfig.hard(creators=1000, days=3, seed=3))
+    rows = world.labels()
+    flipped = [r for r in rows if r["label_flipped"]]
+    assert 0.03 < len(flipped) / len(rows) < 0.07
+    assert all(bad(r["behaviours"]) != bad(r["true_behaviours"]) for r in flipped)
+    kept = [r for r in rows if not r["label_flipped"]]
+    assert all(r["behaviours"] == r["true_behaviours"] for r in kept)
+    assert any(bad(r["true_behaviours"]) for r in flipped)  # fraud written as genuine
+    assert any(not bad(r["true_behaviours"]) for r in flipped)  # and the other way round
+
+    # ML trains on the label as written and scores against the truth.
+    labels = load_labels([world.write_labels(tmp_path / "labels.jsonl")]).set_index("kol_id")
+    wrong = {r["key"] for r in flipped}
+    assert set(labels.index[labels["label"] != labels["true_label"]]) == wrong
+    assert labels["true_label"].sum() == sum(bad(r["true_behaviours"]) for r in rows)
+
+
+def test_generate_hard_preset_from_the_cli(tmp_path: Path) -> None:
+    out = tmp_path / "hard"
+    args = ["generate", "--creators", "12", "--days", "2", "--preset", "hard", "--out", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    rows = [orjson.loads(line) for line in (out / "labels.jsonl").read_bytes().splitlines()]
+    assert len(rows) == 12 and all("true_behaviours" in r for r in rows)
+    assert any(r["spike_cause"] in ("giveaway", "shoutout", "ad") for r in rows)
