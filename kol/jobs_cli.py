@@ -66,17 +66,13 @@ def check(
     end: str = EndOpt,
 ) -> None:
     """Run the layer's expectation suite on the interval; exit 1 if any expectation fails."""
-    from expectations.gate import run_gate
-    from kol.spark import spark_session
+    from expectations.gate import gate_session, run_gate
     from spark_jobs.interval import Interval
 
     settings = get_settings()
     interval = Interval.parse(start, end)
-    spark = spark_session(f"kol-quality-{layer}", settings)
-    try:
+    with gate_session(layer, settings) as spark:
         result = run_gate(spark, settings, layer, interval)
-    finally:
-        spark.stop()
     for failure in result.failures:
         console.print(f"[red]✗[/] {failure}", highlight=False)
     verdict = "[green]passed[/]" if result.ok else f"[red]failed ({len(result.failures)})[/]"

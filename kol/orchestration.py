@@ -100,17 +100,13 @@ class QualityGateFailed(RuntimeError):
 
 def quality_gate(layer: str, start: datetime, end: datetime) -> dict[str, Any]:
     """Run the GX suite of ``layer`` on the interval; raise naming each failed expectation."""
-    from expectations.gate import run_gate
-    from kol.spark import spark_session
+    from expectations.gate import gate_session, run_gate
     from spark_jobs.interval import Interval
 
     settings = get_settings()
     interval = Interval(start, end)
-    spark = spark_session(f"kol-gate-{layer}", settings)
-    try:
+    with gate_session(layer, settings) as spark:
         result = run_gate(spark, settings, layer, interval)
-    finally:
-        spark.stop()
     if not result.ok:
         raise QualityGateFailed(
             f"{layer} gate failed for {interval} ({len(result.failures)} expectations; "
