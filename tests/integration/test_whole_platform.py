@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from api.settings import ApiSettings
+from dashboard import ui
 from ingestion.service import LiveProducerService, load_world
 from kol.settings import REPO_ROOT, Settings
 from kol.stack import manager
@@ -182,16 +183,25 @@ def dashboard_url(settings: Settings) -> str:
     return st.address.rstrip("/")
 
 
-def open_page(browser: Any, url: str, wait_text: str, shot: Path) -> Any:
+# The script has finished drawing: no "running" status, no placeholder (skeleton) left.
+SETTLED = """() => !document.querySelector(
+    '[data-testid="stStatusWidget"], [data-testid="stSkeleton"], [data-testid="stAppSkeleton"]')"""
+
+
+def open_page(browser: Any, url: str, title: str, shot: Path, wait_text: str | None = None) -> Any:
+    """Open a dashboard page and photograph it once drawn: its title heading shown (the sidebar's
+    page names would match a plain text search before the script has run), ``wait_text`` if
+    given, and the script settled."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(url)
-    page.get_by_text(wait_text).first.wait_for(timeout=90_000)
-    # Streamlit draws placeholders (skeletons) first and fills them as the script runs: judge
-    # and photograph the page once none is left.
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stSkeleton\"]')", timeout=90_000
-    )
-    page.wait_for_timeout(1500)
+    page.get_by_role("heading", name=title, exact=True).first.wait_for(timeout=90_000)
+    if wait_text is not None:
+        # Visible where a person sees it: in a chart or a table cell (the data grid draws on a
+        # canvas; its text is in hidden cells for screen readers, which do not count).
+        page.get_by_text(wait_text).filter(visible=True).first.wait_for(timeout=90_000)
+    page.wait_for_function(SETTLED, timeout=90_000)
+    page.wait_for_timeout(1000)
+    page.wait_for_function(SETTLED, timeout=90_000)
     shot.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(shot), full_page=True)
     errors = page.locator('[data-testid="stException"], [data-testid="stAlertContentError"]')
@@ -226,8 +236,9 @@ def test_dashboard_live_page_lists_the_planted_breakout(demo: Demo, browser: Any
     page = open_page(
         browser,
         f"{dashboard_url(demo.settings)}/",
-        ranked[0],
+        "Live",
         demo.settings.home / "screenshots" / "live-breakout.png",
+        wait_text=ranked[0],
     )
     page.close()
 
@@ -237,12 +248,14 @@ def test_dashboard_creator_report_shows_the_api_scores(demo: Demo, browser: Any)
     profile = demo.get(f"/api/v1/kols/{item['platform']}/{item['username']}")
     query = f"platform={item['platform']}&username={item['username']}"
     url = f"{dashboard_url(demo.settings)}/creators?{query}"
-    page = open_page(browser, url, "Trust", demo.settings.home / "screenshots" / "creator.png")
+    page = open_page(
+        browser, url, "Creators", demo.settings.home / "screenshots" / "creator.png", "Trust"
+    )
     text = page.inner_text("body")
     for kind in ("trust", "success"):
         score = (profile["scores"].get(kind) or {}).get("score")
         assert score is not None, (kind, profile["scores"])
-        assert f"{score:.0f}" in text, (kind, score)
+        assert ui.score(score) in text, (kind, score)
     page.close()
 
 
@@ -260,7 +273,8 @@ def test_api_docs_render_without_internet(demo: Demo, browser: Any) -> None:
         page.on("request", outside)
         page.goto(f"{demo.api}{path}")
         # The summary of GET /api/v1/trending: both renderers show it once the spec is drawn.
-        page.get_by_text("Creators by live trending score").first.wait_for(timeout=60_000)
+        summary = page.get_by_text("Creators by live trending score")
+        summary.filter(visible=True).first.wait_for(timeout=60_000)
         shot = demo.settings.home / "screenshots" / f"api{path.replace('/', '-')}.png"
         page.screenshot(path=str(shot))
         page.close()

@@ -575,7 +575,7 @@ def open_page(fake_api: FakeApi, fake_airflow: FakeAirflow, components: Any) -> 
         at.session_state[ui.AIRFLOW_KEY] = airflow or fake_airflow.client()
         at.run()  # the default page (Live); navigation is registered by this first run
         if page != "live" or query:
-            at.switch_page(f"pages/{page}.py")
+            at.switch_page(f"views/{page}.py")
             at.query_params.update(query or {})
             at.run()
         return at
