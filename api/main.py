@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+import fastapi_offline
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.openapi.docs import get_redoc_html
+from fastapi.responses import HTMLResponse, Response
 from fastapi_offline import FastAPIOffline
 
 from api import errors
@@ -31,6 +36,10 @@ from api.settings import ApiSettings, get_api_settings
 
 API_VERSION = "1.0.0"
 DOCS_ASSETS = "/static-docs"
+REDOC_JS = f"{DOCS_ASSETS}/redoc/redoc.standalone.js"
+# ReDoc's sidebar footer draws Redocly's logo from their CDN, the one request the docs would
+# still send elsewhere; our copy of the script points it at the API's own favicon instead.
+_REDOC_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
 
 DESCRIPTION = """
 Creators, their live trending score and their trust and success scores.
@@ -123,6 +132,7 @@ def create_app(settings: ApiSettings | None = None, *, connect: bool = True) -> 
     # (under /static-docs), not from a CDN: the docs work where the API has no internet.
     app = FastAPIOffline(
         static_url=DOCS_ASSETS,
+        redoc_url=None,
         title="KOL Analytics API",
         version=API_VERSION,
         description=DESCRIPTION,
@@ -132,6 +142,7 @@ def create_app(settings: ApiSettings | None = None, *, connect: bool = True) -> 
     errors.install(app)
     app.add_middleware(ObservabilityMiddleware, log_requests=settings.access_log)
 
+    add_redoc(app)
     app.include_router(health.router)
     v1 = APIRouter(prefix="/api/v1")
     for module in (kols, scores, trending, predict, search, stats, alerts, models_route):
@@ -145,6 +156,37 @@ def create_app(settings: ApiSettings | None = None, *, connect: bool = True) -> 
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+@functools.cache
+def redoc_script() -> bytes:
+    static = Path(fastapi_offline.__file__).parent / "static" / "redoc.standalone.js"
+    text = static.read_text(encoding="utf-8")
+    if _REDOC_LOGO not in text:
+        raise RuntimeError(f"{static}: ReDoc no longer loads {_REDOC_LOGO}; review add_redoc")
+    return text.replace(_REDOC_LOGO, f"{DOCS_ASSETS}/favicon.png").encode()
+
+
+def add_redoc(app: FastAPI) -> None:
+    """/redoc, as fastapi-offline serves it but with a script that loads nothing from a CDN."""
+
+    # Registered before the static mount matches it: routes are tried in order.
+    @app.get(REDOC_JS, include_in_schema=False)
+    async def redoc_js() -> Response:
+        return Response(redoc_script(), media_type="text/javascript")
+
+    app.router.routes.insert(0, app.router.routes.pop())
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc_html(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_redoc_html(
+            openapi_url=f"{root}{app.openapi_url}",
+            title=f"{app.title} - ReDoc",
+            redoc_js_url=f"{root}{REDOC_JS}",
+            with_google_fonts=False,
+            redoc_favicon_url=f"{root}{DOCS_ASSETS}/favicon.png",
+        )
 
 
 def get_openapi_schema(app: FastAPI) -> dict[str, Any]:

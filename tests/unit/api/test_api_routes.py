@@ -677,4 +677,5 @@ def test_docs_load_their_assets_from_the_api_itself(api: Any, page: str) -> None
         got = api.client.get(url, headers={"X-API-Key": ""})
         assert got.status_code == 200, url
         assert len(got.content) > 4000, url
+        assert b"cdn.redoc.ly" not in got.content, url  # ReDoc's footer logo, served locally
     assert "/openapi.json" in html
