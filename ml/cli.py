@@ -187,3 +187,122 @@ def evaluate_external(
     console.print(table)
     if run_id:
         console.print(f"MLflow run {run_id} (experiment {ml.external_experiment})")
+
+
+@app.command("evaluate")
+def evaluate(
+    creators: int = typer.Option(300, min=20, help="Creators per generated world."),
+    days: int = typer.Option(35, min=10, help="Days per generated world."),
+    seed: int = typer.Option(7, help="Generator seed of both worlds."),
+    preset: list[str] = typer.Option(
+        ["easy", "hard"], "--preset", help="Worlds to evaluate on (repeatable)."
+    ),
+    rebuild: bool = typer.Option(False, help="Land the worlds again even if their Gold exists."),
+    trials: int = typer.Option(None, help="Optuna trials [default: KOL_ML_OPTUNA_TRIALS]."),
+    log_mlflow: bool = typer.Option(True, "--mlflow/--no-mlflow", help="Log a run to MLflow."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Trust and success on held-out creators of generated easy and hard worlds (truth, not
+    the written labels), and the account component on the real accounts' test split."""
+    from ml import evaluate as E
+
+    _quiet()
+    ml = _settings(trials)
+    unknown = set(preset) - {"easy", "hard"}
+    if unknown:
+        err.print(f"unknown preset(s) {sorted(unknown)}: easy or hard")
+        raise typer.Exit(2)
+    worlds = [E.EvalWorld(p, creators, days, seed) for p in preset]
+
+    def said(step: str, seconds: float) -> None:
+        err.print(f"  {step:<40} {seconds:6.0f}s")
+
+    results = []
+    for world in worlds:
+        if rebuild or not E.world_ready(ml, world):
+            err.print(f"landing world {world.name} (topics {world.topic_prefix}*, {world.schema})")
+            try:
+                E.build_world(ml, world, said)
+            except Exception as exc:
+                err.print(f"[red]world {world.name} could not be built:[/] {exc}")
+                raise typer.Exit(1) from exc
+        with err.status(f"evaluating on {world.name} ..."):
+            results.append(E.evaluate_world(ml, world))
+    with err.status("account component on instagram_fake_spammer ..."):
+        account = E.evaluate_account(ml)
+    run_id = E.log_to_mlflow(ml, results, account) if log_mlflow else None
+    if as_json:
+        payload = {
+            "worlds": {
+                r.world.preset: {
+                    "world": r.world.name,
+                    "trust": r.trust,
+                    "trust_rows": r.trust_rows,
+                    "success": r.success,
+                    "errors": r.errors,
+                }
+                for r in results
+            },
+            "account": account,
+            "mlflow_run_id": run_id,
+        }
+        typer.echo(json.dumps(payload, indent=2, default=float))
+    else:
+        _evaluation_tables(results, account, run_id)
+    if any(r.errors for r in results):
+        raise typer.Exit(1)
+
+
+def _evaluation_tables(results: list, account: dict[str, float], run_id: str | None) -> None:
+    from ml.evaluate import BENIGN_LOOKALIKES, FRAUD_TYPES
+
+    def cell(values: dict[str, float], key: str, pct: bool = False) -> str:
+        v = values.get(key)
+        if v is None or v != v:
+            return "-"
+        return f"{100 * v:.1f} %" if pct else f"{v:,.3f}" if abs(v) < 100 else f"{v:,.0f}"
+
+    trust = Table(title="trust: held-out creators, latest day, against the truth")
+    trust.add_column("metric")
+    for r in results:
+        trust.add_column(r.world.preset, justify="right")
+    trust.add_column("goal")
+    lines = [("ROC AUC", "roc_auc", False, ">= 0.90 (hard)"), ("PR AUC", "pr_auc", False, "")]
+    lines += [("recall @ 90 % precision", "recall_p90", True, "")]
+    lines += [(f"  recall: {t}", f"recall_p90_{t}", True, "") for t in FRAUD_TYPES]
+    lines += [(f"  flagged genuine: {b}", f"flagged_{b}", True, "") for b in BENIGN_LOOKALIKES]
+    for title, key, pct, goal in lines:
+        trust.add_row(title, *(cell(r.trust, key, pct) for r in results), goal)
+    held = [
+        f"{r.trust.get('creators', 0):.0f} ({r.trust.get('fraud_creators', 0):.0f})"
+        for r in results
+    ]
+    trust.add_row("creators held out (fraud)", *held, "")
+    console.print(trust)
+
+    success = Table(title="success: backtest, next-horizon value")
+    success.add_column("metric")
+    for r in results:
+        success.add_column(r.world.preset, justify="right")
+    success.add_column("goal")
+    for title, key, pct, goal in (
+        ("MAE model", "model_mae", False, ">= 10 % below best baseline"),
+        ("MAE last week", "last_week_mae", False, ""),
+        ("MAE creator mean", "creator_mean_mae", False, ""),
+        ("MAE gain vs best baseline", "mae_gain_vs_best_baseline", True, ">= 10 %"),
+        ("sMAPE model (%)", "model_smape", False, ""),
+        ("sMAPE last week (%)", "last_week_smape", False, ""),
+        ("sMAPE creator mean (%)", "creator_mean_smape", False, ""),
+    ):
+        success.add_row(title, *(cell(r.success, key, pct) for r in results), goal)
+    console.print(success)
+    console.print(
+        f"account component (profile fields), real test split: ROC AUC "
+        f"{account.get('test_roc_auc', float('nan')):.3f} (goal >= 0.95), "
+        f"{account.get('test_rows', 0):.0f} accounts"
+    )
+    for r in results:
+        for part, message in r.errors.items():
+            err.print(f"[red]{r.world.preset}: {part} not evaluated:[/] {message}")
+    if run_id:
+        console.print(f"MLflow run {run_id} (experiment kol_evaluation)")

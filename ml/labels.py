@@ -6,7 +6,8 @@ known day: rows before it describe a still-genuine account, so they are labelled
 ``since`` day per creator). Variants (``drip_fed``, ``stealth_pod``, ...) come with the behaviour
 they vary. A hard world's labels are written with mistakes (``label_noise``): ``label`` is the
 label as written, what a model trains on; ``true_label`` is the truth, to score against
-(the same as ``label`` for files without ``true_behaviours`` and for user CSVs).
+(the same as ``label`` for files without ``true_behaviours`` and for user CSVs), and
+``true_behaviours`` what the creator really did, for evaluations per fraud type.
 
 User CSV: ``platform,username,label`` with label 1/0, true/false, fake/genuine,
 inauthentic/authentic (case-insensitive); it applies to every day of the creator and overrides
@@ -26,7 +27,7 @@ import pandas as pd
 POSITIVE = {"1", "true", "fake", "inauthentic", "bought", "yes"}
 NEGATIVE = {"0", "false", "genuine", "authentic", "real", "no"}
 INAUTHENTIC_BEHAVIOURS = ("bought_followers", "engagement_pod")
-COLUMNS = ["kol_id", "label", "since", "behaviours", "source", "true_label"]
+COLUMNS = ["kol_id", "label", "since", "behaviours", "source", "true_label", "true_behaviours"]
 
 
 class LabelError(ValueError):
@@ -55,6 +56,7 @@ def generator_labels(paths: Iterable[Path]) -> pd.DataFrame:
                     "behaviours": ",".join(behaviours),
                     "source": path.name,
                     "true_label": _inauthentic(truth),
+                    "true_behaviours": ",".join(truth),
                 }
     return pd.DataFrame(list(rows.values()), columns=COLUMNS)
 
@@ -96,6 +98,7 @@ def csv_labels(path: Path) -> pd.DataFrame:
                     "behaviours": "user_label",
                     "source": path.name,
                     "true_label": label,
+                    "true_behaviours": "user_label",
                 }
             )
     return pd.DataFrame(rows, columns=COLUMNS)
