@@ -8,12 +8,21 @@ publishes: a run triggered by Gold trains only when the last training is at leas
 `KOL_ML_RETRAIN_EVERY_DAYS` (7) old, so fresh Gold after a missed week retrains at once while
 daily Gold updates do not retrain daily.
 
+It also trains **early**, on a Gold-triggered run, when a champion's features drifted: batch
+scoring records each feature's PSI against the champion's training data in
+`gold.ml_drift` / `gold.ml_score_stats` (and the MLflow experiment `kol_monitoring`); when the
+largest PSI on a champion's newest scored day reaches `KOL_ML_DRIFT_PSI_THRESHOLD` (0.25), and
+the last training started before that day ended, the run trains. Drift measured on an older
+champion version, or on a day the last training already saw, does not count.
+
 1. **due** - weekly/manual runs always continue; Gold-triggered runs when training is due
+   (by age, or early on drift)
 2. **train_trust** - Optuna-tuned, calibrated LightGBM; registered in MLflow, alias `champion`
    only if it beats the current champion on the same holdout
 3. **train_success** - next-7-day sales/engagement model, backtested against naive baselines;
    same promotion rule
-4. **rescore** - batch scoring of Gold's latest day with the (possibly new) champions
+4. **rescore** - batch scoring of Gold's latest day with the (possibly new) champions, which
+   also records the new champions' drift
 
 Logic lives in `ml.tasks`; this file only wires it.
 """
@@ -43,7 +52,9 @@ GOLD_READY = Asset(name="kol_gold_ready", uri="iceberg://kol/gold")
     doc_md=__doc__,
 )
 def kol_weekly_retrain() -> None:
-    @task.short_circuit(doc_md="Weekly and manual runs train; Gold-triggered ones when due.")
+    @task.short_circuit(
+        doc_md="Weekly and manual runs train; Gold-triggered ones when due (age or drift)."
+    )
     def due(dag_run=None):  # type: ignore[no-untyped-def]
         return tasks.check_due(str(getattr(dag_run, "run_type", "") or "") or None)
 

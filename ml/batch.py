@@ -5,7 +5,8 @@ Idempotent on the day: the day's rows in ``kol_scores`` are replaced in one Iceb
 (``overwrite`` filtered on ``date_day``), and ``scored_at`` is the end of the day the features
 describe (not the wall clock; ``computed_at`` has that), so re-running a day rewrites the same
 rows. Redis keeps each creator's newest day: a backfill of an older day does not overwrite a
-newer score.
+newer score. After both sinks, :func:`ml.monitoring.monitor_run` records the score distribution
+and feature drift of the run (MLflow, ``gold.ml_drift`` / ``gold.ml_score_stats``).
 
 Redis: ``<prefix>scores:<kol_id>`` hash with ``trust_score``, ``trust_label``,
 ``trust_model_version``, ``trust_reasons`` (JSON), ``trust_scored_at`` and the same for
@@ -28,6 +29,7 @@ import pandas as pd
 
 from ml import features as F
 from ml.features import frame_matrix
+from ml.monitoring import monitor_run
 from ml.scoring import Scorer, load_scorer
 from ml.settings import MlSettings
 
@@ -217,6 +219,10 @@ class ScoreRun:
     versions: dict[str, str | None] = field(default_factory=dict)
     missing: dict[str, str] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    # Monitoring (ml.monitoring): largest feature PSI per kind (None: no reference), and what
+    # failed to be recorded.
+    psi_max: dict[str, float | None] = field(default_factory=dict)
+    monitoring_errors: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -227,6 +233,8 @@ class ScoreRun:
             "versions": self.versions,
             "missing": self.missing,
             "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
+            "psi_max": self.psi_max,
+            "monitoring_errors": self.monitoring_errors,
         }
 
 
@@ -282,6 +290,12 @@ def score_day(
     t1 = time.perf_counter()
     run.redis_hashes = write_redis(ml, rows)
     run.seconds["redis"] = time.perf_counter() - t1
+    # After the scores are written: a monitoring failure is logged, never raised.
+    step("recording score distribution and feature drift")
+    t1 = time.perf_counter()
+    mon = monitor_run(ml, day, df, rows, scorers)
+    run.psi_max, run.monitoring_errors = mon.psi_max, mon.errors
+    run.seconds["monitoring"] = time.perf_counter() - t1
     run.seconds["total"] = time.perf_counter() - t0
     log.info("batch scoring %s: %s", day, run.as_dict())
     return run

@@ -16,6 +16,7 @@ from ml import features as F
 from ml import labels as L
 from ml import registry, report
 from ml.features import FEATURES, frame_matrix
+from ml.monitoring import training_reference
 from ml.scoring import Scorer
 from ml.settings import MlSettings
 from ml.train import (
@@ -143,6 +144,7 @@ def train_trust_model(
             compare=compare,
             challenger_metrics=challenger,
             promotion=registry.TRUST_PROMOTION,
+            reference=training_reference(result.data.train, FEATURES, ml.drift_bins),
         )
     return TrainOutcome(
         "trust",
@@ -233,6 +235,7 @@ def train_success_model(
             compare=compare,
             challenger_metrics=challenger,
             promotion=registry.SUCCESS_PROMOTION,
+            reference=training_reference(result.data.train, FEATURES, ml.drift_bins),
         )
     return TrainOutcome(
         "success",

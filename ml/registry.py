@@ -20,7 +20,7 @@ from typing import Any
 
 from tenacity import retry, stop_after_attempt, wait_exponential
 
-from ml.scoring import SPEC_KEY, Scorer, ScoreSpec, load_scorer
+from ml.scoring import REFERENCE_KEY, SPEC_KEY, Scorer, ScoreSpec, load_scorer
 from ml.settings import MlSettings
 
 log = logging.getLogger("kol.ml")
@@ -123,9 +123,12 @@ def log_model_run(
     challenger_metrics: dict[str, float],
     promotion: Sequence[Metric],
     tags: dict[str, str] | None = None,
+    reference: dict[str, Any] | None = None,
 ) -> Registered:
     """One MLflow run: params, metrics, artifacts (JSON/text by name, files), the model with
-    its score spec; then registration and the champion decision (logged to the same run)."""
+    its score spec (and the features' training ``reference`` for drift monitoring, see
+    :mod:`ml.monitoring`); then registration and the champion decision (logged to the same
+    run)."""
     import mlflow
     from mlflow.models import infer_signature
 
@@ -145,11 +148,14 @@ def log_model_run(
         for path in (files or {}).values():
             mlflow.log_artifact(str(path), artifact_path="plots")
         signature = infer_signature(input_example, booster.predict(input_example))
+        metadata: dict[str, Any] = {SPEC_KEY: spec.to_dict()}
+        if reference:
+            metadata[REFERENCE_KEY] = reference
         info = mlflow.lightgbm.log_model(
             booster,
             name="model",
             signature=signature,
-            metadata={SPEC_KEY: spec.to_dict()},
+            metadata=metadata,
             registered_model_name=model_name,
         )
         version = str(info.registered_model_version)

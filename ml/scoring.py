@@ -45,6 +45,8 @@ SUCCESS_BANDS: tuple[tuple[str, float], ...] = (
     ("Poor", 0.0),
 )
 SPEC_KEY = "kol_score_spec"
+# The features' training distribution (ml.monitoring), next to the spec in the model metadata.
+REFERENCE_KEY = "kol_feature_reference"
 SHOP, ENGAGEMENT = "shop", "engagement"
 
 
@@ -141,10 +143,20 @@ class Scored:
 class Scorer:
     """A LightGBM booster plus its :class:`ScoreSpec`."""
 
-    def __init__(self, booster: Any, spec: ScoreSpec, name: str = "", version: str = "") -> None:
+    def __init__(
+        self,
+        booster: Any,
+        spec: ScoreSpec,
+        name: str = "",
+        version: str = "",
+        reference: dict[str, Any] | None = None,
+    ) -> None:
         self.booster = booster
         self.spec = spec
         self.name, self.version = name, version
+        # The training distribution of the features (ml.monitoring.reference); None for a
+        # model trained before drift monitoring.
+        self.reference = reference
         names = list(booster.feature_name())
         if spec.kind != "generic" and names != list(spec.features):
             raise ValueError(
@@ -273,4 +285,5 @@ def load_scorer(tracking_uri: str, name: str, alias_or_version: str) -> Scorer:
         raise ValueError(f"{name} v{version} has no {SPEC_KEY} metadata (not trained by ml.train)")
     booster = mlflow.lightgbm.load_model(uri)
     booster = getattr(booster, "booster_", booster)
-    return Scorer(booster, spec, name, version)
+    reference = (info.metadata or {}).get(REFERENCE_KEY)
+    return Scorer(booster, spec, name, version, reference=reference or None)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime, timedelta
+import logging
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from ml.monitoring import DriftRecord
 from ml.tasks import _day, retrain_due
 
 DAGS = Path(__file__).resolve().parents[3] / "dags"
@@ -65,3 +68,62 @@ def test_batch_scoring_task_factory_builds_a_task_in_a_dag() -> None:
         batch_scoring_task(retries=2)()
     t = dag.get_task("batch_score")
     assert t.retries == 2 and "kol_scores" in t.doc_md
+
+
+# ---- early retrain on drift ---------------------------------------------------------------
+def rec(psi: float | None, version: str = "4", day: str = "2026-03-08") -> DriftRecord:
+    return DriftRecord("kol_trust", version, date.fromisoformat(day), psi, "likes_per_follower")
+
+
+CHAMPS = {"kol_trust": "4", "kol_success": "2"}
+
+
+def test_drift_of_the_champion_retrains_early() -> None:
+    last = NOW - timedelta(days=2)  # not due by age
+    due, why = retrain_due("asset_triggered", last, NOW, WEEK, [rec(0.4)], CHAMPS, 0.25)
+    assert due and "early" in why and "kol_trust v4" in why and "0.400" in why
+    assert retrain_due("asset_triggered", last, NOW, WEEK, [rec(0.25)], CHAMPS, 0.25)[0]
+
+
+def test_drift_below_threshold_stale_or_already_seen_does_not_retrain() -> None:
+    last = NOW - timedelta(days=2)
+    for drift, champs in (
+        ([rec(0.2)], CHAMPS),  # below the threshold
+        ([rec(None)], CHAMPS),  # no reference: nothing measured
+        ([rec(0.9, version="3")], CHAMPS),  # measured on the previous champion
+        ([rec(0.9)], {"kol_trust": None}),  # no champion any more
+        ([rec(0.9, day="2026-03-06")], CHAMPS),  # the last training already saw that day
+        ([], CHAMPS),
+    ):
+        due, why = retrain_due("asset_triggered", last, NOW, WEEK, drift, champs, 0.25)
+        assert not due and "due later" in why, drift
+    # Without a threshold (the default), drift never triggers.
+    assert not retrain_due("asset_triggered", last, NOW, WEEK, [rec(9.0)], CHAMPS)[0]
+
+
+def test_check_due_reads_drift_and_survives_a_broken_read(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from ml import tasks
+    from ml.settings import MlSettings
+
+    now = datetime.now(UTC)
+    monkeypatch.setattr(tasks, "last_training", lambda ml, exp: now - timedelta(days=1))
+    today = now.date().isoformat()
+    monkeypatch.setattr(tasks, "read_drift", lambda ml: ([rec(0.5, day=today)], CHAMPS))
+    ml = MlSettings(drift_psi_threshold=0.3)
+    assert tasks.check_due("asset_triggered", ml)
+    assert not tasks.check_due("asset_triggered", MlSettings(drift_psi_threshold=0.6))
+
+    def broken(ml: MlSettings) -> Any:
+        raise OSError("no catalog")
+
+    monkeypatch.setattr(tasks, "read_drift", broken)
+    with caplog.at_level(logging.INFO, logger="kol.ml"):
+        assert not tasks.check_due("asset_triggered", ml)
+    assert "drift records unreadable" in caplog.text and "no catalog" in caplog.text
+
+
+def test_weekly_dag_doc_mentions_the_drift_rule(dagbag) -> None:  # type: ignore[no-untyped-def]
+    doc = dagbag.dags["kol_weekly_retrain"].doc_md
+    assert "KOL_ML_DRIFT_PSI_THRESHOLD" in doc and "ml_score_stats" in doc
