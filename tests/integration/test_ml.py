@@ -242,6 +242,21 @@ def test_batch_scoring_fills_gold_and_redis_and_is_idempotent(
     ml = world.ml
     assert scored["day"] == str(LAST_DAY)
     assert scored["creators"] == scored["iceberg_rows"] == scored["redis_hashes"] >= 40
+    # Monitoring ran against the champions' training reference, in MLflow and Gold.
+    assert not scored["monitoring_errors"], scored["monitoring_errors"]
+    assert all(v is not None and v >= 0 for v in scored["psi_max"].values()), scored["psi_max"]
+    stats = query(
+        world.ml.core,
+        f"SELECT model, rows, psi_max FROM {world.ml.gold}.{world.ml.score_stats_table}"
+        f" WHERE date_day = DATE '{LAST_DAY}'",
+    )
+    assert {r[0] for r in stats} == {world.ml.trust_model_name, world.ml.success_model_name}
+    drift = query(
+        world.ml.core,
+        f"SELECT count(DISTINCT feature) FROM {world.ml.gold}.{world.ml.drift_table}"
+        f" WHERE date_day = DATE '{LAST_DAY}'",
+    )
+    assert drift[0][0] >= 30, drift
     table = scores_table(world)
     assert len(table) == scored["creators"] and table["kol_id"].is_unique
     assert (table["date_day"] == LAST_DAY).all()
