@@ -3,19 +3,20 @@
 
 For one day of data (the run's data interval, UTC):
 
-1. **kafka_to_bronze** - spark-submit: Kafka records that arrived in the interval -> `bronze.*`
-2. **bronze_gate** - Great Expectations suite `bronze`; a failure stops the run here
-3. **bronze_to_silver** - spark-submit: contracts, counts, dedup -> `silver.*`, `silver.rejects`
-4. **silver_gate** - suite `silver` (keys, uniqueness, plausible counts, reject ratio, freshness)
-5. **gold_build** - `dbt build` on Trino: Gold star schema and marts, with dbt's tests
-6. **gold_gate** - suite `gold` on the interval's days (rows arrived, one row per creator and
+1. **kafka_to_bronze** - spark-submit: Kafka records that arrived in the interval -> `bronze.*`,
+   then the Great Expectations suite `bronze` on what it wrote; a failure stops the run here
+2. **bronze_to_silver** - spark-submit: contracts, counts, dedup -> `silver.*`, `silver.rejects`,
+   then the suite `silver` (keys, uniqueness, plausible counts, reject ratio, freshness)
+3. **gold_build** - `dbt build` on Trino: Gold star schema and marts, with dbt's tests
+4. **gold_gate** - suite `gold` on the interval's days (rows arrived, one row per creator and
    day, plausible values)
-7. **batch_score** - scores the day's creators with the MLflow champion models into
+5. **batch_score** - scores the day's creators with the MLflow champion models into
    `gold.kol_scores` and Redis (skipped while no champion exists)
-8. **gold_ready** - publishes the `kol_gold_ready` asset that retraining waits for
+6. **gold_ready** - publishes the `kol_gold_ready` asset that retraining waits for
 
-A failed gate fails its task at once (no retries: bad data stays bad); the expectations that
-failed are in the task log and in the Data Docs under `$KOL_HOME/gx`.
+Bronze and Silver are gated inside their own job (one Spark session, not one per gate). A failed
+gate fails its task at once (no retries: bad data stays bad); the expectations that failed are
+in the task log and in the Data Docs under `$KOL_HOME/gx`.
 
 Every task is idempotent on the interval: clear and re-run any of them, or backfill a range.
 Logic lives in `kol.orchestration`; this file only wires it.
@@ -23,11 +24,11 @@ Logic lives in `kol.orchestration`; this file only wires it.
 
 from __future__ import annotations
 
-from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 from airflow.sdk import Asset, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from kol import orchestration as orch
+from kol.operators import GatedSparkSubmitOperator
 from ml.tasks import batch_scoring_task
 
 GOLD_READY = Asset(name="kol_gold_ready", uri="iceberg://kol/gold")
@@ -46,25 +47,21 @@ GOLD_READY = Asset(name="kol_gold_ready", uri="iceberg://kol/gold")
     doc_md=__doc__,
 )
 def kol_daily_pipeline() -> None:
-    bronze = SparkSubmitOperator(
+    bronze = GatedSparkSubmitOperator(
         task_id="kafka_to_bronze",
-        doc_md="Kafka raw topics -> Iceberg bronze.* for the interval (merge on record identity).",
+        layer="bronze",
+        doc_md="Kafka raw topics -> Iceberg bronze.* for the interval (merge on record identity), "
+        "then the suite `bronze` on what was written.",
         **orch.spark_job_kwargs("kafka_to_bronze"),
     )
 
-    @task(doc_md="Great Expectations suite `bronze` on the interval.")
-    def bronze_gate(data_interval_start=None, data_interval_end=None):  # type: ignore[no-untyped-def]
-        return orch.gate_task("bronze", data_interval_start, data_interval_end)
-
-    silver = SparkSubmitOperator(
+    silver = GatedSparkSubmitOperator(
         task_id="bronze_to_silver",
-        doc_md="Bronze -> Silver: contracts, count parsing, dedup by event_id, rejects.",
+        layer="silver",
+        doc_md="Bronze -> Silver: contracts, count parsing, dedup by event_id, rejects; then the "
+        "suite `silver` on what was written.",
         **orch.spark_job_kwargs("bronze_to_silver"),
     )
-
-    @task(doc_md="Great Expectations suite `silver` on the interval.")
-    def silver_gate(data_interval_start=None, data_interval_end=None):  # type: ignore[no-untyped-def]
-        return orch.gate_task("silver", data_interval_start, data_interval_end)
 
     @task(doc_md="`dbt build` of the Gold models for the interval; dbt tests gate Gold.")
     def gold_build(data_interval_start=None, data_interval_end=None):  # type: ignore[no-untyped-def]
@@ -78,7 +75,7 @@ def kol_daily_pipeline() -> None:
     def gold_ready(data_interval_start=None, data_interval_end=None):  # type: ignore[no-untyped-def]
         return {"start": str(data_interval_start), "end": str(data_interval_end)}
 
-    gold = bronze >> bronze_gate() >> silver >> silver_gate() >> gold_build() >> gold_gate()
+    gold = bronze >> silver >> gold_build() >> gold_gate()
     gold >> [batch_scoring_task()(), gold_ready()]
 
 

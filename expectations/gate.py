@@ -8,7 +8,11 @@ accounting row). Thresholds are GX suite parameters (``{"$PARAMETER": ...}``) fi
 A gate runs one GX checkpoint per table, then updates the Data Docs under
 ``$KOL_HOME/gx/uncommitted/data_docs/local_site/`` once; the gate fails if any expectation does.
 
-Speed (a gate runs three times in every daily run): a checkpoint first runs ``BOOLEAN_ONLY``,
+Bronze and Silver are gated inside the job that wrote them (:func:`gate_written`), in the job's
+own Spark session: a gate of its own cost a Spark start and a GX import (about 45 s of a small
+day's run) for checks that take seconds. Gold is gated by dbt's tests and the ``gold`` suite.
+
+Speed: a checkpoint first runs ``BOOLEAN_ONLY``,
 which spares GX a Spark job per column check to collect sample unexpected values, and only a
 table that failed is validated again with ``SUMMARY`` to describe what failed; each table's
 interval slice is cached for its checks; GX (about 10 s of imports) is imported on a thread
@@ -95,14 +99,20 @@ def _import_gx() -> None:
     import great_expectations  # noqa: F401
 
 
+def prefetch_gx() -> threading.Thread:
+    """Import GX on a thread (about 10 s) while the caller starts Spark or runs its job."""
+    importing = threading.Thread(target=_import_gx, name="import-gx", daemon=True)
+    importing.start()
+    return importing
+
+
 @contextmanager
 def gate_session(layer: str, settings: Settings) -> Iterator[SparkSession]:
     """A Spark session for one gate, GX imported meanwhile (both take seconds, on different
     cores: the JVM starts in its own process)."""
     from kol.spark import spark_session
 
-    importing = threading.Thread(target=_import_gx, name="import-gx", daemon=True)
-    importing.start()
+    importing = prefetch_gx()
     spark = spark_session(f"kol-gate-{layer}", settings)
     try:
         importing.join()
@@ -269,3 +279,31 @@ def run_gate(
     for failure in result.failures:
         log.error("quality gate %s %s: %s", layer, interval, failure)
     return result
+
+
+def verdict(result: GateResult) -> list[str]:
+    """What a gate says, one line each: the failed expectations, the verdict, the Data Docs."""
+    lines = [f"FAILED {failure}" for failure in result.failures]
+    if result.ok:
+        lines.append(f"{result.layer} gate for {result.interval}: {result.checked} checks passed")
+    else:
+        lines.append(
+            f"{result.layer} gate failed for {result.interval} "
+            f"({len(result.failures)} of {result.checked} expectations)"
+        )
+    lines.append(f"Data Docs: {result.docs}")
+    return lines
+
+
+def gate_written(spark: SparkSession, settings: Settings, layer: str, interval: Interval) -> int:
+    """Gate what a job has just written, in its session; the job's exit code.
+
+    :data:`expectations.GATE_FAILED_EXIT` when an expectation fails, so the caller can tell
+    bad data from a crash.
+    """
+    from expectations import GATE_FAILED_EXIT
+
+    result = run_gate(spark, settings, layer, interval)
+    for line in verdict(result):
+        print(line, flush=True)
+    return 0 if result.ok else GATE_FAILED_EXIT

@@ -4,7 +4,7 @@
    generator's planted fraud, breakouts and purchases, replayed into Kafka with its labels;
 2. the live producer: the same creators, paced, from now on (its first 40 minutes backdated);
 3. the history (every day but the last) through the jobs the daily DAG runs, over one
-   multi-day interval: Bronze, its gate, Silver, its gate, Gold by dbt, its gate;
+   multi-day interval: Bronze and Silver (each gated in its job), Gold by dbt, its gate;
 4. both models trained from Gold and registered in MLflow (champions when they qualify);
 5. the last day run by Airflow itself (`airflow dags test`, visible in the UI's grid), which
    also batch-scores it with the champions into ``gold.kol_scores`` and Redis;
@@ -213,10 +213,8 @@ def steps(settings: Settings, world: DemoWorld) -> list[Step]:
         *(
             Step(name, title, kol(name, *args, *history), history_loaded)
             for name, title, args in (
-                ("bronze", f"Bronze {span} (kafka_to_bronze)", ("jobs", "bronze")),
-                ("bronze_gate", "Bronze gate (Great Expectations)", ("quality", "check", "bronze")),
-                ("silver", f"Silver {span} (bronze_to_silver)", ("jobs", "silver")),
-                ("silver_gate", "Silver gate", ("quality", "check", "silver")),
+                ("bronze", f"Bronze {span} (kafka_to_bronze and its gate)", ("jobs", "bronze")),
+                ("silver", f"Silver {span} (bronze_to_silver and its gate)", ("jobs", "silver")),
                 ("gold", f"Gold {span} (dbt build on Trino)", ("gold", "build")),
                 ("gold_gate", "Gold gate", ("quality", "check", "gold")),
             )

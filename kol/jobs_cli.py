@@ -31,21 +31,32 @@ def spark_submit(script: Path, args: list[str]) -> int:
 
 StartOpt = typer.Option(..., "--start", help="Interval start, ISO 8601 (UTC if naive).")
 EndOpt = typer.Option(..., "--end", help="Interval end, exclusive.")
+GateOpt = typer.Option(
+    True, "--gate/--no-gate", help="Run the layer's expectations on what was written."
+)
 
 
 @jobs_app.command("bronze")
-def bronze(start: str = StartOpt, end: str = EndOpt) -> None:
-    """Kafka raw topics -> Iceberg bronze.* for [start, end)."""
+def bronze(start: str = StartOpt, end: str = EndOpt, gate: bool = GateOpt) -> None:
+    """Kafka raw topics -> Iceberg bronze.* for [start, end), then the bronze gate (exit 3 if
+    it fails)."""
     raise typer.Exit(
-        spark_submit(JOBS_DIR / "kafka_to_bronze.py", ["--start", start, "--end", end])
+        spark_submit(
+            JOBS_DIR / "kafka_to_bronze.py",
+            ["--start", start, "--end", end, *([] if gate else ["--no-gate"])],
+        )
     )
 
 
 @jobs_app.command("silver")
-def silver(start: str = StartOpt, end: str = EndOpt) -> None:
-    """Bronze -> Silver (conformed, deduplicated, rejects) for [start, end)."""
+def silver(start: str = StartOpt, end: str = EndOpt, gate: bool = GateOpt) -> None:
+    """Bronze -> Silver (conformed, deduplicated, rejects) for [start, end), then the silver
+    gate (exit 3 if it fails)."""
     raise typer.Exit(
-        spark_submit(JOBS_DIR / "bronze_to_silver.py", ["--start", start, "--end", end])
+        spark_submit(
+            JOBS_DIR / "bronze_to_silver.py",
+            ["--start", start, "--end", end, *([] if gate else ["--no-gate"])],
+        )
     )
 
 
@@ -66,17 +77,14 @@ def check(
     end: str = EndOpt,
 ) -> None:
     """Run the layer's expectation suite on the interval; exit 1 if any expectation fails."""
-    from expectations.gate import gate_session, run_gate
+    from expectations.gate import gate_session, run_gate, verdict
     from spark_jobs.interval import Interval
 
     settings = get_settings()
     interval = Interval.parse(start, end)
     with gate_session(layer, settings) as spark:
         result = run_gate(spark, settings, layer, interval)
-    for failure in result.failures:
-        console.print(f"[red]✗[/] {failure}", highlight=False)
-    verdict = "[green]passed[/]" if result.ok else f"[red]failed ({len(result.failures)})[/]"
-    console.print(f"{layer} gate {interval}: {result.checked} expectations, {verdict}")
-    console.print(f"Data Docs: {result.docs}")
+    for line in verdict(result):
+        console.print(line, highlight=False, style=None if result.ok else "red")
     if not result.ok:
         raise typer.Exit(1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
@@ -59,10 +60,15 @@ _TASK_STARTED = re.compile(r"\[DAG TEST\] starting task_id=(\w+)")
 _TASK_EVENT = re.compile(r"^(\S+) .*\[DAG TEST\] (starting|end task) task_id=(\w+)", re.M)
 
 
+def task_starts(log: Path) -> Counter[str]:
+    """How often an `airflow dags test` run started each task (a retry starts it again)."""
+    text = log.read_text(errors="replace") if log.exists() else ""
+    return Counter(_TASK_STARTED.findall(text))
+
+
 def tasks_run(log: Path) -> set[str]:
     """The tasks an `airflow dags test` run started, from its output."""
-    text = log.read_text(errors="replace") if log.exists() else ""
-    return set(_TASK_STARTED.findall(text))
+    return set(task_starts(log))
 
 
 def task_durations(log: Path) -> dict[str, float]:

@@ -12,8 +12,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
+from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
+from expectations.gate import gate_written, prefetch_gx
 from ingestion.contracts import TOPICS
 from ingestion.producer import topic_name
 from ingestion.settings import get_ingest_settings
@@ -78,14 +80,24 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--start", required=True, help="interval start, ISO 8601 (UTC if naive)")
     parser.add_argument("--end", required=True, help="interval end (exclusive)")
+    parser.add_argument(
+        "--no-gate",
+        dest="gate",
+        action="store_false",
+        help="skip the bronze expectations on what was written (they run by default)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     interval = Interval.parse(args.start, args.end)
+    gx_imported = prefetch_gx() if args.gate else None
     counts = run(interval)
     for topic, n in counts.items():
         log.info("bronze %s %s: %d records in interval", topic, interval, n)
         print(f"bronze {topic}: {n} records in {interval}")
-    return 0
+    if gx_imported is None:
+        return 0
+    gx_imported.join()
+    return gate_written(SparkSession.active(), get_settings(), "bronze", interval)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 
-from expectations.gate import QualitySettings, expectations_for, load_suite, run_gate
+from expectations.gate import (
+    GateResult,
+    QualitySettings,
+    expectations_for,
+    load_suite,
+    run_gate,
+    verdict,
+)
 from kol.settings import Settings
 from spark_jobs.interval import Interval
 
@@ -92,6 +99,17 @@ def test_planted_violations_fail_and_are_named(spark: SparkSession, settings: Se
     # Failed tables are validated again in full: each failure says what GX observed.
     assert "(observed None)" not in text, text
     assert len(result.failures) == 4
+
+
+def test_verdict_names_each_failure_the_count_and_the_docs(tmp_path: Path) -> None:
+    docs = tmp_path / "index.html"
+    failed = GateResult("silver", DAY, ["expect_x on profiles", "expect_y on comments"], 9, docs)
+    lines = verdict(failed)
+    assert lines[:2] == ["FAILED expect_x on profiles", "FAILED expect_y on comments"]
+    assert lines[2] == f"silver gate failed for {DAY} (2 of 9 expectations)"
+    assert lines[3] == f"Data Docs: {docs}"
+    passed = verdict(GateResult("bronze", DAY, [], 4, docs))
+    assert passed[0] == f"bronze gate for {DAY}: 4 checks passed"
 
 
 KOL_DAILY_SCHEMA = (
