@@ -53,8 +53,14 @@ def build(
     schema: str = typer.Option(
         None, "--schema", help="Target schema (default KOL_GOLD_SCHEMA or gold)."
     ),
+    unit_tests: bool = typer.Option(
+        None,
+        "--unit-tests/--no-unit-tests",
+        help="Run dbt's unit tests too (default: KOL_GOLD_UNIT_TESTS_IN_BUILDS, off).",
+        show_default=False,
+    ),
 ) -> None:
-    """`dbt build` (seeds, models, tests) with the stack's settings for the interval's days.
+    """`dbt build` (seeds, models, data tests) with the stack's settings for the interval's days.
 
     Without --start, each incremental model continues from the last day it holds.
     """
@@ -72,6 +78,7 @@ def build(
         select=select or (),
         settings=get_settings(),
         gold=gold,
+        unit_tests=unit_tests,
     )
     _report(run)
     if not run.success:

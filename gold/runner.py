@@ -200,13 +200,21 @@ def build(
     gold: GoldSettings | None = None,
     target_path: Path | None = None,
     quiet: bool = False,
+    unit_tests: bool | None = None,
 ) -> DbtRun:
-    """``dbt build`` (seeds, models, snapshots, tests) for the days [start, end)."""
+    """``dbt build`` (seeds, models, snapshots, data tests) for the days [start, end).
+
+    dbt's unit tests run when ``unit_tests`` says so, by default when
+    ``KOL_GOLD_UNIT_TESTS_IN_BUILDS`` does.
+    """
+    gold = gold or get_gold_settings()
     args = ["build"]
     if full_refresh:
         args.append("--full-refresh")
     if select:
         args += ["--select", *select]
+    if not (gold.unit_tests_in_builds if unit_tests is None else unit_tests):
+        args += ["--exclude-resource-type", "unit_test"]
     return run_dbt(
         args,
         settings=settings,

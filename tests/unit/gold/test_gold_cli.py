@@ -51,3 +51,26 @@ def test_build_rejects_an_empty_interval(calls: list[dict[str, Any]]) -> None:
     result = CliRunner().invoke(cli.app, ["build", "--start", "2026-02-02", "--end", "2026-02-01"])
     assert result.exit_code == 2
     assert not calls
+
+
+def test_unit_tests_are_left_to_the_setting_unless_asked(calls: list[dict[str, Any]]) -> None:
+    assert CliRunner().invoke(cli.app, ["build"]).exit_code == 0
+    assert CliRunner().invoke(cli.app, ["build", "--unit-tests"]).exit_code == 0
+    assert [c["unit_tests"] for c in calls] == [None, True]
+
+
+def test_daily_builds_leave_dbt_unit_tests_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gold.settings import GoldSettings
+
+    seen: list[list[str]] = []
+
+    def fake_run_dbt(args: list[str], **kwargs: Any) -> runner.DbtRun:
+        seen.append(args)
+        return runner.DbtRun(args, success=True, seconds=0.0, nodes=[])
+
+    monkeypatch.setattr(runner, "run_dbt", fake_run_dbt)
+    runner.build(gold=GoldSettings())
+    runner.build(gold=GoldSettings(unit_tests_in_builds=True))
+    runner.build(gold=GoldSettings(), unit_tests=True)
+    assert seen[0] == ["build", "--exclude-resource-type", "unit_test"]
+    assert seen[1] == seen[2] == ["build"]
