@@ -2,9 +2,10 @@
 
 Promotion (:func:`should_promote`) compares challenger and champion on the *same* holdout rows,
 metric by metric in order of priority: the first metric on which they differ decides (ties go
-to the next one); a challenger must be better by more than ``min_gain``. No champion yet, or a
-champion that cannot score the holdout (no score spec), and the challenger is promoted; every
-decision and its numbers are logged to the challenger's run (``promotion.json``, tags).
+to the next one); a challenger must be better by more than ``min_gain``. No champion yet, and the
+challenger is promoted. Promotion fails closed (:func:`decide`): a champion that cannot be loaded
+or cannot score the holdout stays champion, and the run says why. Every decision and its numbers
+are logged to the challenger's run (``promotion.json``, tags).
 """
 
 from __future__ import annotations
@@ -65,6 +66,33 @@ def should_promote(
             False, f"{name}: {c:.6g} is {worse} the champion's {k:.6g}", challenger, champion
         )
     return Decision(False, "ties the champion on every metric", challenger, champion)
+
+
+def decide(
+    load_champion: Callable[[], Scorer | None],
+    compare: Callable[[Scorer], dict[str, float]],
+    challenger: dict[str, float],
+    metrics: Sequence[Metric],
+    min_gain: float = 0.0,
+) -> Decision:
+    """Promote the challenger or keep the champion, failing closed.
+
+    An error loading the champion or scoring the holdout with it (an outage, a model logged
+    without its score spec) keeps the champion: an unknown is not a win for the challenger.
+    """
+    try:
+        current = load_champion()
+        champ_metrics = None if current is None else compare(current)
+    except Exception as exc:
+        reason = (
+            f"the champion could not be loaded or scored ({type(exc).__name__}: {exc}); it stays "
+            "champion (to replace it anyway, move the alias in MLflow's registry)"
+        )
+        return Decision(False, reason, challenger, None)
+    if current is None:
+        return should_promote(challenger, None, metrics, min_gain)
+    d = should_promote(challenger, champ_metrics, metrics, min_gain)
+    return Decision(d.promote, d.reason, challenger, champ_metrics, current.version)
 
 
 def mlflow_client(ml: MlSettings) -> Any:
@@ -160,20 +188,14 @@ def log_model_run(
         )
         version = str(info.registered_model_version)
         # The champion, scored on the same holdout as the challenger.
-        current_version = None
-        try:
-            current = champion(ml, model_name)
-        except Exception as exc:
-            log.warning("champion of %s cannot be scored (%s): promoting", model_name, exc)
-            current = None
-        champ_metrics = None
-        if current is not None:
-            current_version = current.version
-            champ_metrics = compare(current)
-        decision = should_promote(challenger_metrics, champ_metrics, promotion, ml.promote_min_gain)
-        decision = Decision(
-            decision.promote, decision.reason, challenger_metrics, champ_metrics, current_version
+        decision = decide(
+            lambda: champion(ml, model_name),
+            compare,
+            challenger_metrics,
+            promotion,
+            ml.promote_min_gain,
         )
+        current_version, champ_metrics = decision.champion_version, decision.champion
         path = Path(tmp) / "promotion.json"
         path.write_text(json.dumps({"challenger_version": version, **asdict(decision)}, indent=2))
         mlflow.log_artifact(str(path))
