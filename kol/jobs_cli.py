@@ -36,15 +36,17 @@ GateOpt = typer.Option(
 )
 
 
+def gated_job_args(start: str, end: str, gate: bool) -> list[str]:
+    """A Bronze or Silver job's arguments: the interval, and --no-gate when asked."""
+    return ["--start", start, "--end", end, *([] if gate else ["--no-gate"])]
+
+
 @jobs_app.command("bronze")
 def bronze(start: str = StartOpt, end: str = EndOpt, gate: bool = GateOpt) -> None:
     """Kafka raw topics -> Iceberg bronze.* for [start, end), then the bronze gate (exit 3 if
     it fails)."""
     raise typer.Exit(
-        spark_submit(
-            JOBS_DIR / "kafka_to_bronze.py",
-            ["--start", start, "--end", end, *([] if gate else ["--no-gate"])],
-        )
+        spark_submit(JOBS_DIR / "kafka_to_bronze.py", gated_job_args(start, end, gate))
     )
 
 
@@ -53,10 +55,7 @@ def silver(start: str = StartOpt, end: str = EndOpt, gate: bool = GateOpt) -> No
     """Bronze -> Silver (conformed, deduplicated, rejects) for [start, end), then the silver
     gate (exit 3 if it fails)."""
     raise typer.Exit(
-        spark_submit(
-            JOBS_DIR / "bronze_to_silver.py",
-            ["--start", start, "--end", end, *([] if gate else ["--no-gate"])],
-        )
+        spark_submit(JOBS_DIR / "bronze_to_silver.py", gated_job_args(start, end, gate))
     )
 
 

@@ -100,7 +100,7 @@ class QualityGateFailed(RuntimeError):
 
 def quality_gate(layer: str, start: datetime, end: datetime) -> dict[str, Any]:
     """Run the GX suite of ``layer`` on the interval; raise naming each failed expectation."""
-    from expectations.gate import gate_session, run_gate
+    from expectations.gate import gate_session, run_gate, verdict
     from spark_jobs.interval import Interval
 
     settings = get_settings()
@@ -108,10 +108,7 @@ def quality_gate(layer: str, start: datetime, end: datetime) -> dict[str, Any]:
     with gate_session(layer, settings) as spark:
         result = run_gate(spark, settings, layer, interval)
     if not result.ok:
-        raise QualityGateFailed(
-            f"{layer} gate failed for {interval} ({len(result.failures)} expectations; "
-            f"Data Docs {result.docs}):\n" + "\n".join(result.failures)
-        )
+        raise QualityGateFailed("\n".join(verdict(result)))
     return {"layer": layer, "expectations": result.checked, "docs": str(result.docs)}
 
 
