@@ -35,6 +35,7 @@ from api.errors import InvalidRequest, ServiceUnavailable
 from api.schemas import KolFeatures
 from api.settings import ApiSettings
 from ml import features as ml_features
+from ml.account import ACCOUNT_FEATURES
 from ml.scoring import Scorer, spec_from_metadata, top_reasons
 from ml.scoring import band_label as band_label
 
@@ -42,6 +43,9 @@ log = logging.getLogger("kol.api")
 
 # The one feature definition (ml.features); KolFeatures has exactly these fields (tested).
 FEATURES: tuple[str, ...] = ml_features.FEATURES
+# What a served model may read: the features, and the account component's profile features
+# (ml.account.account_features, computed from a request's profile fields).
+ACCEPTED: frozenset[str] = frozenset(FEATURES) | frozenset(ACCOUNT_FEATURES)
 MODEL_VERSION = Gauge("kol_api_model_version", "Loaded model version (0: none)", ["model"])
 
 
@@ -56,8 +60,8 @@ class ScoringModel(Protocol):
     name: str
     version: str
 
-    def predict(self, rows: Sequence[KolFeatures]) -> list[ModelOutput]:
-        """One output per row."""
+    def predict(self, rows: Sequence[Any]) -> list[ModelOutput]:
+        """One output per row (:class:`KolFeatures`, or mappings of feature values)."""
         ...
 
 
@@ -121,9 +125,9 @@ class MlflowModel:
         self.scorer: Scorer | None = None
         if spec is not None and self.booster is not None:
             self.scorer = Scorer(self.booster, spec, name, version)
-        if self.booster is not None and set(self.booster.feature_name()) <= set(FEATURES):
+        if self.booster is not None and set(self.booster.feature_name()) <= ACCEPTED:
             self.inputs = list(self.booster.feature_name())  # the training column order
-        unknown = [c for c in self.inputs if c not in FEATURES]
+        unknown = [c for c in self.inputs if c not in ACCEPTED]
         if unknown:
             raise ValueError(f"the model needs inputs the API does not accept: {unknown}")
         if not self.inputs:
@@ -137,7 +141,7 @@ class MlflowModel:
             c for c, t in self.types.items() if "long" in t or "integer" in t or "boolean" in t
         ]
 
-    def _matrix(self, rows: Sequence[KolFeatures]) -> np.ndarray:
+    def _matrix(self, rows: Sequence[Any]) -> np.ndarray:
         m = features_matrix(rows, self.inputs)
         for col in self.required:
             if np.isnan(m[:, self.inputs.index(col)]).any():
@@ -152,7 +156,7 @@ class MlflowModel:
             x[col] = x[col].astype("bool" if "boolean" in self.types[col] else "int64")
         return x
 
-    def predict(self, rows: Sequence[KolFeatures]) -> list[ModelOutput]:
+    def predict(self, rows: Sequence[Any]) -> list[ModelOutput]:
         m = self._matrix(rows)
         if self.scorer is not None:
             scored = self.scorer.score(m, self.s.reasons_top_n > 0, self.s.model_threads)
@@ -375,6 +379,7 @@ class ModelRegistry:
         self.slots = {
             "trust": ModelSlot("trust", settings.trust_model_name, settings.model_alias),
             "success": ModelSlot("success", settings.success_model_name, settings.model_alias),
+            "account": ModelSlot("account", settings.account_model_name, settings.model_alias),
         }
         if not settings.models_enabled:
             for slot in self.slots.values():
@@ -441,6 +446,11 @@ class ModelRegistry:
             raise ServiceUnavailable("models", f"{kind} model unavailable: {slot.detail}", 60)
         return model
 
+    def find(self, kind: str) -> tuple[ScoringModel | None, str]:
+        """The loaded model of ``kind`` or None, and the slot's detail (why, when None)."""
+        slot = self.slots[kind]
+        return slot.model, slot.detail
+
     def statuses(self) -> list[dict[str, Any]]:
         return [slot.status() for slot in self.slots.values()]
 
@@ -449,7 +459,7 @@ class ModelRegistry:
             return [slot.info() for slot in self.slots.values()]
 
 
-async def predict(model: ScoringModel, rows: Sequence[KolFeatures]) -> list[ModelOutput]:
+async def predict(model: ScoringModel, rows: Sequence[Any]) -> list[ModelOutput]:
     """Score rows. A model that says it is fast (``inline``: a LightGBM booster, well under a
     millisecond a row) scores one row on the event loop; everything else runs in a worker
     thread, so a slow model or a big batch cannot stall other requests."""

@@ -11,6 +11,9 @@ T = TypeVar("T")
 
 TrendLabel = Literal["Viral", "Hot", "Stable", "Cooling", "Cold"]
 ModelKind = Literal["trust", "success"]
+# What the API serves from MLflow: the two scores' models and trust's account component.
+ServedKind = Literal["trust", "success", "account"]
+TrustBasis = Literal["audience+account", "audience", "account"]
 
 
 class Out(BaseModel):
@@ -66,7 +69,7 @@ class Check(Out):
 
 
 class ModelStatus(Out):
-    kind: ModelKind
+    kind: ServedKind
     name: str
     alias: str
     available: bool
@@ -87,7 +90,7 @@ class Readiness(Out):
 class ModelInfo(Out):
     """A served model and the evidence it was promoted on (its champion's MLflow run)."""
 
-    kind: ModelKind
+    kind: ServedKind
     name: str = Field(description="Registered model name in MLflow.")
     available: bool = Field(description="Loaded and answering predictions.")
     version: str | None = Field(default=None, description="The version being served.")
@@ -124,6 +127,22 @@ class Reason(Out):
     text: str
 
 
+class Component(Out):
+    """One component of trust: its own score, label, model version and reasons."""
+
+    score: float
+    label: str | None = None
+    model_version: str | None = None
+    reasons: list[Reason] = []
+
+
+BASIS_DOC = (
+    "Trust's components the score rests on: `audience` (behaviour over time: follower growth, "
+    "engagement, comments; Gold's features) and `account` (the profile's own fields, validated "
+    "on real labelled accounts). Trust is the lower of the two."
+)
+
+
 class Score(Out):
     score: float | None = Field(default=None, description="0-100; null when not available.")
     label: str | None = None
@@ -133,6 +152,10 @@ class Score(Out):
     reasons: list[Reason] = []
     unavailable_reason: str | None = Field(
         default=None, description="Why score is null, when it is."
+    )
+    basis: TrustBasis | None = Field(default=None, description="Trust only. " + BASIS_DOC)
+    components: dict[str, Component] = Field(
+        default={}, description="Trust only: each component's score, label and reasons."
     )
 
 
@@ -379,19 +402,46 @@ class KolFeatures(BaseModel):
     days_since_first_seen: int | None = Field(default=None, ge=0, le=100_000)
 
 
+Text = Annotated[str | None, Field(default=None, max_length=2000)]
+
+
+class ProfileFields(BaseModel):
+    """A profile's own fields, as its profile events carry them: what trust's account
+    component reads (with the counters in ``features``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    username: Text = None
+    nickname: Text = None
+    bio: Text = None
+    avatar_url: Text = None
+
+
 class PredictRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     features: KolFeatures
+    profile: ProfileFields | None = Field(
+        default=None, description="Trust only: the profile's fields, for the account component."
+    )
 
 
 class Prediction(Out):
     model: ModelKind
     score: float = Field(description="0-100.")
-    label: str | None = None
+    label: str | None = Field(
+        default=None,
+        description="Trust: a trust band only when the audience component is part of the "
+        "basis; from the account component alone, the account's own label (e.g. `Genuine "
+        "account`), since a profile cannot show whether an audience is bought.",
+    )
     model_name: str
     model_version: str
     reasons: list[Reason] = []
+    basis: TrustBasis | None = Field(default=None, description="Trust only. " + BASIS_DOC)
+    components: dict[str, Component] = Field(
+        default={}, description="Trust only: each component's score, label and reasons."
+    )
 
 
 class BatchItem(BaseModel):
@@ -399,6 +449,7 @@ class BatchItem(BaseModel):
 
     id: str | None = Field(default=None, max_length=200, description="Echoed back.")
     features: KolFeatures
+    profile: ProfileFields | None = None
 
 
 class BatchRequest(BaseModel):

@@ -21,6 +21,7 @@ from api.errors import ServiceUnavailable
 from api.gold import GoldReader
 from api.live import LiveStore
 from api.settings import ApiSettings
+from ml.account import ACCOUNT_BANDS
 from ml.scoring import SUCCESS_BANDS, TRUST_BANDS, band_label
 from streaming import score as trend
 from streaming.settings import StreamSettings
@@ -135,7 +136,7 @@ def batch_score(
     if score is None:
         return None
     version = row.get(f"{kind}_model_version")
-    return {
+    out = {
         "score": round(score, 2),
         "label": row.get(f"{kind}_label") or band_label(score, BANDS[kind]),
         "model_version": None if version is None else str(version),
@@ -143,19 +144,50 @@ def batch_score(
         "source": source,
         "reasons": parse_reasons(row.get(f"{kind}_reasons")),
     }
+    if kind == "trust":
+        out["basis"] = row.get("trust_basis") or None
+        out["components"] = parse_components(row.get("trust_components"))
+    return out
+
+
+def parse_components(raw: Any) -> dict[str, dict[str, Any]]:
+    """Trust's components as batch scoring stores them (JSON text); malformed parts dropped."""
+    if not raw:
+        return {}
+    try:
+        parts = orjson.loads(raw) if isinstance(raw, str | bytes) else raw
+    except orjson.JSONDecodeError:
+        return {}
+    out = {}
+    for name, c in (parts or {}).items() if isinstance(parts, dict) else ():
+        score = _float(c.get("score")) if isinstance(c, dict) else None
+        if score is None:
+            continue
+        version = c.get("model_version")
+        out[str(name)] = {
+            "score": round(score, 2),
+            "label": c.get("label"),
+            "model_version": None if version is None else str(version),
+            "reasons": parse_reasons(c.get("reasons")),
+        }
+    return out
 
 
 def live_trust(h: dict[str, str], s: ApiSettings) -> dict[str, Any] | None:
+    """The stream's live score of trust's account component (its latest profile event)."""
     score = _float(h.get("trust_score"))
     if score is None:
         return None
+    label = band_label(score, ACCOUNT_BANDS)
     return {
         "score": round(score, 2),
-        "label": band_label(score, TRUST_BANDS),
+        "label": label,
         "model_version": None,
         "scored_at": h.get("updated_at"),
         "source": "stream",
         "reasons": [],
+        "basis": "account",
+        "components": {"account": {"score": round(score, 2), "label": label, "reasons": []}},
     }
 
 

@@ -108,6 +108,7 @@ class ApiSettings(BaseSettings):
     models_enabled: bool = True
     trust_model_name: str = "kol_trust"
     success_model_name: str = "kol_success"
+    account_model_name: str = "kol_trust_account"  # trust's account component
     model_alias: str = "champion"
     model_poll_s: float = Field(default=60.0, gt=0)  # how often the alias is looked up
     # Prediction x scale = score 0-100 (100 for a model predicting a probability).

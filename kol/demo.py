@@ -5,7 +5,8 @@
 2. the live producer: the same creators, paced, from now on (its first 40 minutes backdated);
 3. the history (every day but the last) through the jobs the daily DAG runs, over one
    multi-day interval: Bronze and Silver (each gated in its job), Gold by dbt, its gate;
-4. both models trained from Gold and registered in MLflow (champions when they qualify);
+4. both models trained from Gold and registered in MLflow (champions when they qualify), and
+   trust's account component trained on the real labelled accounts;
 5. the last day run by Airflow itself (`airflow dags test`, visible in the UI's grid), which
    also batch-scores it with the champions into ``gold.kol_scores`` and Redis;
 6. the streaming job, last: it reads the topics from the start in event time, so starting it
@@ -115,7 +116,11 @@ def champions(settings: Settings) -> dict[str, str | None]:
     ml = get_ml_settings()
     client = mlflow_client(ml)
     out: dict[str, str | None] = {}
-    for kind, name in (("trust", ml.trust_model_name), ("success", ml.success_model_name)):
+    for kind, name in (
+        ("trust", ml.trust_model_name),
+        ("account", ml.account_model_name),
+        ("success", ml.success_model_name),
+    ):
         try:
             out[kind] = str(client.get_model_version_by_alias(name, ml.alias).version)
         except Exception:
@@ -219,7 +224,12 @@ def steps(settings: Settings, world: DemoWorld) -> list[Step]:
                 ("gold_gate", "Gold gate", ("quality", "check", "gold")),
             )
         ),
-        Step("train", "trust and success models -> MLflow", kol("train", "ml", "train"), trained),
+        Step(
+            "train",
+            "trust, account and success models -> MLflow",
+            kol("train", "ml", "train"),
+            trained,
+        ),
         Step(
             "airflow",
             f"Airflow: kol_daily_pipeline for {world.last_day} (and batch scores)",

@@ -10,7 +10,13 @@ and feature drift of the run (MLflow, ``gold.ml_drift`` / ``gold.ml_score_stats`
 
 Redis: ``<prefix>scores:<kol_id>`` hash with ``trust_score``, ``trust_label``,
 ``trust_model_version``, ``trust_reasons`` (JSON), ``trust_scored_at`` and the same for
-``success_``, plus ``date_day`` (see api.live / api.scoring).
+``success_``, plus ``date_day`` (see api.live / api.scoring); trust also has ``trust_basis`` and
+``trust_components`` (JSON: each component's score, label, model version and reasons).
+
+Trust is put together from its components (:func:`ml.scoring.combine_trust`): the audience
+component (the ``trust`` champion, ``kol_trust``, on Gold's features) and the account component
+(``kol_trust_account``, on each creator's profile as it stood that day, ``dim_kols``).
+``trust_model_version`` stays the audience model's version.
 """
 
 from __future__ import annotations
@@ -28,9 +34,18 @@ import orjson
 import pandas as pd
 
 from ml import features as F
+from ml.account import read_profiles, with_account_features
 from ml.features import frame_matrix
 from ml.monitoring import monitor_run
-from ml.scoring import Scorer, load_scorer
+from ml.scoring import (
+    ACCOUNT,
+    AUDIENCE,
+    TRUST_BANDS,
+    Scorer,
+    combine_trust,
+    labels_for,
+    load_scorer,
+)
 from ml.settings import MlSettings
 
 log = logging.getLogger("kol.ml")
@@ -47,6 +62,10 @@ SCORE_COLUMNS = (
     "trust_model_version",
     "trust_probability",
     "trust_reasons",
+    "trust_basis",
+    "trust_audience_score",
+    "trust_account_score",
+    "trust_components",
     "success_score",
     "success_label",
     "success_model_version",
@@ -73,6 +92,10 @@ def arrow_schema() -> Any:
             pa.field("trust_model_version", s),
             pa.field("trust_probability", d),
             pa.field("trust_reasons", s),
+            pa.field("trust_basis", s),
+            pa.field("trust_audience_score", d),
+            pa.field("trust_account_score", d),
+            pa.field("trust_components", s),
             pa.field("success_score", d),
             pa.field("success_label", s),
             pa.field("success_model_version", s),
@@ -97,7 +120,9 @@ def score_features(
     computed_at: datetime | None = None,
 ) -> pd.DataFrame:
     """Feature rows (one per creator) -> kol_scores rows. The same :class:`Scorer` call as
-    the API and training, on the same matrix (:func:`ml.features.frame_matrix`)."""
+    the API and training, on the same matrix (:func:`ml.features.frame_matrix`). The
+    ``account`` scorer reads :data:`ml.account.ACCOUNT_FEATURES` columns of ``df`` (see
+    :func:`ml.account.with_account_features`)."""
     computed_at = computed_at or datetime.now(UTC)
     out = pd.DataFrame(
         {
@@ -108,11 +133,12 @@ def score_features(
     )
     out["scored_at"] = [day_end(d) for d in df["date_day"]]
     out["computed_at"] = computed_at
-    for kind in KINDS:
+    for kind in (*KINDS, ACCOUNT):
         scorer = scorers.get(kind)
         for c in ("score", "label", "model_version", "reasons"):
             out[f"{kind}_{c}"] = None
-        if scorer is None or df.empty:
+        out[f"{kind}_value"] = np.nan
+        if scorer is None or df.empty or not set(scorer.columns) <= set(df.columns):
             continue
         m = frame_matrix(df, scorer.columns)
         scored = scorer.score(m, reasons=reasons_top_n > 0, threads=threads)
@@ -121,15 +147,59 @@ def score_features(
         out[f"{kind}_model_version"] = str(scorer.version)
         reasons = scorer.reasons(m, scored, reasons_top_n)
         out[f"{kind}_reasons"] = [orjson.dumps(r).decode() for r in reasons]
-        if kind == "trust":
-            out["trust_probability"] = scored.value
-        else:
+        out[f"{kind}_value"] = scored.value
+        if kind == "success":
             out["success_prediction"] = scored.value
             out["success_target_kind"] = np.where(scorer.shop_mask(m), "shop", "engagement")
-    for c in ("trust_probability", "success_prediction", "success_target_kind"):
+    for c in ("success_prediction", "success_target_kind"):
         if c not in out:
             out[c] = None
-    return out[list(SCORE_COLUMNS)]
+    return out.assign(**trust_columns(out))[list(SCORE_COLUMNS)]
+
+
+def trust_columns(out: pd.DataFrame) -> dict[str, Any]:
+    """The audience (``trust_*``) and account (``account_*``) component columns -> trust as
+    :func:`ml.scoring.combine_trust` puts it together, with each component kept."""
+    audience = pd.to_numeric(out["trust_score"], errors="coerce").to_numpy(dtype="float64")
+    account = pd.to_numeric(out["account_score"], errors="coerce").to_numpy(dtype="float64")
+    trust, setter, basis = combine_trust(audience, account)
+    by_account = setter == ACCOUNT
+    components = []
+    for row in out[
+        [
+            f"{k}_{c}"
+            for k in ("trust", ACCOUNT)
+            for c in ("score", "label", "model_version", "reasons")
+        ]
+    ].itertuples(index=False):
+        parts = {}
+        for name, (score, label, version, reasons) in (
+            (AUDIENCE, row[0:4]),
+            (ACCOUNT, row[4:8]),
+        ):
+            if score is not None and score == score:
+                parts[name] = {
+                    "score": float(score),
+                    "label": label,
+                    "model_version": version,
+                    "reasons": orjson.loads(reasons) if reasons else [],
+                }
+        components.append(orjson.dumps(parts).decode() if parts else None)
+    has = ~np.isnan(trust)
+    p_account = out["account_value"].to_numpy(dtype="float64")
+    p_audience = out["trust_value"].to_numpy(dtype="float64")
+    return {
+        "trust_score": np.where(has, trust, np.nan),
+        "trust_label": [
+            lb if h else None for lb, h in zip(labels_for(trust, TRUST_BANDS), has, strict=True)
+        ],
+        "trust_reasons": np.where(by_account, out["account_reasons"], out["trust_reasons"]),
+        "trust_probability": np.where(by_account, p_account, p_audience),
+        "trust_basis": basis,
+        "trust_audience_score": audience,
+        "trust_account_score": account,
+        "trust_components": components,
+    }
 
 
 # ---- sinks ------------------------------------------------------------------------------------
@@ -142,9 +212,16 @@ def scores_table(ml: MlSettings) -> Any:
     cat = catalog(ml.core)
     ident = f"{ml.gold_schema}.{ml.scores_table}"
     try:
-        return cat.load_table(ident)
+        table = cat.load_table(ident)
     except NoSuchTableError:
         pass
+    else:
+        if set(arrow_schema().names) - set(table.schema().column_names):
+            # Columns added since the table was made (trust's components): evolved in place.
+            with table.update_schema() as update:
+                update.union_by_name(arrow_schema())
+            table = cat.load_table(ident)
+        return table
     cat.create_namespace_if_not_exists(ml.gold_schema)
     table = cat.create_table_if_not_exists(ident, schema=arrow_schema())
     if table.spec().is_unpartitioned():
@@ -181,6 +258,10 @@ def redis_mapping(row: dict[str, Any]) -> dict[str, str]:
         out[f"{kind}_model_version"] = str(row[f"{kind}_model_version"])
         out[f"{kind}_reasons"] = str(row[f"{kind}_reasons"])
         out[f"{kind}_scored_at"] = row["scored_at"].isoformat()
+    if "trust_score" in out:
+        for c in ("trust_basis", "trust_components"):
+            if row.get(c) is not None:
+                out[c] = str(row[c])
     return out
 
 
@@ -242,7 +323,11 @@ def champions(ml: MlSettings) -> tuple[dict[str, Scorer | None], dict[str, str]]
     """Champion scorers by kind; a kind without one maps to None with the reason."""
     scorers: dict[str, Scorer | None] = {}
     missing: dict[str, str] = {}
-    names = {"trust": ml.trust_model_name, "success": ml.success_model_name}
+    names = {
+        "trust": ml.trust_model_name,
+        "success": ml.success_model_name,
+        ACCOUNT: ml.account_model_name,
+    }
     for kind, name in names.items():
         try:
             scorers[kind] = load_scorer(ml.core.mlflow_tracking_uri, name, ml.alias)
@@ -276,6 +361,8 @@ def score_day(
         return run
     step(f"reading features of {day}")
     df = F.read_features(ml, day=day)
+    if scorers.get(ACCOUNT) is not None:
+        df = with_account_features(df, read_profiles(ml, day))
     run.creators = len(df)
     run.seconds["read"] = time.perf_counter() - t0
     step(f"scoring {len(df)} creators")

@@ -39,7 +39,7 @@ def _quiet() -> None:
 
 @app.command("train")
 def train(
-    model: str = typer.Option("all", help="trust, success or all."),
+    model: str = typer.Option("all", help="trust, success, account or all."),
     labels: list[Path] = typer.Option(
         None, "--labels", help="CSV platform,username,label of known cases (repeatable)."
     ),
@@ -53,9 +53,9 @@ def train(
 
     _quiet()
     ml = _settings(trials, labels)
-    models = ("trust", "success") if model == "all" else (model,)
-    if not set(models) <= {"trust", "success"}:
-        err.print(f"unknown model {model!r}: trust, success or all")
+    models = ("account", "trust", "success") if model == "all" else (model,)
+    if not set(models) <= {"trust", "success", "account"}:
+        err.print(f"unknown model {model!r}: trust, success, account or all")
         raise typer.Exit(2)
     outcomes: list = []  # type: ignore[type-arg]
     failed: dict[str, str] = {}
@@ -72,6 +72,7 @@ def train(
                 failed[kind] = str(exc)
                 err.print(f"[red]{kind}: not trained:[/] {exc}", highlight=False)
     keys = {
+        "account": ("test_roc_auc", "test_pr_auc", "test_brier", "test_accuracy"),
         "trust": (
             "holdout_roc_auc",
             "holdout_pr_auc",

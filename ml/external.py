@@ -2,14 +2,13 @@
 labelled Instagram fake/genuine accounts (``instagram_fake_spammer``: train.csv / test.csv,
 label ``fake``), profile-only features.
 
-Two feature sets, both reported:
+Three feature sets, all reported:
 
-* ``platform``: the platform's own profile features (:data:`ml.features.PROFILE_FEATURES`
-  that the dataset has), computed by :func:`ml.features.profile_features`, the dbt formulas;
-  ``profile_completeness`` is the share of picture, full name, bio and external URL present,
-  as dim_kols defines it;
-* ``profile``: those plus the dataset's other profile fields (digits in the username and full
-  name, words in the full name, name == username, bio length, private).
+* ``platform``: the platform's counters and ``profile_completeness`` (the share of picture,
+  full name, bio and external URL present, as dim_kols defines it);
+* ``account``: :data:`ml.account.ACCOUNT_FEATURES`, what the account component of trust reads
+  (the registered component is trained by :func:`ml.account.train_account`);
+* ``account+private``: those plus the private flag, which the platform's public creators lack.
 
 Trained on train.csv only (Optuna on its folds, calibration on out-of-fold margins); ROC AUC and
 accuracy (P >= 0.5) on test.csv.
@@ -24,7 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ml.features import profile_features
+from ml import account
+from ml.account import ACCOUNT_FEATURES
 from ml.scoring import calibrate
 from ml.settings import MlSettings
 from ml.train import classification_metrics, fit_classifier
@@ -37,50 +37,27 @@ PLATFORM_FEATURES = (
     "follower_following_ratio",
     "profile_completeness",
 )
-EXTRA_FEATURES = (
-    "username_digit_share",
-    "fullname_words",
-    "fullname_digit_share",
-    "name_equals_username",
-    "bio_length",
-    "is_private",
-)
-FEATURE_SETS = {"platform": PLATFORM_FEATURES, "profile": PLATFORM_FEATURES + EXTRA_FEATURES}
+FEATURE_SETS = {
+    "platform": PLATFORM_FEATURES,
+    "account": ACCOUNT_FEATURES,
+    "account+private": (*ACCOUNT_FEATURES, "is_private"),
+}
 
 
 def read_split(path: Path) -> pd.DataFrame:
-    """One CSV of the dataset -> our feature names plus ``label`` (1 = fake)."""
-    raw = pd.read_csv(path, encoding="utf-8-sig")
-    raw.columns = [c.strip() for c in raw.columns]
-    rows = []
-    for r in raw.to_dict("records"):
-        completeness = np.mean(
-            [
-                r["profile pic"] > 0,
-                r["fullname words"] > 0,
-                r["description length"] > 0,
-                r["external URL"] > 0,
-            ]
-        )
-        p = profile_features(
-            followers=float(r["#followers"]),
-            following=float(r["#follows"]),
-            posts=float(r["#posts"]),
-            profile_completeness=float(completeness),
-        )
-        rows.append(
-            {
-                **{k: p[k] for k in PLATFORM_FEATURES},
-                "username_digit_share": float(r["nums/length username"]),
-                "fullname_words": float(r["fullname words"]),
-                "fullname_digit_share": float(r["nums/length fullname"]),
-                "name_equals_username": float(r["name==username"]),
-                "bio_length": float(r["description length"]),
-                "is_private": float(r["private"]),
-                "label": int(r["fake"]),
-            }
-        )
-    return pd.DataFrame(rows).astype("float64").astype({"label": int})
+    """One CSV of the dataset (:func:`ml.account.read_split`) plus ``profile_completeness`` as
+    dim_kols defines it: the share of picture, full name, bio and external URL present."""
+    df = account.read_split(path)
+    parts = pd.concat(
+        [
+            df["has_profile_pic"] > 0,
+            df["fullname_words"] > 0,
+            df["bio_length"] > 0,
+            df["has_external_url"] > 0,
+        ],
+        axis=1,
+    )
+    return df.assign(profile_completeness=parts.mean(axis=1))
 
 
 @dataclass
@@ -98,7 +75,7 @@ class ExternalResult:
 def evaluate(
     ml: MlSettings,
     data_dir: Path | None = None,
-    feature_sets: tuple[str, ...] = ("platform", "profile"),
+    feature_sets: tuple[str, ...] = ("platform", "account", "account+private"),
 ) -> list[ExternalResult]:
     folder = data_dir or ml.external_dir
     train, test = read_split(folder / "train.csv"), read_split(folder / "test.csv")

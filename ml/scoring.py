@@ -64,6 +64,33 @@ def labels_for(scores: np.ndarray, bands: Sequence[tuple[str, float]]) -> list[s
     return [band_label(float(s), bands) for s in scores]
 
 
+# Trust's components (see ml.account): the audience's behaviour over time (the kol_trust model on
+# Gold's windowed features, trained on the generator's labels) and the account's profile fields
+# (kol_trust_account, trained on real labelled accounts).
+AUDIENCE, ACCOUNT = "audience", "account"
+
+
+def combine_trust(
+    audience: np.ndarray, account: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, list[str | None]]:
+    """Component scores (NaN = not scored) -> (trust, which component set it, basis).
+
+    Trust rests on its weakest known component: a fake account or an inauthentic audience
+    each makes a creator untrustworthy, and a clean profile must not average bought followers
+    away. Ties go to the audience. Basis: ``audience+account``, ``audience``, ``account`` or
+    None (no component)."""
+    audience = np.asarray(audience, dtype="float64")
+    account = np.asarray(account, dtype="float64")
+    use_account = ~np.isnan(account) & (np.isnan(audience) | (account < audience))
+    trust = np.where(use_account, account, audience)
+    setter = np.where(use_account, ACCOUNT, AUDIENCE)
+    basis: list[str | None] = []
+    for a, b in zip(np.isnan(audience).tolist(), np.isnan(account).tolist(), strict=True):
+        parts = [n for n, missing in ((AUDIENCE, a), (ACCOUNT, b)) if not missing]
+        basis.append("+".join(parts) or None)
+    return trust, setter, basis
+
+
 @dataclass(frozen=True)
 class ScoreSpec:
     kind: str  # trust | success | generic

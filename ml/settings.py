@@ -46,11 +46,13 @@ class MlSettings(BaseSettings):
     )
 
     # ---- registry -----------------------------------------------------------------------------
-    trust_model_name: str = "kol_trust"
+    trust_model_name: str = "kol_trust"  # the audience component (Gold's behaviour features)
+    account_model_name: str = "kol_trust_account"  # the account component (profile fields)
     success_model_name: str = "kol_success"
     alias: str = "champion"
     trust_experiment: str = "kol_trust"
     success_experiment: str = "kol_success"
+    account_experiment: str = "kol_trust_account"
     external_experiment: str = "kol_trust_external"
     # A challenger becomes champion only if it beats the champion on the same holdout by at
     # least this much (trust: ROC AUC points; success: relative MAE reduction).

@@ -54,12 +54,22 @@ import orjson
 import pandas as pd
 
 from ingestion.contracts import COMMENTS_TOPIC, PROFILES_TOPIC, VIDEOS_TOPIC
+from ml.account import ACCOUNT_TEXT_FEATURES
 from streaming import alerts as A
 from streaming.score import TrendScore, engagement, history_buckets, trend_scores
 from streaming.settings import StreamSettings
 
 COUNTERS: Final = ("views", "likes", "comments", "shares")
-PROFILE_FIELDS: Final = ("followers", "following", "total_likes", "posts", "verified")
+# A profile snapshot: its counters and what its text says about the account (the account
+# component of trust reads both; see ml.account).
+PROFILE_FIELDS: Final = (
+    "followers",
+    "following",
+    "total_likes",
+    "posts",
+    "verified",
+    *ACCOUNT_TEXT_FEATURES,
+)
 
 # The engine's input: one row per contract-valid event. Counts are floats so that a counter the
 # page did not show ("—") is NaN rather than 0.
@@ -82,6 +92,7 @@ EVENT_COLUMNS: Final = {
     "total_likes": "float64",
     "posts": "float64",
     "verified": "float64",
+    **dict.fromkeys(ACCOUNT_TEXT_FEATURES, "float64"),  # profiles: ml.account.account_features
     "event_hash": "int64",  # comments: hash of event_id (duplicate detection); others 0
     "pair_hash": "int64",  # hash of (video_id, normalised comment text): near-duplicates
 }
@@ -918,6 +929,7 @@ def trust_features(st: CreatorState, score: TrendScore, metrics: dict[str, Any])
         "likes": prof.get("total_likes"),
         "posts": prof.get("posts"),
         "verified": prof.get("verified"),
+        **{name: prof.get(name) for name in ACCOUNT_TEXT_FEATURES},
         "follower_delta": metrics["follower_delta"],
         "views": metrics["views"],
         "video_likes": metrics["likes"],

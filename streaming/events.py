@@ -41,6 +41,7 @@ from ingestion.contracts import (
     validate_payload,
 )
 from ingestion.counts import parse_count
+from ml.account import ACCOUNT_TEXT_FEATURES, account_features
 from streaming.engine import EVENT_COLUMNS
 
 log = logging.getLogger(__name__)
@@ -135,6 +136,7 @@ def event_frame(
                 nan,
                 nan,
                 nan,
+                *_NO_ACCOUNT,
             )
         elif isinstance(ev, ProfileEvent):
             row = (
@@ -149,10 +151,11 @@ def event_frame(
                 _count(None, ev.likes_raw),
                 _count(None, ev.posts_raw),
                 nan if ev.verified is None else float(ev.verified),
+                *_account_text(ev),
             )
         else:
             assert isinstance(ev, CommentEvent)
-            row = (ev.video_id, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan)
+            row = (ev.video_id, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, *_NO_ACCOUNT)
             # Only comments are deduplicated by id in the engine: the hashes are theirs alone.
             comment_rows.append(n)
             ids.append(ev.event_id)
@@ -191,8 +194,16 @@ _PER_TOPIC = (
     "total_likes",
     "posts",
     "verified",
+    *ACCOUNT_TEXT_FEATURES,
 )
 _HASHES = ("event_hash", "pair_hash")
+_NO_ACCOUNT = (np.nan,) * len(ACCOUNT_TEXT_FEATURES)
+
+
+def _account_text(ev: ProfileEvent) -> tuple[float, ...]:
+    """What the profile's text says about the account (:func:`ml.account.account_features`)."""
+    f = account_features(ev.username, ev.nickname, ev.bio, ev.avatar_url)
+    return tuple(np.nan if f[n] is None else f[n] for n in ACCOUNT_TEXT_FEATURES)
 
 
 def tune_gc() -> None:

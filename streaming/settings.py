@@ -107,7 +107,8 @@ class StreamSettings(BaseSettings):
 
     # ---- live trust scoring --------------------------------------------------------------
     trust_enabled: bool = True
-    trust_model_name: str = "kol_trust"
+    # Trust's account component: the one whose inputs a profile event carries (ml.account).
+    trust_model_name: str = "kol_trust_account"
     trust_model_alias: str = "champion"
     trust_refresh_wall_s: int = 600  # look for a newly promoted champion this often
     # Prediction x scale = trust 0-100: 100 for a model predicting P(genuine audience).

@@ -1,8 +1,9 @@
 """Live trust scoring of profile updates with the MLflow champion model, when there is one.
 
 The model is ``models:/<KOL_STREAM_TRUST_MODEL_NAME>@<KOL_STREAM_TRUST_MODEL_ALIAS>`` (default
-``kol_trust@champion``) loaded as an MLflow pyfunc. It is given, for every creator whose profile
-changed in a micro-batch, the columns its input signature names, taken from
+``kol_trust_account@champion``: trust's account component, which needs only what a profile
+event carries, see :mod:`ml.account`) loaded as an MLflow pyfunc. It is given, for every
+creator whose profile changed in a micro-batch, the columns its input signature names, from
 :func:`streaming.engine.trust_features` (profile counters of the latest snapshot and the current
 window's metrics). Its prediction times ``trust_output_scale`` (default 100: the model predicts
 the probability that the audience is genuine; set 1 for a model that predicts 0-100) is the
@@ -11,8 +12,9 @@ trust score, clipped to 0-100; a 2-D output (class probabilities) uses its last 
 A champion trained by :mod:`ml.train` (it carries a score spec) is scored through the one
 scoring function, :class:`ml.scoring.Scorer`, so its scores mean what the API's and batch
 scoring's mean (trust = 100 x (1 - calibrated P(inauthentic))), from the profile features the
-stream knows (:func:`ml.features.stream_profile_rows`, the dbt formulas) - when the model needs
-nothing else. A model that needs Gold's windowed features (the trust model ml.train builds)
+stream knows (:func:`ml.account.stream_account_rows` for the account component,
+:func:`ml.features.stream_profile_rows` for a model of the profile counters) - when the model
+needs nothing else. A model that needs Gold's windowed features (the trust model ml.train builds)
 is not run on the profile alone: live trust stays off with the reason in the status, and the
 API shows batch scores.
 
@@ -34,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from kol.settings import Settings
+from ml.account import ACCOUNT_FEATURES, stream_account_rows
 from ml.features import PROFILE_FEATURES, stream_profile_rows
 from ml.scoring import Scorer, load_scorer, spec_from_metadata
 from streaming.settings import StreamSettings
@@ -114,7 +117,10 @@ class TrustScorer:
         if model is None:
             return None
         if isinstance(model, Scorer):
-            rows = stream_profile_rows(features)
+            if set(model.columns) <= set(ACCOUNT_FEATURES):
+                rows = stream_account_rows(features)
+            else:
+                rows = stream_profile_rows(features)
             return model.score(model.matrix(rows), reasons=False).scores
         cols = inputs or list(features.columns)
         missing = [c for c in cols if c not in features.columns]
@@ -140,7 +146,9 @@ def not_streamable(model: Any) -> str | None:
     features unknown), ranks inauthentic creators barely better than chance (ROC AUC 0.54,
     against 1.0 with its features). A number that means nothing is worse than none: live trust
     stays off and the API shows batch scores."""
-    if isinstance(model, Scorer) and not set(model.columns) <= set(PROFILE_FEATURES):
+    if isinstance(model, Scorer) and not (
+        set(model.columns) <= set(PROFILE_FEATURES) or set(model.columns) <= set(ACCOUNT_FEATURES)
+    ):
         return (
             "needs Gold's windowed features, not only the profile: live trust stays off "
             "(batch scoring writes trust scores)"

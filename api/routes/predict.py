@@ -21,6 +21,7 @@ from api.schemas import (
 )
 from api.scoring import trend_of_windows
 from api.settings import ApiSettings
+from api.trust import trust_predictions
 
 router = APIRouter(prefix="/predict", tags=["predictions"], responses=ERROR_RESPONSES)
 
@@ -46,11 +47,16 @@ async def predict_one(
     return to_prediction(kind, model, out, s)
 
 
-@router.post("/trust", response_model=Prediction, summary="Trust score (0-100) from features")
+@router.post(
+    "/trust",
+    response_model=Prediction,
+    summary="Trust score (0-100) from features and profile fields, with its components",
+)
 async def predict_trust(
     _: ApiKeyDep, models: ModelsDep, settings: SettingsDep, body: PredictRequest
 ) -> Prediction:
-    return await predict_one("trust", body, models, settings)
+    (out,) = await trust_predictions([(body.features, body.profile)], models, settings)
+    return out
 
 
 @router.post("/success", response_model=Prediction, summary="Success score (0-100) from features")
@@ -73,9 +79,15 @@ async def predict_batch(
             "items", f"at most {settings.max_batch_size} items per request", "body"
         )
     kinds: list[ModelKind] = list(dict.fromkeys(body.models))
-    loaded = {kind: models.get(kind) for kind in kinds}  # 503 before any work if one is missing
+    # 503 before any work if one is missing (trust: see api.trust)
+    loaded = {kind: models.get(kind) for kind in kinds if kind != "trust"}
     rows = [item.features for item in body.items]
     results: list[dict[str, Prediction | str | None]] = [{"id": i.id} for i in body.items]
+    if "trust" in kinds:
+        items = [(i.features, i.profile) for i in body.items]
+        trust = await trust_predictions(items, models, settings)
+        for result, prediction in zip(results, trust, strict=True):
+            result["trust"] = prediction
     for kind, model in loaded.items():
         outs = await predict(model, rows)
         for result, out in zip(results, outs, strict=True):

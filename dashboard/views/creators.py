@@ -406,6 +406,20 @@ def show_score(title: str, s: Score) -> None:
         st.caption(s.unavailable_reason or "Not available.")
     for r in s.reasons[:3]:
         st.markdown(f"- {r.text}")
+    if s.basis:
+        st.caption(f"Rests on: {COMPONENT_TITLES.get(s.basis, s.basis)}")
+    for name, c in s.components.items():
+        with st.expander(f"{COMPONENT_TITLES.get(name, name)}: {ui.score(c.score)} ({c.label})"):
+            for r in c.reasons[:3]:
+                st.markdown(f"- {r.text}")
+
+
+# Trust's components (ml.account, ml.scoring.combine_trust): what each one looks at.
+COMPONENT_TITLES = {
+    "audience": "Audience (followers, engagement, comments over time)",
+    "account": "Account (the profile itself)",
+    "audience+account": "audience and account; trust is the lower of the two",
+}
 
 
 def show_peers(b: PeerBenchmark) -> None:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from api import deps
-from api.models import ModelRegistry, RunInfo, split_metrics
+from api.models import ModelOutput, ModelRegistry, RunInfo, split_metrics
 from streaming.score import history_buckets, trend_scores
 from tests.unit.api.conftest import FakeModel
 
@@ -63,6 +63,8 @@ def test_readyz_reports_each_service_and_models(api: Any) -> None:
 
     api.load_model("trust")
     api.load_model("success")
+    assert api.client.get("/readyz").json()["status"] == "degraded"  # no account component
+    api.load_model("account", FakeModel("kol_trust_account", "1"))
     assert api.client.get("/readyz").json()["status"] == "ok"
 
     api.live.down = True
@@ -251,7 +253,7 @@ def test_scores_prefer_redis_then_gold_then_stream(api: Any) -> None:
     body = api.client.get("/api/v1/scores/tiktok/minh.anh").json()
     assert body["trust"]["source"] == "stream"
     assert body["trust"]["score"] == 64.5
-    assert body["trust"]["label"] == "Trusted"
+    assert (body["trust"]["label"], body["trust"]["basis"]) == ("Genuine account", "account")
     assert body["trending"]["label"] == "Viral"
     assert {r["factor"] for r in body["trending"]["reasons"]} >= {"velocity", "momentum"}
     assert body["success"]["score"] is None
@@ -274,6 +276,27 @@ def test_scores_prefer_redis_then_gold_then_stream(api: Any) -> None:
     body = api.client.get("/api/v1/scores/tiktok/minh.anh").json()
     assert (body["trust"]["source"], body["trust"]["score"]) == ("redis", 91.0)
     assert body["success"]["source"] == "gold"
+    assert (body["trust"]["basis"], body["trust"]["components"]) == (None, {})
+
+    api.live.score_hashes[kid].update(
+        trust_basis="audience+account",
+        trust_components='{"audience": {"score": 91.0, "label": "Highly Trusted", "model_version":'
+        ' "4", "reasons": []}, "account": {"score": 97.5, "label": "Genuine account",'
+        ' "model_version": "1", "reasons": [{"factor": "bio_length", "value": 80, "effect": 0.2,'
+        ' "text": "bio_length = 80 raises the score"}]}, "bogus": {"score": "x"}}',
+    )
+    trust = api.client.get("/api/v1/scores/tiktok/minh.anh").json()["trust"]
+    assert trust["basis"] == "audience+account" and set(trust["components"]) == {
+        "audience",
+        "account",
+    }
+    account = trust["components"]["account"]
+    assert (account["score"], account["label"], account["model_version"]) == (
+        97.5,
+        "Genuine account",
+        "1",
+    )
+    assert account["reasons"][0]["factor"] == "bio_length"
 
 
 def test_trending_ranks_from_redis(api: Any) -> None:
@@ -313,11 +336,65 @@ def test_trending_validation_and_redis_down(api: Any) -> None:
 FEATURES = {"followers": 99_999, "engagement_rate": 0.05, "has_shop": True}
 
 
+class AccountModel:
+    """An account component that keeps the rows it was given; a fixed score."""
+
+    def __init__(self, score: float = 75.0) -> None:
+        self.name, self.version, self.score, self.rows = "kol_trust_account", "1", score, []
+
+    def predict(self, rows: list[dict[str, Any]]) -> list[ModelOutput]:
+        self.rows += rows
+        label = "Genuine account" if self.score >= 60 else "Likely fake account"
+        why = {"factor": "bio_length", "value": 2.0, "effect": -0.5, "text": "short bio"}
+        return [ModelOutput(self.score, [why], label) for _ in rows]
+
+
 def test_predict_without_a_champion_is_503_with_reason(api: Any) -> None:
     r = api.client.post("/api/v1/predict/trust", json={"features": FEATURES})
     assert r.status_code == 503
     assert r.json()["service"] == "models"
     assert "kol_trust@champion" in r.json()["detail"]
+
+
+def test_profile_only_trust_rests_on_the_account_component(api: Any) -> None:
+    profile_only = {"followers": 99_999, "following": 12, "posts": 40, "is_verified": False}
+    api.load_model("trust")
+    r = api.client.post("/api/v1/predict/trust", json={"features": profile_only})
+    assert r.status_code == 503  # the audience model is loaded but is not asked
+    assert "needs behaviour features" in r.json()["detail"]
+    assert "account component is unavailable" in r.json()["detail"]
+    account = api.load_model("account", AccountModel())
+    body = {"features": profile_only, "profile": {"username": "mia99", "bio": "hi"}}
+    r = api.client.post("/api/v1/predict/trust", json=body)
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert (out["basis"], list(out["components"])) == ("account", ["account"])
+    assert out["label"] == "Genuine account" and out["model_name"] == "kol_trust_account"
+    assert account.rows[-1]["bio_length"] == 2.0 and account.rows[-1]["following"] == 12
+    assert account.rows[-1]["username_digit_share"] == 0.4
+
+
+def test_trust_with_behaviour_is_the_weaker_component(api: Any) -> None:
+    api.load_model("trust")  # followers 99,999 -> 50.0
+    api.load_model("account", AccountModel(score=30.0))
+    r = api.client.post("/api/v1/predict/trust", json={"features": FEATURES})
+    out = r.json()
+    assert out["basis"] == "audience+account"
+    assert out["score"] == 30.0 and out["label"] == "Low Trust"
+    assert out["components"]["audience"]["score"] == 50.0
+    assert out["reasons"] == out["components"]["account"]["reasons"]
+    api.load_model("account", AccountModel(score=90.0))
+    out = api.client.post("/api/v1/predict/trust", json={"features": FEATURES}).json()
+    assert (out["score"], out["model_name"], out["label"]) == (50.0, "kol_trust", "medium")
+    r = api.client.post(
+        "/api/v1/predict/batch",
+        json={
+            "items": [{"features": FEATURES}, {"features": {"followers": 5}}],
+            "models": ["trust"],
+        },
+    )
+    items = r.json()["items"]
+    assert [i["trust"]["basis"] for i in items] == ["audience+account", "account"]
 
 
 def test_predict_trust_and_success_with_a_model(api: Any) -> None:
@@ -368,7 +445,10 @@ def test_predict_rejects_nan(api: Any) -> None:
 
 def test_predict_batch(api: Any) -> None:
     trust, success = api.load_model("trust"), api.load_model("success")
-    items = [{"id": "a", "features": {"followers": 9}}, {"features": {"followers": 99}}]
+    items = [
+        {"id": "a", "features": {"followers": 9, "engagement_rate": 0.1}},
+        {"features": {"followers": 99, "engagement_rate": 0.1}},
+    ]
     r = api.client.post("/api/v1/predict/batch", json={"items": items})
     assert r.status_code == 200
     out = r.json()["items"]
@@ -570,7 +650,8 @@ def test_models_without_champions_are_listed_as_unavailable(api: Any) -> None:
     r = api.client.get("/api/v1/models")
     assert r.status_code == 200
     items = {m["kind"]: m for m in r.json()["items"]}
-    assert set(items) == {"trust", "success"}
+    assert set(items) == {"trust", "success", "account"}
+    assert items["account"]["name"] == "kol_trust_account" and not items["account"]["available"]
     trust = items["trust"]
     assert (trust["name"], trust["available"], trust["version"]) == ("kol_trust", False, None)
     assert "no model kol_trust@champion" in trust["reason"]

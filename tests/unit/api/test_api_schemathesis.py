@@ -12,6 +12,8 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+from tests.unit.api.conftest import FakeModel
+
 EXAMPLES = 25
 
 # Rules across fields (start <= end, min_followers <= max_followers, username needs platform,
@@ -34,6 +36,7 @@ def operations(app: Any) -> list[Any]:
 def test_generated_requests_get_documented_answers(api: Any, index: int) -> None:
     api.load_model("trust")
     api.load_model("success")
+    api.load_model("account", FakeModel("kol_trust_account", "1"))
     api.limiter.limit = 10**9
     ops = operations(api.app)
     assert len(ops) == 20, "a route was added or removed: update the parametrize range"

@@ -93,6 +93,15 @@ def profile(platform: str, username: str, trust: float, success: float, trending
                     ],
                     model_version="3",
                     source="gold",
+                    basis="audience+account",
+                    components={
+                        "audience": {"score": trust, "label": "Highly Trusted", "reasons": []},
+                        "account": {
+                            "score": 97.0,
+                            "label": "Genuine account",
+                            "reasons": [{"factor": "bio_length", "text": "A bio of 80 characters"}],
+                        },
+                    },
                 ),
                 "success": _score(
                     success,

@@ -69,6 +69,10 @@ def test_the_report_shows_scores_labels_reasons_history_and_peers(open_page: Run
         "Engagement 2.4x its own baseline",
     ):
         assert f"- {reason}" in page
+    assert "Rests on: audience and account; trust is the lower of the two" in page
+    expanders = [e.label for e in at.expander]
+    assert "Account (the profile itself): 97.0 (Genuine account)" in expanders
+    assert "- A bio of 80 characters" in page
     assert "1 follower jump day(s) marked" in page
     history = json.loads(at.get("plotly_chart")[0].proto.spec)
     names = [t.get("name") for t in history["data"]]

@@ -67,3 +67,62 @@ def test_redis_hashes_and_newer_days_win(trust_classifier: Any) -> None:
     assert write_redis(ml, old, r) == 0  # a backfill does not overwrite newer scores
     assert r.h[key]["date_day"] == "2026-03-05"
     assert write_redis(ml, new, r) == 5  # the same day again: rewritten
+
+
+def test_combine_trust_rests_on_the_weakest_known_component() -> None:
+    import numpy as np
+
+    from ml.scoring import combine_trust
+
+    nan = float("nan")
+    trust, setter, basis = combine_trust(
+        np.array([80.0, 30.0, nan, 70.0, nan]), np.array([40.0, 90.0, 55.0, nan, nan])
+    )
+    assert trust[:4].tolist() == [40.0, 30.0, 55.0, 70.0] and np.isnan(trust[4])
+    assert setter[:4].tolist() == ["account", "audience", "account", "audience"]
+    assert basis == ["audience+account", "audience+account", "account", "audience", None]
+
+
+def test_trust_puts_the_account_and_audience_components_together(
+    trust_classifier: Any, account_classifier: Any
+) -> None:
+    from ml.account import with_account_features
+
+    df = synthetic_rows(4, 1, seed=3)
+    df["following"] = [300.0, 300.0, 5000.0, 300.0]
+    df["posts"] = [120.0, 120.0, 0.0, 120.0]
+    df["followers"] = [40_000.0, 40_000.0, 40.0, 40_000.0]
+    profiles = pd.DataFrame(
+        {
+            "kol_id": df["kol_id"].iloc[:3],
+            "username": ["maya.cooks", "linh.travels", "user84461092"],
+            "nickname": ["Maya Cooks", "Linh", "user84461092"],
+            "bio": ["Recipes every Sunday | maya.example.com", "Hanoi -> anywhere", ""],
+            "avatar_url": ["https://a/1.jpg", "https://a/2.jpg", ""],
+        }
+    )
+    df = with_account_features(df, profiles)
+    rows = score_features(
+        df,
+        {
+            "trust": trust_classifier.scorer("kol_trust", "4"),
+            "account": account_classifier.scorer("kol_trust_account", "1"),
+        },
+    )
+    spam, unknown = rows.iloc[2], rows.iloc[3]
+    assert spam["trust_account_score"] < rows["trust_account_score"].iloc[0]
+    assert spam["trust_account_score"] < 40  # a spam profile: Likely fake account
+    for _, r in rows.iloc[:3].iterrows():
+        assert r["trust_basis"] == "audience+account"
+        assert r["trust_score"] == min(r["trust_audience_score"], r["trust_account_score"])
+        parts = orjson.loads(r["trust_components"])
+        assert set(parts) == {"audience", "account"}
+        assert parts["account"]["model_version"] == "1" and parts["audience"]["reasons"]
+    # No profile on record: the account component scores the counters alone.
+    assert unknown["trust_basis"] == "audience+account"
+    assert orjson.loads(spam["trust_components"])["account"]["label"] == "Likely fake account"
+    # A genuine audience (synthetic creator 2) behind a spam profile: the account sets trust.
+    assert spam["trust_audience_score"] > spam["trust_account_score"] == spam["trust_score"]
+    assert spam["trust_label"] in ("Untrusted", "Low Trust")
+    spam_parts = orjson.loads(spam["trust_components"])
+    assert orjson.loads(spam["trust_reasons"]) == spam_parts["account"]["reasons"]

@@ -248,3 +248,81 @@ def test_the_stream_does_not_run_a_model_that_needs_gold_features(trust_classifi
     profile_only = ScoreSpec("trust", "inauthentic_probability", PROFILE_FEATURES, TRUST_BANDS)
     assert not_streamable(Scorer(booster, profile_only)) is None
     assert not_streamable(object()) is None  # other models: the signature decides
+
+
+def test_the_stream_scores_the_account_component_of_a_profile_event(
+    account_classifier: Any,
+) -> None:
+    """A profile event through the stream's parse, engine and TrustScorer gets the account
+    score batch scoring gives the same profile (ml.account.account_features on both paths)."""
+    import orjson
+
+    from ingestion.contracts import PROFILES_TOPIC
+    from kol.settings import Settings
+    from ml.account import account_features
+    from streaming.engine import TrendEngine
+    from streaming.events import Record, event_frame
+    from streaming.settings import StreamSettings
+    from streaming.trust import TrustScorer, not_streamable
+
+    scorer = account_classifier.scorer("kol_trust_account", "1")
+    assert not_streamable(scorer) is None
+    ss = StreamSettings(_env_file=None)
+    stream = TrustScorer(Settings(_env_file=None), ss)
+    stream.model = scorer
+    profiles = [
+        (
+            "maya.cooks",
+            "Maya Cooks",
+            "Recipes | maya.example.com",
+            "https://a/1.jpg",
+            "52.3K",
+            "310",
+        ),
+        ("user84461092", "user84461092", "", "", "12", "4,803"),
+    ]
+    records = [
+        Record(
+            PROFILES_TOPIC,
+            0,
+            i,
+            1_790_000_000_000,
+            orjson.dumps(
+                {
+                    "event_id": f"e{i}",
+                    "event_time": "2026-09-21T14:13:20Z",
+                    "event_type": "profile",
+                    "platform": "tiktok",
+                    "username": u,
+                    "nickname": n,
+                    "bio": b,
+                    "avatar_url": a,
+                    "followers_raw": f,
+                    "following_raw": g,
+                }
+            ),
+        )
+        for i, (u, n, b, a, f, g) in enumerate(profiles)
+    ]
+    frame, rejected = event_frame(records)
+    assert rejected == []
+    result = TrendEngine(ss).process(frame, 0, stream)
+    live = {u["username"]: u["trust_score"] for u in result.updates}
+    batch = scorer.score(
+        scorer.matrix(
+            [
+                account_features(
+                    u,
+                    n,
+                    b,
+                    a,
+                    float(f.replace("K", "")) * 1000 if "K" in f else float(f),
+                    float(g.replace(",", "")),
+                )
+                for u, n, b, a, f, g in profiles
+            ]
+        ),
+        reasons=False,
+    ).scores
+    assert [live["maya.cooks"], live["user84461092"]] == [round(float(x), 2) for x in batch]
+    assert live["maya.cooks"] > 60 > live["user84461092"]
