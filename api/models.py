@@ -229,7 +229,7 @@ def split_metrics(logged: dict[str, float]) -> tuple[dict[str, float], dict[str,
             continue
         if "baseline" in name or "naive" in name or any(f"_{f}_" in name for f in NAIVE_FORECASTS):
             baselines[name] = value
-        elif name.startswith("holdout_") or "_model_" in name:
+        elif name.startswith(("holdout_", "served_")) or "_model_" in name:
             metrics[name] = value
     return metrics, baselines
 

@@ -13,7 +13,6 @@ TrendLabel = Literal["Viral", "Hot", "Stable", "Cooling", "Cold"]
 ModelKind = Literal["trust", "success"]
 # What the API serves from MLflow: the two scores' models and trust's account component.
 ServedKind = Literal["trust", "success", "account"]
-TrustBasis = Literal["audience+account", "audience", "account"]
 
 
 class Out(BaseModel):
@@ -137,9 +136,11 @@ class Component(Out):
 
 
 BASIS_DOC = (
-    "Trust's components the score rests on: `audience` (behaviour over time: follower growth, "
-    "engagement, comments; Gold's features) and `account` (the profile's own fields, validated "
-    "on real labelled accounts). Trust is the lower of the two."
+    "What the score rests on. Trust: its components, `audience` (behaviour over time: follower "
+    "growth, engagement, comments; Gold's features) and/or `account` (the profile's own fields, "
+    "validated on real labelled accounts); trust is the lower of the two. Success: `model`, or "
+    "`naive:creator_mean` / `naive:last_week` while no model beats that naive forecast on the "
+    "backtest (the forecast itself is served)."
 )
 
 
@@ -153,7 +154,7 @@ class Score(Out):
     unavailable_reason: str | None = Field(
         default=None, description="Why score is null, when it is."
     )
-    basis: TrustBasis | None = Field(default=None, description="Trust only. " + BASIS_DOC)
+    basis: str | None = Field(default=None, description=BASIS_DOC)
     components: dict[str, Component] = Field(
         default={}, description="Trust only: each component's score, label and reasons."
     )
@@ -397,6 +398,9 @@ class KolFeatures(BaseModel):
     units_sold_7d: Count = None
     gmv_usd_7d: float | None = Field(default=None, ge=0, le=1e15)
     units_per_1k_views_7d: float | None = Field(default=None, ge=0, le=1e9)
+    engagements_7d: int | None = Field(default=None, ge=0, le=10**15)
+    engagements_28d: int | None = Field(default=None, ge=0, le=10**15)
+    gmv_usd_28d: float | None = Field(default=None, ge=0, le=1e15)
     profile_completeness: Share = None
     is_verified: bool | None = None
     days_since_first_seen: int | None = Field(default=None, ge=0, le=100_000)
@@ -438,7 +442,7 @@ class Prediction(Out):
     model_name: str
     model_version: str
     reasons: list[Reason] = []
-    basis: TrustBasis | None = Field(default=None, description="Trust only. " + BASIS_DOC)
+    basis: str | None = Field(default=None, description=BASIS_DOC)
     components: dict[str, Component] = Field(
         default={}, description="Trust only: each component's score, label and reasons."
     )

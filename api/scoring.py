@@ -144,8 +144,8 @@ def batch_score(
         "source": source,
         "reasons": parse_reasons(row.get(f"{kind}_reasons")),
     }
+    out["basis"] = row.get(f"{kind}_basis") or None
     if kind == "trust":
-        out["basis"] = row.get("trust_basis") or None
         out["components"] = parse_components(row.get("trust_components"))
     return out
 

@@ -72,6 +72,7 @@ SCORE_COLUMNS = (
     "success_prediction",
     "success_target_kind",
     "success_reasons",
+    "success_basis",
 )
 
 
@@ -102,6 +103,7 @@ def arrow_schema() -> Any:
             pa.field("success_prediction", d),
             pa.field("success_target_kind", s),
             pa.field("success_reasons", s),
+            pa.field("success_basis", s),
         ]
     )
 
@@ -151,7 +153,8 @@ def score_features(
         if kind == "success":
             out["success_prediction"] = scored.value
             out["success_target_kind"] = np.where(scorer.shop_mask(m), "shop", "engagement")
-    for c in ("success_prediction", "success_target_kind"):
+            out["success_basis"] = scorer.spec.basis
+    for c in ("success_prediction", "success_target_kind", "success_basis"):
         if c not in out:
             out[c] = None
     return out.assign(**trust_columns(out))[list(SCORE_COLUMNS)]
@@ -258,10 +261,9 @@ def redis_mapping(row: dict[str, Any]) -> dict[str, str]:
         out[f"{kind}_model_version"] = str(row[f"{kind}_model_version"])
         out[f"{kind}_reasons"] = str(row[f"{kind}_reasons"])
         out[f"{kind}_scored_at"] = row["scored_at"].isoformat()
-    if "trust_score" in out:
-        for c in ("trust_basis", "trust_components"):
-            if row.get(c) is not None:
-                out[c] = str(row[c])
+    for kind, c in (("trust", "basis"), ("trust", "components"), ("success", "basis")):
+        if f"{kind}_score" in out and row.get(f"{kind}_{c}") is not None:
+            out[f"{kind}_{c}"] = str(row[f"{kind}_{c}"])
     return out
 
 

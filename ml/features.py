@@ -66,6 +66,10 @@ FEATURES: tuple[str, ...] = (
     "units_sold_7d",
     "gmv_usd_7d",
     "units_per_1k_views_7d",
+    # level (success's naive forecasts: naive_forecasts)
+    "engagements_7d",
+    "engagements_28d",
+    "gmv_usd_28d",
     # profile
     "profile_completeness",
     "is_verified",
@@ -265,7 +269,8 @@ def recent_value(m: np.ndarray, columns: Sequence[str], horizon_days: int) -> np
     """A creator's naive forecast for the next ``horizon_days`` from its features alone: the
     trailing window's sales (shop creators) or engagements (views gained x like + comment +
     share rates), per covered day (the window is shorter for creators seen for under 7 days),
-    times the horizon. Unknown parts count as 0."""
+    times the horizon. Unknown parts count as 0. The prior of success models trained before
+    :func:`naive_forecasts` (``ScoreSpec.prior`` = ``recent``)."""
     shop = np.nan_to_num(_col(m, columns, "has_shop")) > 0.5
     gmv = np.nan_to_num(_col(m, columns, "gmv_usd_7d"))
     rates = sum(
@@ -273,14 +278,45 @@ def recent_value(m: np.ndarray, columns: Sequence[str], horizon_days: int) -> np
         for c in ("like_rate_7d", "comment_rate_7d", "share_rate_7d")
     )
     engagements = np.nan_to_num(_col(m, columns, "views_gained_7d")) * rates
-    age = _col(m, columns, "days_since_first_seen")
-    covered = np.clip(np.where(np.isnan(age), 7.0, age + 1.0), 1.0, 7.0)
-    value = np.where(shop, gmv, engagements) / covered * horizon_days
+    value = np.where(shop, gmv, engagements) / _covered(m, columns, 7) * horizon_days
     return np.maximum(value, 0.0)
 
 
-def log_prior(m: np.ndarray, columns: Sequence[str], horizon_days: int) -> np.ndarray:
-    return np.log1p(recent_value(m, columns, horizon_days))
+def _covered(m: np.ndarray, columns: Sequence[str], window: int) -> np.ndarray:
+    """Days of a trailing window the creator was seen for (1..window; unknown age: window)."""
+    age = _col(m, columns, "days_since_first_seen")
+    return np.clip(np.where(np.isnan(age), float(window), age + 1.0), 1.0, float(window))
+
+
+# The naive forecasts of the next days' value (sales in USD for shop creators, engagements for
+# the others), from a creator's Gold features alone: what the success model must beat, and what
+# is served while it does not (ScoreSpec.forecast). Name -> (window, shop column, other column).
+NAIVE_FORECASTS: dict[str, tuple[int, str, str]] = {
+    "last_week": (7, "gmv_usd_7d", "engagements_7d"),
+    "creator_mean": (28, "gmv_usd_28d", "engagements_28d"),
+}
+
+
+def naive_forecast(
+    name: str, m: np.ndarray, columns: Sequence[str], horizon_days: int
+) -> np.ndarray:
+    """The ``name`` forecast (:data:`NAIVE_FORECASTS`): the window's value per day the creator
+    was seen, times the horizon. ``last_week`` is last week's value; ``creator_mean`` the
+    creator's own mean over up to 28 days. Unknown values count 0."""
+    if name == "recent":
+        return recent_value(m, columns, horizon_days)
+    window, shop_col, other_col = NAIVE_FORECASTS[name]
+    shop = np.nan_to_num(_col(m, columns, "has_shop")) > 0.5
+    value = np.where(
+        shop, np.nan_to_num(_col(m, columns, shop_col)), np.nan_to_num(_col(m, columns, other_col))
+    )
+    return np.maximum(value / _covered(m, columns, window) * horizon_days, 0.0)
+
+
+def log_prior(
+    m: np.ndarray, columns: Sequence[str], horizon_days: int, prior: str = "recent"
+) -> np.ndarray:
+    return np.log1p(naive_forecast(prior, m, columns, horizon_days))
 
 
 def stream_profile_rows(frame: pd.DataFrame) -> list[dict[str, float | None]]:

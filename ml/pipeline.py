@@ -174,10 +174,18 @@ def train_success_model(
         m = regression_metrics(test["target"].to_numpy(), s.value)
         return {"mae_log": m["mae_log"], "smape": m["smape"]}
 
+    # What this version serves (the model, or the naive forecast that beat it) is what is
+    # compared with the champion.
     challenger = {
         "mae_log": result.metrics["holdout_mae_log"],
-        "smape": result.metrics["all_model_smape"],
+        "smape": result.metrics["served_smape"],
     }
+    forecast = result.spec.forecast
+    served = (
+        "the model"
+        if forecast == "model"
+        else f"the naive forecast `{forecast}` (the model did not beat it on the backtest)"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         files = report.success_plots(result.test_predictions, result.metrics, out)
@@ -196,8 +204,17 @@ def train_success_model(
                 "fct_kol_daily",
             ],
             [
+                f"serves {served}: backtest MAE "
+                + ", ".join(
+                    f"{name} {result.metrics.get(f'all_{key}_mae', float('nan')):.1f}"
+                    for name, key in (
+                        ("model", "model"),
+                        ("last week", "last_week"),
+                        ("creator mean", "creator_mean"),
+                    )
+                ),
                 "LightGBM regression on log1p(target), learning a correction to the naive prior "
-                "log1p(recent value per day x horizon) (init score)",
+                "log1p(the creator's mean per day over up to 28 days x horizon) (init score)",
                 f"Optuna ({result.tuned.trials} trials) on expanding-window time folds",
                 "time-based backtest against last week's value and the creator's running mean",
             ],
@@ -221,6 +238,8 @@ def train_success_model(
                 {
                     "horizon_days": ml.success_horizon_days,
                     "test_start": str(result.data.test_start),
+                    "forecast": forecast,
+                    "prior": result.spec.prior,
                 },
             ),
             metrics=result.metrics,
@@ -236,6 +255,7 @@ def train_success_model(
             challenger_metrics=challenger,
             promotion=registry.SUCCESS_PROMOTION,
             reference=training_reference(result.data.train, FEATURES, ml.drift_bins),
+            tags={"kol.forecast": forecast},
         )
     return TrainOutcome(
         "success",
@@ -243,7 +263,7 @@ def train_success_model(
         reg.version,
         reg.run_id,
         reg.promoted,
-        reg.decision.reason,
+        f"{reg.decision.reason}; serves {result.spec.basis}",
         result.metrics,
     )
 

@@ -212,6 +212,8 @@ def log_model_run(
             )
         client = mlflow_client(ml)
         client.set_model_version_tag(model_name, version, "kol.run_id", run.info.run_id)
+        for key, value in (tags or {}).items():  # e.g. kol.forecast: what the version serves
+            client.set_model_version_tag(model_name, version, key, value)
         client.set_model_version_tag(
             model_name, version, "kol.promoted", str(decision.promote).lower()
         )

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ml.features import FEATURES, log_prior, matrix
+from ml.features import FEATURES, NAIVE_FORECASTS, log_prior, matrix
 
 TRUST_BANDS: tuple[tuple[str, float], ...] = (
     ("Highly Trusted", 80.0),
@@ -109,6 +109,17 @@ class ScoreSpec:
     # typical value per kind (``base_center``) makes its part of the explanation.
     horizon_days: int = 0
     base_center: dict[str, float] = field(default_factory=dict)
+    # log_target: which naive forecast is the prior (ml.features.naive_forecast; models trained
+    # before the level features used ``recent``), and what is served: ``model`` (prior + the
+    # booster's correction) or, while the model does not beat it on the backtest, the best
+    # naive forecast itself (``last_week`` or ``creator_mean``; the booster is then not used).
+    prior: str = "recent"
+    forecast: str = "model"
+
+    @property
+    def basis(self) -> str:
+        """What the score rests on: ``model``, or ``naive:<forecast>``."""
+        return "model" if self.forecast == "model" else f"naive:{self.forecast}"
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -129,6 +140,8 @@ class ScoreSpec:
             target=str(d.get("target", "")),
             horizon_days=int(d.get("horizon_days", 0)),
             base_center={k: float(v) for k, v in (d.get("base_center") or {}).items()},
+            prior=str(d.get("prior", "recent")),
+            forecast=str(d.get("forecast", "model")),
         )
 
 
@@ -213,13 +226,19 @@ class Scorer:
             if contrib is not None:
                 contrib = -contrib  # a push towards "inauthentic" lowers trust
         elif spec.output == "log_target":
-            pred = np.asarray(self.booster.predict(m, num_threads=threads), dtype="float64")
             shop = self.shop_mask(m)
-            if spec.horizon_days:
-                base = log_prior(m, self.columns, spec.horizon_days)
-                pred = pred + base
+            if spec.forecast != "model":  # the naive forecast is served: no model part
+                pred = log_prior(m, self.columns, spec.horizon_days, spec.forecast)
                 if contrib is not None:
-                    self._attribute_prior(contrib, base, shop)
+                    contrib = np.zeros_like(contrib)
+                    self._attribute_prior(contrib, pred, shop, spec.forecast)
+            else:
+                pred = np.asarray(self.booster.predict(m, num_threads=threads), dtype="float64")
+                if spec.horizon_days:
+                    base = log_prior(m, self.columns, spec.horizon_days, spec.prior)
+                    pred = pred + base
+                    if contrib is not None:
+                        self._attribute_prior(contrib, base, shop, spec.prior)
             scores = np.empty(len(pred))
             for kind, mask in ((SHOP, shop), (ENGAGEMENT, ~shop)):
                 if mask.any():
@@ -234,10 +253,13 @@ class Scorer:
         scores = np.round(np.clip(scores, 0.0, 100.0), 2)
         return Scored(scores, value, contrib, labels_for(scores, spec.bands))
 
-    def _attribute_prior(self, contrib: np.ndarray, base: np.ndarray, shop: np.ndarray) -> None:
-        """The prior's distance from its typical value, credited to the recent-value feature
-        it comes from (sales for shop creators, views for the others)."""
-        for kind, mask, col in ((SHOP, shop, "gmv_usd_7d"), (ENGAGEMENT, ~shop, "views_gained_7d")):
+    def _attribute_prior(
+        self, contrib: np.ndarray, base: np.ndarray, shop: np.ndarray, prior: str
+    ) -> None:
+        """The prior's distance from its typical value, credited to the feature it comes from
+        (sales for shop creators, engagements or views for the others)."""
+        _, shop_col, other_col = NAIVE_FORECASTS.get(prior, (7, "gmv_usd_7d", "views_gained_7d"))
+        for kind, mask, col in ((SHOP, shop, shop_col), (ENGAGEMENT, ~shop, other_col)):
             if col in self.columns and mask.any():
                 center = self.spec.base_center.get(kind, 0.0)
                 contrib[mask, self.columns.index(col)] += base[mask] - center

@@ -36,7 +36,14 @@ def to_prediction(
         model_name=model.name,
         model_version=str(model.version),
         reasons=out.reasons,  # type: ignore[arg-type]
+        basis=served_basis(model) if kind == "success" else None,
     )
+
+
+def served_basis(model: ScoringModel) -> str | None:
+    """``model`` or ``naive:<forecast>`` for a model with a score spec (see ml.scoring)."""
+    scorer = getattr(model, "scorer", None)
+    return scorer.spec.basis if scorer is not None else None
 
 
 async def predict_one(

@@ -414,11 +414,15 @@ def show_score(title: str, s: Score) -> None:
                 st.markdown(f"- {r.text}")
 
 
-# Trust's components (ml.account, ml.scoring.combine_trust): what each one looks at.
+# What a score rests on: trust's components (ml.account, ml.scoring.combine_trust), success's
+# model or naive forecast (ml.scoring.ScoreSpec.basis).
 COMPONENT_TITLES = {
     "audience": "Audience (followers, engagement, comments over time)",
     "account": "Account (the profile itself)",
     "audience+account": "audience and account; trust is the lower of the two",
+    "model": "the success model",
+    "naive:creator_mean": "the creator's own mean over 28 days (no model beats it yet)",
+    "naive:last_week": "last week's value (no model beats it yet)",
 }
 
 

@@ -109,6 +109,7 @@ def profile(platform: str, username: str, trust: float, success: float, trending
                     ["Sold 1,200 units over the last 7 days"],
                     model_version="5",
                     source="gold",
+                    basis="naive:creator_mean",
                 ),
                 "trending": _score(
                     trending, "Hot", ["Engagement 2.4x its own baseline"], source="redis"

@@ -70,6 +70,7 @@ def test_the_report_shows_scores_labels_reasons_history_and_peers(open_page: Run
     ):
         assert f"- {reason}" in page
     assert "Rests on: audience and account; trust is the lower of the two" in page
+    assert "Rests on: the creator's own mean over 28 days (no model beats it yet)" in page
     expanders = [e.label for e in at.expander]
     assert "Account (the profile itself): 97.0 (Genuine account)" in expanders
     assert "- A bio of 80 characters" in page

@@ -126,3 +126,32 @@ def test_trust_puts_the_account_and_audience_components_together(
     assert spam["trust_label"] in ("Untrusted", "Low Trust")
     spam_parts = orjson.loads(spam["trust_components"])
     assert orjson.loads(spam["trust_reasons"]) == spam_parts["account"]["reasons"]
+
+
+def test_a_naive_success_forecast_is_written_as_such() -> None:
+    import lightgbm as lgb
+    import numpy as np
+
+    from ml.features import FEATURES
+    from ml.scoring import Scorer, ScoreSpec
+
+    x = np.random.default_rng(0).random((50, len(FEATURES)))
+    booster = lgb.train(
+        {"objective": "regression", "verbosity": -1, "min_data_in_leaf": 5},
+        lgb.Dataset(x, x[:, 0], feature_name=list(FEATURES)),
+        num_boost_round=3,
+    )
+    spec = ScoreSpec(
+        "success", "log_target", FEATURES, horizon_days=7, prior="creator_mean",
+        forecast="creator_mean",
+    )  # fmt: skip
+    df = synthetic_rows(3, 1, seed=4)
+    df["engagements_28d"], df["days_since_first_seen"] = 560.0, 27.0
+    rows = score_features(df, {"success": Scorer(booster, spec, "kol_success", "2")})
+    assert rows["success_basis"].eq("naive:creator_mean").all()
+    engagement = rows[rows["success_target_kind"] == "engagement"]
+    assert np.allclose(engagement["success_prediction"], 560 / 28 * 7)
+    r = FakeRedis()
+    write_redis(MlSettings(redis_prefix="t:"), rows, r)
+    h = r.h[f"t:scores:{rows['kol_id'].iloc[0]}"]
+    assert h["success_basis"] == "naive:creator_mean" and "trust_basis" not in h

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -88,13 +89,25 @@ def test_origins_targets_and_baselines() -> None:
     for f in FEATURES:
         feats[f] = np.nan
     feats["has_shop"] = (feats["kol_id"] == "shop").astype(float)
+    # The level features as dbt computes them for day index 2 of "shop" (seen for 3 days).
+    at_d2 = (feats["kol_id"] == "shop") & (feats["date_day"] == date(2026, 3, 3))
+    feats.loc[at_d2, ["gmv_usd_7d", "gmv_usd_28d", "days_since_first_seen"]] = [3.0, 3.0, 2.0]
+    # "eng" seen for 30 days: a 28-day level of 560 is 20 a day, the last week 35 a day.
+    at_eng = (feats["kol_id"] == "eng") & (feats["date_day"] == date(2026, 3, 3))
+    feats.loc[at_eng, ["engagements_7d", "engagements_28d", "days_since_first_seen"]] = [
+        245.0,
+        560.0,
+        30.0,
+    ]
     o = build_origins(feats, daily, horizon=3).set_index(["kol_id", "date_day"])
     d2 = date(2026, 3, 3)  # day index 2
     shop = o.loc[("shop", d2)]
     assert shop["target_kind"] == "shop"
     assert shop["target"] == 3 + 4 + 5  # next three days' sales
-    assert shop["baseline_last"] == 0 + 1 + 2
+    assert shop["baseline_last"] == pytest.approx(3 / 3 * 3)  # per day seen x horizon
     assert shop["baseline_mean"] == pytest.approx(1.0 * 3)  # mean daily so far x horizon
+    eng_baselines = o.loc[("eng", d2), ["baseline_last", "baseline_mean"]].tolist()
+    assert eng_baselines == pytest.approx([35 * 3, 20 * 3])
     eng = o.loc[("eng", d2)]
     assert eng["target_kind"] == "engagement" and eng["target"] == 30 + 40 + 50
     # The last three days have no complete horizon.
@@ -102,6 +115,42 @@ def test_origins_targets_and_baselines() -> None:
         o.loc[("shop", date(2026, 3, 8)), "target"] != o.loc[("shop", date(2026, 3, 8)), "target"]
     )
     assert not np.isnan(o.loc[("shop", date(2026, 3, 7)), "target"])
+
+
+def test_the_served_forecast_is_the_model_only_when_it_beats_the_best_naive() -> None:
+    from ml.train import served_forecast
+
+    m = {"all_model_mae": 90.0, "all_last_week_mae": 120.0, "all_creator_mean_mae": 100.0}
+    assert served_forecast(m) == "model"
+    assert served_forecast(m, min_gain=0.1) == "creator_mean"  # 90 is not 10 % under 100
+    assert served_forecast({**m, "all_model_mae": 101.0}) == "creator_mean"
+    assert served_forecast({**m, "all_last_week_mae": 80.0, "all_model_mae": 85.0}) == "last_week"
+
+
+def test_a_version_serving_a_naive_forecast_scores_it_without_the_model() -> None:
+    import lightgbm as lgb
+
+    from ml.scoring import Scorer, ScoreSpec
+
+    x = np.random.default_rng(0).random((50, len(FEATURES)))
+    booster = lgb.train(
+        {"objective": "regression", "verbosity": -1, "min_data_in_leaf": 5},
+        lgb.Dataset(x, x[:, 0] * 100, feature_name=list(FEATURES)),
+        num_boost_round=5,
+    )
+    anchors = {"engagement": list(np.log1p(np.linspace(0, 1000, 101)))}
+    spec = ScoreSpec("success", "log_target", FEATURES, anchors=anchors, horizon_days=7)
+    naive = Scorer(booster, replace(spec, prior="creator_mean", forecast="creator_mean"))
+    row = {f: np.nan for f in FEATURES}
+    row.update(has_shop=0.0, engagements_28d=2800.0, engagements_7d=7000.0)
+    row["days_since_first_seen"] = 40.0
+    out = naive.score(naive.matrix([row]), reasons=True)
+    assert out.value[0] == pytest.approx(2800 / 28 * 7)  # the creator's mean x horizon
+    assert naive.spec.basis == "naive:creator_mean" and spec.basis == "model"
+    ((reason,),) = naive.reasons(naive.matrix([row]), out, 3)
+    assert reason["factor"] == "engagements_28d"
+    model = Scorer(booster, replace(spec, prior="creator_mean"))
+    assert model.score(model.matrix([row]), reasons=False).value[0] != out.value[0]
 
 
 def test_backtest_training_targets_end_before_the_test_starts() -> None:

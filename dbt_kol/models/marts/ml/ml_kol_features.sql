@@ -18,13 +18,15 @@
 {%- set window = gold_window() %}
 {#- Trailing windows are seven days (the row's day and the six before), as the _7d names say. -#}
 {%- set trailing_days = 6 %}
+{#- The creator's level (success's naive forecast): 28 days, the row's day and the 27 before. -#}
+{%- set level_days = 27 %}
 
 with
 
 kol_days as (
 
     select * from {{ ref('fct_kol_daily') }}
-    where {{ in_window('date_day', window, lookback_days=trailing_days) }}
+    where {{ in_window('date_day', window, lookback_days=level_days) }}
 
 ),
 
@@ -54,7 +56,7 @@ sales_days as (
         sum(gmv_usd) as gmv_usd
 
     from {{ ref('fct_product_sales_daily') }}
-    where {{ in_window('date_day', window, lookback_days=trailing_days) }}
+    where {{ in_window('date_day', window, lookback_days=level_days) }}
     group by kol_id, date_day
 
 ),
@@ -84,7 +86,12 @@ daily as (
         coalesce(sales_days.units_sold, 0) as units_sold,
         coalesce(sales_days.gmv_usd, 0) as gmv_usd,
         coalesce(discovery_days.discoveries, 0) as discoveries,
-        coalesce(discovery_days.trending_discoveries, 0) as trending_discoveries
+        coalesce(discovery_days.trending_discoveries, 0) as trending_discoveries,
+        -- What the success model forecasts for creators without a shop (ml.features.
+        -- read_daily_outcomes reads the same sum): a counter that went down counts 0.
+        greatest(coalesce(kol_days.likes_gained, 0), 0)
+            + greatest(coalesce(kol_days.comments_gained, 0), 0)
+            + greatest(coalesce(kol_days.shares_gained, 0), 0) as engagements
 
     from kol_days
     left join comment_days
@@ -120,14 +127,23 @@ trailing as (
         sum(units_sold) over last_days as units_sold_window,
         sum(gmv_usd) over last_days as gmv_usd_window,
         sum(discoveries) over last_days as discoveries_window,
-        sum(trending_discoveries) over last_days as trending_discoveries_window
+        sum(trending_discoveries) over last_days as trending_discoveries_window,
+        sum(engagements) over last_days as engagements_window,
+        sum(engagements) over level_window as engagements_level,
+        sum(gmv_usd) over level_window as gmv_usd_level
 
     from daily
-    window last_days as (
-        partition by kol_id
-        order by date_day
-        range between interval '{{ trailing_days }}' day preceding and current row
-    )
+    window
+        last_days as (
+            partition by kol_id
+            order by date_day
+            range between interval '{{ trailing_days }}' day preceding and current row
+        ),
+        level_window as (
+            partition by kol_id
+            order by date_day
+            range between interval '{{ level_days }}' day preceding and current row
+        )
 
 ),
 
@@ -196,6 +212,11 @@ final as (
         trailing.gmv_usd_window as gmv_usd_7d,
         {{ safe_ratio('1000 * trailing.units_sold_window', 'trailing.views_gained_window') }}
             as units_per_1k_views_7d,
+
+        ---------- level (success's naive forecasts, see ml.features.naive_forecasts)
+        trailing.engagements_window as engagements_7d,
+        trailing.engagements_level as engagements_28d,
+        trailing.gmv_usd_level as gmv_usd_28d,
 
         ---------- profile (the version valid at the end of the day)
         kol_versions.profile_completeness,
