@@ -209,6 +209,8 @@ def api_settings(settings: Settings, schema: str, prefix: str, tag: str, **kw: A
         keys_db="kol_api_test",
         keys_refresh_s=0.5,
         trust_model_name=f"kol_trust_apitest_{tag}",
+        # No account component: trust rests on the audience model this test registers.
+        account_model_name=f"kol_trust_account_apitest_{tag}",
         success_model_name=f"kol_success_apitest_{tag}",
         model_poll_s=1.0,
         redis_retry_s=0.2,

@@ -96,8 +96,10 @@ def world(
         "KOL_ML_LABELS_DIR": str(labels_dir),
         "KOL_ML_TRUST_MODEL_NAME": f"kol_trust_mlit_{tag}",
         "KOL_ML_SUCCESS_MODEL_NAME": f"kol_success_mlit_{tag}",
+        "KOL_ML_ACCOUNT_MODEL_NAME": f"kol_trust_account_mlit_{tag}",
         "KOL_ML_TRUST_EXPERIMENT": f"it-ml-trust-{tag}",
         "KOL_ML_SUCCESS_EXPERIMENT": f"it-ml-success-{tag}",
+        "KOL_ML_ACCOUNT_EXPERIMENT": f"it-ml-account-{tag}",
         "KOL_ML_REDIS_PREFIX": f"itml:{tag}:",
         "KOL_ML_OPTUNA_TRIALS": "3",
         # Eight days: a two-day horizon leaves room for a time-based backtest.
@@ -115,10 +117,10 @@ def world(
     from ml.registry import mlflow_client
 
     client = mlflow_client(ml)
-    for name in (ml.trust_model_name, ml.success_model_name):
+    for name in (ml.trust_model_name, ml.success_model_name, ml.account_model_name):
         with contextlib.suppress(Exception):
             client.delete_registered_model(name)
-    for exp_name in (ml.trust_experiment, ml.success_experiment):
+    for exp_name in (ml.trust_experiment, ml.success_experiment, ml.account_experiment):
         exp = client.get_experiment_by_name(exp_name)
         if exp is not None:
             client.delete_experiment(exp.experiment_id)
@@ -168,10 +170,15 @@ def test_train_registers_both_models_as_champions_with_what_the_run_logged(
     ml = world.ml
     client = mlflow_client(ml)
     by_kind = {r["model"]: r for r in trained}
-    assert set(by_kind) == {"trust", "success"}
-    for kind, name in (("trust", ml.trust_model_name), ("success", ml.success_model_name)):
+    assert set(by_kind) == {"trust", "success", "account"}
+    n_features = {"trust": 42, "success": 42, "account": 12}
+    for kind, name in (
+        ("trust", ml.trust_model_name),
+        ("success", ml.success_model_name),
+        ("account", ml.account_model_name),
+    ):
         r = by_kind[kind]
-        assert r["champion"] is True and r["reason"] == "no champion to beat"
+        assert r["champion"] is True and r["reason"].startswith("no champion to beat")
         assert client.get_model_version_by_alias(name, "champion").version == r["version"]
         run = client.get_run(r["run_id"])
         arts = {a.path for a in client.list_artifacts(r["run_id"])}
@@ -179,7 +186,8 @@ def test_train_registers_both_models_as_champions_with_what_the_run_logged(
         plots = {a.path for a in client.list_artifacts(r["run_id"], "plots")}
         assert any(p.endswith("_importance.png") for p in plots)
         assert int(run.data.params["optuna_trials"]) <= 3
-        assert len(json.loads(run_artifact(ml, r["run_id"], "features.json"))) == 39
+        features = json.loads(run_artifact(ml, r["run_id"], "features.json"))
+        assert len(features) == n_features[kind]
     trust = client.get_run(by_kind["trust"]["run_id"]).data.metrics
     assert {"holdout_roc_auc", "holdout_pr_auc", "holdout_brier", "holdout_ece"} <= set(trust)
     assert {"plots/trust_roc.png", "plots/trust_calibration.png"} <= {
@@ -188,6 +196,10 @@ def test_train_registers_both_models_as_champions_with_what_the_run_logged(
     success = client.get_run(by_kind["success"]["run_id"]).data.metrics
     for m in ("model", "last_week", "creator_mean"):
         assert f"all_{m}_mae" in success and f"all_{m}_smape" in success
+    # The account component: trained and validated on the real labelled accounts.
+    account = client.get_run(by_kind["account"]["run_id"]).data
+    assert account.metrics["test_roc_auc"] >= 0.95 and account.metrics["test_rows"] == 120
+    assert account.tags["kol.dataset"] == "instagram_fake_spammer"
     print("\ntrust holdout:", {k: round(v, 3) for k, v in trust.items() if "holdout" in k})
     print("success backtest:", {k: round(v, 2) for k, v in success.items() if k.startswith("all_")})
 
@@ -226,12 +238,15 @@ def scores_table(world: MlWorld) -> pd.DataFrame:
     rows = query(
         world.ml.core,
         f"SELECT kol_id, date_day, trust_score, trust_label, trust_model_version, trust_reasons,"
-        f" success_score, success_label, success_model_version, scored_at"
+        f" success_score, success_label, success_model_version, scored_at, trust_basis,"
+        f" trust_audience_score, trust_account_score, trust_components, success_basis"
         f" FROM {world.ml.gold}.kol_scores",
     )
     cols = [
         "kol_id", "date_day", "trust_score", "trust_label", "trust_model_version",
         "trust_reasons", "success_score", "success_label", "success_model_version", "scored_at",
+        "trust_basis", "trust_audience_score", "trust_account_score", "trust_components",
+        "success_basis",
     ]  # fmt: skip
     return pd.DataFrame(rows, columns=cols)
 
@@ -270,6 +285,22 @@ def test_batch_scoring_fills_gold_and_redis_and_is_idempotent(
     }  # fmt: skip
     reasons = json.loads(table["trust_reasons"].iloc[0])
     assert reasons and {"factor", "value", "effect", "text"} <= set(reasons[0])
+    # Trust is the weaker of its two components, each kept with its own version.
+    assert (table["trust_basis"] == "audience+account").all()
+    weaker = table[["trust_audience_score", "trust_account_score"]].min(axis=1)
+    assert (table["trust_score"] == weaker).all()
+    parts = json.loads(table["trust_components"].iloc[0])
+    assert parts["account"]["model_version"] == versions["account"]
+    assert parts["audience"]["score"] == table["trust_audience_score"].iloc[0]
+    # Success serves its model or the naive forecast that beat it, and says which.
+    from ml.registry import mlflow_client
+
+    forecast = (
+        mlflow_client(ml)
+        .get_model_version(ml.success_model_name, versions["success"])
+        .tags["kol.forecast"]
+    )
+    assert set(table["success_basis"]) == {"model" if forecast == "model" else f"naive:{forecast}"}
 
     r = redis.Redis(host=settings.redis_host, port=settings.redis_port, db=settings.redis_db)
     kol_id = table["kol_id"].iloc[0]
@@ -362,12 +393,15 @@ def test_one_creator_scores_identically_in_training_batch_and_api(
         for r in feats.reset_index().to_dict("records")
     ]
     online = model.predict(bodies)
+    # Batch keeps the audience component (this model) beside trust (the weaker component).
+    audience = [json.loads(x)["audience"] for x in batch.loc[at_training.index, "trust_components"]]
     assert [o.score for o in online] == at_training.tolist()
-    assert [o.score for o in online] == batch.loc[at_training.index, "trust_score"].tolist()
-    assert [o.label for o in online] == batch.loc[at_training.index, "trust_label"].tolist()
-    assert [o.reasons for o in online] == [
-        json.loads(x) for x in batch.loc[at_training.index, "trust_reasons"]
-    ]
+    assert [o.score for o in online] == batch.loc[
+        at_training.index, "trust_audience_score"
+    ].tolist()
+    assert [o.score for o in online] == [a["score"] for a in audience]
+    assert [o.label for o in online] == [a["label"] for a in audience]
+    assert [o.reasons for o in online] == [a["reasons"] for a in audience]
 
 
 def test_success_model_is_backtested_against_baselines(
@@ -383,3 +417,33 @@ def test_success_model_is_backtested_against_baselines(
     assert pd.to_datetime(preds["date_day"]).dt.date.min() == test_start
     assert set(preds["target_kind"]) <= {"shop", "engagement"}
     assert (preds["prediction"] >= 0).all() and preds["score"].between(0, 100).all()
+
+
+def test_the_level_features_are_the_daily_outcomes_summed(world: MlWorld) -> None:
+    """Gold's engagements_7d / engagements_28d / gmv_usd_28d (what the naive forecasts read)
+    equal the rolling sums of the daily outcomes the success target is made of."""
+    from ml import features as F
+
+    feats = F.read_features(world.ml)
+    daily = F.read_daily_outcomes(world.ml)
+    daily["date_day"] = pd.to_datetime(daily["date_day"])
+    parts = []
+    for kol_id, g in daily.groupby("kol_id"):
+        g = g.set_index("date_day").sort_index()
+        parts.append(
+            pd.DataFrame(
+                {
+                    "kol_id": kol_id,
+                    "e7": g["engagements"].rolling("7D").sum(),
+                    "e28": g["engagements"].rolling("28D").sum(),
+                    "g28": g["gmv_usd"].rolling("28D").sum(),
+                }
+            ).reset_index()
+        )
+    sums = pd.concat(parts)
+    sums["date_day"] = sums["date_day"].dt.date
+    both = feats.merge(sums, on=["kol_id", "date_day"])
+    assert len(both) == len(feats) > 100
+    assert np.allclose(both["engagements_7d"], both["e7"])
+    assert np.allclose(both["engagements_28d"], both["e28"])
+    assert np.allclose(both["gmv_usd_28d"], both["g28"], atol=0.01)

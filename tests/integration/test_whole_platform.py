@@ -96,9 +96,22 @@ def test_both_champions_are_registered(demo: Demo) -> None:
     from kol.demo import champions
 
     versions = champions(demo.settings)
-    assert versions["trust"] and versions["success"], versions
+    assert versions["trust"] and versions["success"] and versions["account"], versions
     models = {m["kind"]: m for m in demo.get("/api/v1/models")["items"]}
-    assert models["trust"]["available"] and models["success"]["available"], models
+    assert all(models[k]["available"] for k in ("trust", "success", "account")), models
+
+
+def test_scores_say_what_they_rest_on_and_the_stream_scores_accounts_live(demo: Demo) -> None:
+    items = demo.get("/api/v1/trending", limit=50)["items"]
+    # The stream scores trust's account component on profile events (its champion exists).
+    live = [i["trust_score"] for i in items if i.get("trust_score") is not None]
+    assert live and all(0 <= t <= 100 for t in live), items[:3]
+    scores = demo.get(f"/api/v1/kols/{items[0]['platform']}/{items[0]['username']}")["scores"]
+    trust, success = scores["trust"], scores["success"]
+    assert trust["basis"] == "audience+account", trust
+    assert set(trust["components"]) == {"audience", "account"}
+    assert trust["score"] == min(c["score"] for c in trust["components"].values())
+    assert success["basis"] == "model" or success["basis"].startswith("naive:"), success
 
 
 def test_latest_day_was_run_by_airflow_and_scored(demo: Demo) -> None:
