@@ -158,7 +158,12 @@ def steps(settings: Settings, world: DemoWorld) -> list[Step]:
         return "already in Kafka" if days_in_kafka(s, start, end) else None
 
     def trained() -> str | None:
+        from ml.account import has_labelled_accounts
+        from ml.settings import get_ml_settings
+
         versions = champions(s)
+        if not has_labelled_accounts(get_ml_settings().external_dir):
+            versions.pop("account")  # `kol ml train` cannot train it here (it says why)
         if all(versions.values()):
             return "champions " + ", ".join(f"{k} v{v}" for k, v in versions.items())
         return None

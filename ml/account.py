@@ -207,6 +207,10 @@ def read_split(path: Path) -> pd.DataFrame:
     return df[[*ACCOUNT_FEATURES, "is_private", "label"]].reset_index(drop=True)
 
 
+def has_labelled_accounts(folder: Path) -> bool:
+    return all((folder / name).is_file() for name in ("train.csv", "test.csv"))
+
+
 @dataclass
 class AccountResult:
     classifier: Any  # ml.train.Classifier
@@ -221,11 +225,11 @@ def train_account(ml: MlSettings, data_dir: Path | None = None) -> AccountResult
     from ml.train import classification_metrics, fit_classifier
 
     folder = data_dir or ml.external_dir
-    for name in ("train.csv", "test.csv"):
-        if not (folder / name).is_file():
-            raise FileNotFoundError(
-                f"{folder / name}: the labelled accounts are missing (KOL_ML_EXTERNAL_DIR)"
-            )
+    if not has_labelled_accounts(folder):
+        raise ValueError(
+            f"{folder}: the labelled accounts (train.csv, test.csv) are missing; set "
+            "KOL_ML_EXTERNAL_DIR to the instagram_fake_spammer folder"
+        )
     train, test = read_split(folder / "train.csv"), read_split(folder / "test.csv")
     cols = list(ACCOUNT_FEATURES)
     clf = fit_classifier(
@@ -253,6 +257,7 @@ __all__ = [
     "ACCOUNT_TEXT_FEATURES",
     "AccountResult",
     "account_features",
+    "has_labelled_accounts",
     "profile_account_features",
     "read_split",
     "train_account",

@@ -57,6 +57,16 @@ def train(
     if not set(models) <= {"trust", "success", "account"}:
         err.print(f"unknown model {model!r}: trust, success, account or all")
         raise typer.Exit(2)
+    from ml.account import has_labelled_accounts
+
+    if model == "all" and not has_labelled_accounts(ml.external_dir):
+        # The account component needs the real labelled accounts; without them the rest trains.
+        err.print(
+            f"[yellow]account: not trained:[/] no labelled accounts in {ml.external_dir} "
+            "(KOL_ML_EXTERNAL_DIR); trust rests on the audience component alone",
+            highlight=False,
+        )
+        models = ("trust", "success")
     outcomes: list = []  # type: ignore[type-arg]
     failed: dict[str, str] = {}
     for kind in models:  # one model's lack of data does not stop the other
@@ -281,7 +291,7 @@ def _evaluation_tables(results: list, account: dict[str, float], run_id: str | N
     trust.add_row("creators held out (fraud)", *held, "")
     console.print(trust)
 
-    success = Table(title="success: backtest, next-horizon value")
+    success = Table(title="success: rolling-origin backtest, next-horizon value")
     success.add_column("metric")
     for r in results:
         success.add_column(r.world.preset, justify="right")
@@ -294,6 +304,8 @@ def _evaluation_tables(results: list, account: dict[str, float], run_id: str | N
         ("sMAPE model (%)", "model_smape", False, ""),
         ("sMAPE last week (%)", "last_week_smape", False, ""),
         ("sMAPE creator mean (%)", "creator_mean_smape", False, ""),
+        ("origin weeks (origins)", "origin_weeks", False, ""),
+        ("  origins", "rows", False, ""),
     ):
         success.add_row(title, *(cell(r.success, key, pct) for r in results), goal)
     console.print(success)

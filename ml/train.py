@@ -520,9 +520,58 @@ def served_forecast(metrics: dict[str, float], min_gain: float = 0.0) -> str:
 
 
 def train_success(features: pd.DataFrame, daily: pd.DataFrame, ml: MlSettings) -> SuccessResult:
+    """Train on the origins before the backtest's test start (:func:`backtest_split`), score
+    the test origins, and decide what the version serves (:func:`served_forecast`)."""
     horizon = ml.success_horizon_days
     origins = build_origins(features, daily, horizon)
     train, test, test_start = backtest_split(origins, horizon, ml.success_test_share)
+    return fit_success(origins, train, test, test_start, ml)
+
+
+def origin_weeks(origins: pd.DataFrame, horizon: int, weeks: int) -> list[Any]:
+    """Start days of the last ``weeks`` seven-day blocks of target-complete origin days,
+    oldest first: the test weeks of a rolling-origin backtest."""
+    days = sorted(origins.loc[origins["target"].notna(), "date_day"].unique())
+    starts = [days[i] for i in range(len(days) - 7, -1, -7)][:weeks]
+    return sorted(starts)
+
+
+def backtest_success(
+    features: pd.DataFrame, daily: pd.DataFrame, ml: MlSettings, weeks: int = 3
+) -> dict[str, float]:
+    """A rolling-origin backtest: for each of the last ``weeks`` origin weeks, train on the
+    origins whose target ends before the week starts, forecast the week's origins; the
+    model's and the naive forecasts' metrics over all those origins together (``all_*``,
+    as :func:`success_metrics`), and ``origin_weeks``. Weeks with under seven days of training
+    origins are skipped."""
+    horizon = ml.success_horizon_days
+    origins = build_origins(features, daily, horizon)
+    known = origins[origins["target"].notna()]
+    tests, used = [], 0
+    for start in origin_weeks(origins, horizon, weeks):
+        cut = pd.Timestamp(start) - pd.Timedelta(days=horizon)
+        train = known[pd.to_datetime(known["date_day"]) <= cut].reset_index(drop=True)
+        week_end = pd.Timestamp(start) + pd.Timedelta(days=7)
+        days = pd.to_datetime(known["date_day"])
+        test = known[(days >= pd.Timestamp(start)) & (days < week_end)].reset_index(drop=True)
+        # A week trained on under a week of origin days is not a forecast anyone would serve.
+        if train["date_day"].nunique() < 7 or len(train) < ml.min_train_rows or test.empty:
+            continue
+        result = fit_success(origins, train, test, start, ml)
+        tests.append(result.test_predictions)
+        used += 1
+    if not tests:
+        raise ValueError(f"no origin week of the last {weeks} has enough training origins")
+    preds = pd.concat(tests, ignore_index=True)
+    metrics = success_metrics(preds, preds["model_prediction"].to_numpy())
+    metrics["origin_weeks"] = float(used)
+    return metrics
+
+
+def fit_success(
+    origins: pd.DataFrame, train: pd.DataFrame, test: pd.DataFrame, test_start: Any, ml: MlSettings
+) -> SuccessResult:
+    horizon = ml.success_horizon_days
     if len(train) < ml.min_train_rows:
         raise ValueError(f"{len(train)} success training rows; need {ml.min_train_rows}")
     x = frame_matrix(train, FEATURES)

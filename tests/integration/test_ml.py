@@ -31,6 +31,7 @@ from ingestion.producer import KafkaEventSink, ensure_topics
 from ingestion.settings import get_ingest_settings
 from kol.settings import Settings
 from kol.trino import query
+from ml.account import has_labelled_accounts
 from ml.settings import MlSettings, get_ml_settings
 from spark_jobs import bronze_to_silver, kafka_to_bronze
 from spark_jobs.interval import Interval
@@ -170,13 +171,17 @@ def test_train_registers_both_models_as_champions_with_what_the_run_logged(
     ml = world.ml
     client = mlflow_client(ml)
     by_kind = {r["model"]: r for r in trained}
-    assert set(by_kind) == {"trust", "success", "account"}
+    # The account component trains on the real labelled accounts, when they are there.
+    accounts = has_labelled_accounts(ml.external_dir)
+    assert set(by_kind) == {"trust", "success"} | ({"account"} if accounts else set())
     n_features = {"trust": 42, "success": 42, "account": 12}
     for kind, name in (
         ("trust", ml.trust_model_name),
         ("success", ml.success_model_name),
         ("account", ml.account_model_name),
     ):
+        if kind not in by_kind:
+            continue
         r = by_kind[kind]
         assert r["champion"] is True and r["reason"].startswith("no champion to beat")
         assert client.get_model_version_by_alias(name, "champion").version == r["version"]
@@ -196,10 +201,10 @@ def test_train_registers_both_models_as_champions_with_what_the_run_logged(
     success = client.get_run(by_kind["success"]["run_id"]).data.metrics
     for m in ("model", "last_week", "creator_mean"):
         assert f"all_{m}_mae" in success and f"all_{m}_smape" in success
-    # The account component: trained and validated on the real labelled accounts.
-    account = client.get_run(by_kind["account"]["run_id"]).data
-    assert account.metrics["test_roc_auc"] >= 0.95 and account.metrics["test_rows"] == 120
-    assert account.tags["kol.dataset"] == "instagram_fake_spammer"
+    if accounts:  # validated on the real accounts' test split
+        account = client.get_run(by_kind["account"]["run_id"]).data
+        assert account.metrics["test_roc_auc"] >= 0.95 and account.metrics["test_rows"] == 120
+        assert account.tags["kol.dataset"] == "instagram_fake_spammer"
     print("\ntrust holdout:", {k: round(v, 3) for k, v in trust.items() if "holdout" in k})
     print("success backtest:", {k: round(v, 2) for k, v in success.items() if k.startswith("all_")})
 
@@ -285,13 +290,16 @@ def test_batch_scoring_fills_gold_and_redis_and_is_idempotent(
     }  # fmt: skip
     reasons = json.loads(table["trust_reasons"].iloc[0])
     assert reasons and {"factor", "value", "effect", "text"} <= set(reasons[0])
-    # Trust is the weaker of its two components, each kept with its own version.
-    assert (table["trust_basis"] == "audience+account").all()
-    weaker = table[["trust_audience_score", "trust_account_score"]].min(axis=1)
-    assert (table["trust_score"] == weaker).all()
+    # Trust is the weaker of its components, each kept with its own version.
     parts = json.loads(table["trust_components"].iloc[0])
-    assert parts["account"]["model_version"] == versions["account"]
     assert parts["audience"]["score"] == table["trust_audience_score"].iloc[0]
+    if "account" in versions:
+        assert (table["trust_basis"] == "audience+account").all()
+        weaker = table[["trust_audience_score", "trust_account_score"]].min(axis=1)
+        assert (table["trust_score"] == weaker).all()
+        assert parts["account"]["model_version"] == versions["account"]
+    else:
+        assert (table["trust_basis"] == "audience").all()
     # Success serves its model or the naive forecast that beat it, and says which.
     from ml.registry import mlflow_client
 

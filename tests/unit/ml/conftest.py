@@ -65,13 +65,13 @@ def trust_classifier() -> Any:
 @pytest.fixture(scope="session")
 def account_classifier() -> Any:
     """The account component's recipe on the real labelled accounts (2 trials)."""
-    from ml.account import ACCOUNT_BANDS, ACCOUNT_FEATURES, read_split
+    from ml.account import ACCOUNT_BANDS, ACCOUNT_FEATURES, has_labelled_accounts, read_split
     from ml.train import fit_classifier
 
     ml = MlSettings(optuna_trials=2, optuna_timeout_s=60, cv_folds=2, num_threads=1)
+    if not has_labelled_accounts(ml.external_dir):
+        pytest.skip(f"the labelled accounts are not in {ml.external_dir}")
     train = read_split(ml.external_dir / "train.csv")
-    if train.empty:
-        pytest.skip(f"{ml.external_dir} has no rows")
     x = train[list(ACCOUNT_FEATURES)].to_numpy(dtype="float64")
     y = train["label"].to_numpy()
     return fit_classifier(x, y, np.arange(len(train)), ACCOUNT_FEATURES, ml, ACCOUNT_BANDS)

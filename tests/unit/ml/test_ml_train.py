@@ -184,3 +184,41 @@ def test_metrics() -> None:
     sm = success_metrics(test, np.array([10.0, 90.0]))
     assert sm["shop_model_mae"] == 0 and sm["shop_last_week_mae"] == 10
     assert sm["all_model_mae"] == 5 and sm["engagement_creator_mean_mae"] == 50
+
+
+def test_a_rolling_origin_backtest_forecasts_each_week_from_the_weeks_before() -> None:
+    from ml.settings import MlSettings
+    from ml.train import backtest_success, origin_weeks
+
+    rng = np.random.default_rng(1)
+    start, days, creators = date(2026, 1, 1), 40, 12
+    daily, feats = [], []
+    for c in range(creators):
+        level = 50.0 * (c + 1)
+        series = rng.poisson(level, days).astype(float)
+        for d in range(days):
+            day = start + timedelta(days=d)
+            daily.append(
+                {"kol_id": f"c{c}", "date_day": day, "gmv_usd": 0.0, "engagements": series[d]}
+            )
+            row = {f: np.nan for f in FEATURES}
+            row.update(
+                kol_id=f"c{c}",
+                date_day=day,
+                has_shop=0.0,
+                followers=level * 100,
+                days_since_first_seen=float(d),
+                engagements_7d=series[max(0, d - 6) : d + 1].sum(),
+                engagements_28d=series[max(0, d - 27) : d + 1].sum(),
+            )
+            feats.append(row)
+    daily_df, feats_df = pd.DataFrame(daily), pd.DataFrame(feats)
+    ml = MlSettings(optuna_trials=2, optuna_timeout_s=30, cv_folds=2, num_threads=1)
+    o = build_origins(feats_df, daily_df, 7)
+    weeks = origin_weeks(o, 7, 3)
+    # 33 origin days have a complete 7-day target: the last three 7-day blocks.
+    assert weeks == [start + timedelta(days=d) for d in (12, 19, 26)]
+    m = backtest_success(feats_df, daily_df, ml, weeks=3)
+    # The first week would train on 6 origin days: skipped; two weeks of 12 creators remain.
+    assert m["origin_weeks"] == 2.0 and m["all_rows"] == 2 * 7 * creators
+    assert m["all_creator_mean_mae"] < m["all_last_week_mae"]  # a stable level: the mean wins
