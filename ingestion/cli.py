@@ -201,6 +201,21 @@ def generate(
         finally:
             summary = sink.close()
     _print_generate_stats(stats, summary, to_files=out is not None)
+    _exit_on_delivery_failures(summary)
+
+
+def _exit_on_delivery_failures(summary: SendSummary) -> None:
+    """Events that never reached Kafka make the command fail (exit 1), with the counts: a
+    caller (the demo, a DAG, a script) must not carry on as if they were landed."""
+    failed = sum(summary.failed.values())
+    if failed:
+        delivered = sum(summary.sent.values())  # failures were taken out of "sent"
+        console.print(
+            f"[red]{failed:,} event(s) were not delivered to Kafka[/] ({delivered:,} delivered): "
+            + ", ".join(f"{error} x{n:,}" for error, n in summary.failed.most_common()),
+            highlight=False,
+        )
+        raise typer.Exit(1)
 
 
 @app.command("import")
@@ -251,6 +266,7 @@ def import_(
         summary.render(console, title="import summary (dry run)", sent_label="valid")
     else:
         summary.render(console, title="import summary")
+        _exit_on_delivery_failures(summary)
 
 
 @app.command()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from ingestion.cli import app
@@ -63,3 +64,39 @@ def test_counts_in_equal_sent_plus_rejected_and_rejected_equal_malformed() -> No
     assert summary.total_in == stats.total
     assert sum(summary.rejected.values()) == stats.malformed > 0
     assert summary.sent.total() == stats.total - stats.malformed
+
+
+class FailingSink(DryRunSink):
+    """Validates like the Kafka sink; every third valid event 'fails to deliver'."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(source="test")
+        self.n = 0
+
+    def close(self):  # type: ignore[no-untyped-def]
+        summary = super().close()
+        for topic in list(summary.sent):
+            lost = summary.sent[topic] // 3
+            summary.sent[topic] -= lost
+            summary.failed["KafkaTimeoutError"] += lost
+        return summary
+
+
+def test_generate_and_import_fail_when_deliveries_to_kafka_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ingestion.cli as cli
+
+    monkeypatch.setattr(cli, "ensure_topics", lambda *a, **k: None)
+    monkeypatch.setattr(cli, "ProcessKafkaSink", FailingSink)
+    monkeypatch.setattr(cli, "KafkaEventSink", FailingSink)
+    result = runner.invoke(app, ["generate", "--creators", "5", "--days", "1", "--labels",
+                                 str(tmp_path / "labels.jsonl")])  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert "were not delivered to Kafka" in result.output
+    assert "KafkaTimeoutError x" in result.output
+    out = tmp_path / "world"
+    runner.invoke(app, ["generate", "--creators", "5", "--days", "1", "--out", str(out)])
+    result = runner.invoke(app, ["import", str(out / "kol.videos.raw.jsonl")])
+    assert result.exit_code == 1, result.output
+    assert "were not delivered to Kafka" in result.output
