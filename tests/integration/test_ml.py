@@ -425,6 +425,17 @@ def test_success_model_is_backtested_against_baselines(
     assert pd.to_datetime(preds["date_day"]).dt.date.min() == test_start
     assert set(preds["target_kind"]) <= {"shop", "engagement"}
     assert (preds["prediction"] >= 0).all() and preds["score"].between(0, 100).all()
+    # A model that loses to a naive forecast on the backtest is not what the version serves.
+    from ml.train import served_forecast
+
+    client = mlflow_client(world.ml)
+    success = next(r for r in trained if r["model"] == "success")
+    metrics = client.get_run(run_id).data.metrics
+    tag = client.get_model_version(world.ml.success_model_name, success["version"]).tags
+    assert tag["kol.forecast"] == served_forecast(metrics, world.ml.promote_min_gain)
+    if tag["kol.forecast"] != "model":
+        assert metrics["all_model_mae"] >= metrics[f"all_{tag['kol.forecast']}_mae"]
+        assert (preds["prediction"] != preds["model_prediction"]).any()
 
 
 def test_the_level_features_are_the_daily_outcomes_summed(world: MlWorld) -> None:
