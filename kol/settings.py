@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     iceberg_jdbc_url: str | None = None
 
     spark_master: str = "local[*]"
+    # The address the Spark driver listens on and advertises (RPC, block manager). Default:
+    # bind_host with a local master; a cluster's executors must reach it, so set it there.
+    spark_driver_host: str | None = None
     # A JVM size (also the driver's -Xms): digits and k, m or g.
     spark_driver_memory: str = Field(default="4g", pattern=r"^[0-9]+[kmgKMG]$")
     spark_shuffle_partitions: int = 8
@@ -97,6 +100,8 @@ class Settings(BaseSettings):
     def _default_bootstrap(self) -> Settings:
         if not self.kafka_bootstrap:
             self.kafka_bootstrap = f"{self.bind_host}:{self.kafka_port}"
+        if self.spark_driver_host is None and self.spark_master.startswith("local"):
+            self.spark_driver_host = self.bind_host
         return self
 
     # ---- derived locations -------------------------------------------------------------

@@ -86,6 +86,14 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         "spark.executor.extraClassPath": udf_jar,
         "spark.ui.showConsoleProgress": "false",
         "spark.ui.enabled": "false",
+        **(
+            {
+                "spark.driver.host": settings.spark_driver_host,
+                "spark.driver.bindAddress": settings.spark_driver_host,
+            }
+            if settings.spark_driver_host
+            else {}
+        ),
     }
 
 

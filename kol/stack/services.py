@@ -445,6 +445,8 @@ class Trino(Service):
                     "node.environment": "kol",
                     "node.id": "kol-coordinator",
                     "node.internal-address": s.bind_host,
+                    # Without it Trino's HTTP server listens on every interface.
+                    "node.bind-ip": s.bind_host,
                     "plugin.dir": self._plugin_dir(),
                     "catalog.config-dir": self.etc / "catalog",
                     "query.max-memory": s.trino_query_max_memory,
@@ -746,7 +748,9 @@ class AirflowApi(AirflowComponent):
 class AirflowScheduler(AirflowComponent):
     name = "airflow-scheduler"
     requires = ("airflow-api",)
-    subcommand = ("scheduler",)
+    # Airflow's log server listens on every interface, with no setting for the address; with
+    # the local executor the API server reads task logs from their files, so none is started.
+    subcommand = ("scheduler", "--skip-serve-logs")
 
     def health(self) -> Health:
         return self.component_health("scheduler")
@@ -764,7 +768,7 @@ class AirflowDagProcessor(AirflowComponent):
 class AirflowTriggerer(AirflowComponent):
     name = "airflow-triggerer"
     requires = ("airflow-api",)
-    subcommand = ("triggerer",)
+    subcommand = ("triggerer", "--skip-serve-logs")  # see AirflowScheduler
 
     def health(self) -> Health:
         return self.component_health("triggerer")

@@ -69,3 +69,15 @@ def test_missing_jars_say_how_to_get_them(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("KOL_HOME", str(tmp_path))
     with pytest.raises(FileNotFoundError, match="make setup"):
         spark_jars(Settings())
+
+
+def test_a_local_spark_driver_listens_on_the_stack_address_only(tmp_path: Path) -> None:
+    local = Settings(home=tmp_path, _env_file=None)
+    conf = spark_conf(local)
+    assert conf["spark.driver.host"] == conf["spark.driver.bindAddress"] == "127.0.0.1"
+    cluster = Settings(home=tmp_path, spark_master="spark://spark-master:7077", _env_file=None)
+    assert "spark.driver.bindAddress" not in spark_conf(cluster)  # executors must reach it
+    given = Settings(
+        home=tmp_path, spark_master="spark://m:7077", spark_driver_host="10.0.0.5", _env_file=None
+    )
+    assert spark_conf(given)["spark.driver.host"] == "10.0.0.5"
