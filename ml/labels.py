@@ -116,9 +116,10 @@ def load_labels(generator_files: Iterable[Path], user_csvs: Iterable[Path] = ())
 
 def label_rows(features: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
     """Feature rows of labelled creators with their label for that day (``label`` column, and
-    ``true_label`` when the labels have it)."""
+    ``true_label`` when the labels have it), their behaviours (and ``true_behaviours``)."""
     targets = [c for c in ("label", "true_label") if c in labels.columns]
-    lab = labels[["kol_id", *targets, "since", "behaviours"]]
+    truth = ["true_behaviours"] if "true_behaviours" in labels.columns else []
+    lab = labels[["kol_id", *targets, "since", "behaviours", *truth]]
     out = features.merge(lab, on="kol_id", how="inner")
     since = pd.to_datetime(out["since"])
     before = since.notna() & (pd.to_datetime(out["date_day"]) < since)

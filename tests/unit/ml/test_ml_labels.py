@@ -60,6 +60,10 @@ def test_generator_labels_and_the_purchase_day(tmp_path: Path) -> None:
     rows = label_rows(feats, labels)
     assert rows["kol_id"].tolist() == ["tiktok:buyer"] * 3 + ["tiktok:pod"]  # unlabelled: out
     assert rows["label"].tolist() == [0, 1, 1, 1]  # genuine before the purchase
+    # The truth rides along for evaluations per fraud type (ml.evaluate.holdout_creators).
+    assert rows["true_behaviours"].tolist() == list(
+        labels.set_index("kol_id").loc[rows["kol_id"], "true_behaviours"]
+    )
 
 
 def test_user_csv_overrides_and_validates(tmp_path: Path) -> None:
