@@ -49,6 +49,7 @@ FRAUD_TYPES = ("bought_followers", "drip_fed", "stealth_bots", "engagement_pod",
 # Genuine creators whose data looks like fraud to a fixed rule: the false alarms that matter.
 BENIGN_LOOKALIKES = ("organic_spike", "weak_engagement", "viral_breakout")
 PRECISION_TARGET = 0.90
+PRESET_SEED_OFFSET = {"easy": 0, "hard": 1_000_003}
 EXPERIMENT = "kol_evaluation"
 
 
@@ -149,8 +150,15 @@ class EvalWorld:
     start: date = date(2024, 3, 4)
 
     @property
+    def generator_seed(self) -> int:
+        """The seed the world is generated with: the same for every world would give their
+        events the same ids (they derive from the seed), and Silver, which deduplicates on
+        event_id across topics' prefixes, would drop the second world's as duplicates."""
+        return self.seed + PRESET_SEED_OFFSET.get(self.preset, 0)
+
+    @property
     def name(self) -> str:
-        return f"{self.preset}_{self.seed}_{self.creators}x{self.days}"
+        return f"{self.preset}_{self.generator_seed}_{self.creators}x{self.days}"
 
     @property
     def topic_prefix(self) -> str:
@@ -199,7 +207,7 @@ def world_steps(world: EvalWorld, data_dir: Path) -> list[tuple[str, tuple[str, 
     )
     generate = (
         "ingest", "generate", "--preset", world.preset, "--creators", str(world.creators),
-        "--days", str(world.days), "--seed", str(world.seed),
+        "--days", str(world.days), "--seed", str(world.generator_seed),
         "--start-date", world.start.isoformat(), "--labels", str(world.labels_path(data_dir)),
     )  # fmt: skip
     return [

@@ -92,6 +92,11 @@ def test_world_names_keep_topics_schemas_and_labels_apart(tmp_path) -> None:  # 
     assert hard.labels_path(tmp_path).parent == tmp_path / "evaluation"
     steps = dict(E.world_steps(hard, tmp_path))
     assert steps["generate"][steps["generate"].index("--preset") + 1] == "hard"
+    # Event ids derive from the generator's seed and Silver deduplicates on them: the worlds
+    # must not share one (the hard world lost 222 of its 300 creators when they did).
+    easy_seed = dict(E.world_steps(easy, tmp_path))["generate"]
+    seeds = {s[s.index("--seed") + 1] for s in (easy_seed, steps["generate"])}
+    assert len(seeds) == 2 and hard.name != easy.name.replace("easy", "hard")
     assert steps["bronze"][-1] == "2024-04-10T00:00:00+00:00"  # 35 days + 2 for late records
 
 
