@@ -193,8 +193,13 @@ def trust_columns(out: pd.DataFrame) -> dict[str, Any]:
     p_audience = out["trust_value"].to_numpy(dtype="float64")
     return {
         "trust_score": np.where(has, trust, np.nan),
+        # From the account alone, the account's own label: a profile cannot show a bought
+        # audience, so it never earns a trust band (as the API's /predict/trust answers).
         "trust_label": [
-            lb if h else None for lb, h in zip(labels_for(trust, TRUST_BANDS), has, strict=True)
+            None if not h else out["account_label"].iloc[i] if b == ACCOUNT else lb
+            for i, (lb, h, b) in enumerate(
+                zip(labels_for(trust, TRUST_BANDS), has, basis, strict=True)
+            )
         ],
         "trust_reasons": np.where(by_account, out["account_reasons"], out["trust_reasons"]),
         "trust_probability": np.where(by_account, p_account, p_audience),

@@ -126,6 +126,15 @@ def test_trust_puts_the_account_and_audience_components_together(
     assert spam["trust_label"] in ("Untrusted", "Low Trust")
     spam_parts = orjson.loads(spam["trust_components"])
     assert orjson.loads(spam["trust_reasons"]) == spam_parts["account"]["reasons"]
+    # Without the audience model, trust rests on the account and keeps the account's label.
+    alone = score_features(df, {"account": account_classifier.scorer("kol_trust_account", "1")})
+    assert (alone["trust_basis"] == "account").all()
+    assert set(alone["trust_label"]) <= {
+        "Genuine account",
+        "Uncertain account",
+        "Likely fake account",
+    }
+    assert alone["trust_score"].tolist() == rows["trust_account_score"].tolist()
 
 
 def test_a_naive_success_forecast_is_written_as_such() -> None:
