@@ -24,25 +24,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ml.features import profile_features
 from ml.scoring import calibrate
 from ml.settings import MlSettings
 
-# The dataset's columns, and ours for the same thing (each computed by account_features).
-ACCOUNT_FEATURES: tuple[str, ...] = (
-    "followers",
-    "following",
-    "posts",
-    "followers_log10",
-    "follower_following_ratio",
-    "has_profile_pic",
-    "username_digit_share",
-    "fullname_words",
-    "fullname_digit_share",
-    "name_equals_username",
-    "bio_length",
-    "has_external_url",
-)
-# The features a profile's text gives (the rest are its counters).
+# The features a profile's text gives.
 ACCOUNT_TEXT_FEATURES: tuple[str, ...] = (
     "has_profile_pic",
     "username_digit_share",
@@ -51,6 +37,16 @@ ACCOUNT_TEXT_FEATURES: tuple[str, ...] = (
     "name_equals_username",
     "bio_length",
     "has_external_url",
+)
+# The dataset's columns, and ours for the same thing (each computed by account_features): the
+# counters, as ml.features.profile_features computes them, then the text features.
+ACCOUNT_FEATURES: tuple[str, ...] = (
+    "followers",
+    "following",
+    "posts",
+    "followers_log10",
+    "follower_following_ratio",
+    *ACCOUNT_TEXT_FEATURES,
 )
 DATASET_COLUMNS = {
     "profile pic": "has_profile_pic",
@@ -98,16 +94,11 @@ def account_features(
     character of the username and the full name (nickname), words in the full name, full name
     equal to the username, bio length in characters, a picture, a link in the bio. Unknown
     inputs give unknown (None) features, never 0."""
-    followers, following, posts = _known(followers), _known(following), _known(posts)
-    ratio = None
-    if followers is not None and following:
-        ratio = followers / following
+    counters = profile_features(
+        followers=_known(followers), following=_known(following), posts=_known(posts)
+    )
     return {
-        "followers": followers,
-        "following": following,
-        "posts": posts,
-        "followers_log10": None if followers is None else math.log10(max(followers, 0.0) + 1),
-        "follower_following_ratio": ratio,
+        **{k: counters[k] for k in ACCOUNT_FEATURES[:5]},
         "has_profile_pic": None if avatar_url is None else float(bool(avatar_url.strip())),
         "username_digit_share": _digit_share(username),
         "fullname_words": None if nickname is None else float(len(nickname.split())),
