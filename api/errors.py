@@ -20,13 +20,19 @@ log = logging.getLogger("kol.api")
 
 
 class ServiceUnavailable(Exception):
-    """A backing service (redis, trino, gold, models, key_store) cannot answer right now."""
+    """A backing service (redis, trino, gold, models, key_store) cannot answer right now.
 
-    def __init__(self, service: str, reason: str, retry_after: int | None = 5) -> None:
-        super().__init__(f"{service}: {reason}")
+    ``reason`` is what clients read: which dependency and what to do, never where it lives.
+    ``internal`` (hosts, URLs, the upstream error's text) goes to the log only."""
+
+    def __init__(
+        self, service: str, reason: str, retry_after: int | None = 5, internal: str | None = None
+    ) -> None:
+        super().__init__(f"{service}: {reason}" + (f" ({internal})" if internal else ""))
         self.service = service
         self.reason = reason
         self.retry_after = retry_after
+        self.internal = internal
 
 
 class NotFound(Exception):
@@ -87,6 +93,8 @@ def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = No
 async def _service_unavailable(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceUnavailable)
     UNAVAILABLE.labels(exc.service).inc()
+    if exc.internal:
+        log.warning("%s unavailable on %s: %s", exc.service, request.url.path, exc.internal)
     request.state.unavailable = exc.service
     headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
     return _json(

@@ -52,20 +52,23 @@ def map_trino_error(exc: Exception, s: ApiSettings) -> ServiceUnavailable | None
     if isinstance(exc, TrinoUserError) and exc.error_name in _NOT_BUILT:
         return ServiceUnavailable(
             "gold",
-            f"Gold ({s.gold_table_prefix}) is not built as the API expects: {exc.message} "
-            "(run the daily pipeline or `dbt build`)",
+            "Gold is not built as the API expects (run the daily pipeline or `dbt build`)",
             retry_after=60,
+            internal=f"{s.gold_table_prefix}: {exc.message}",
         )
     if isinstance(exc, TrinoQueryError) and exc.error_type in (
         "INSUFFICIENT_RESOURCES",
         "EXTERNAL",
         "INTERNAL_ERROR",
     ):
-        return ServiceUnavailable("trino", f"Trino could not run the query: {exc.message}")
+        return ServiceUnavailable(
+            "trino", f"Trino could not run the query ({exc.error_name})", internal=exc.message
+        )
     if isinstance(exc, _UNREACHABLE):
         return ServiceUnavailable(
             "trino",
-            f"Trino at {s.core.trino_url} does not answer ({type(exc).__name__}: {str(exc)[:200]})",
+            "Trino does not answer",
+            internal=f"{s.core.trino_url}: {type(exc).__name__}: {str(exc)[:200]}",
         )
     return None
 
@@ -127,12 +130,12 @@ class GoldReader:
                 # Skip Trino for a moment instead of paying a timeout on every request.
                 self._reason = mapped.reason
                 self._open_until = time.monotonic() + 2.0
-                log.warning("trino unavailable: %s", mapped.reason)
+                log.warning("trino unavailable: %s (%s)", mapped.reason, mapped.internal)
             raise mapped from exc
 
     async def ping(self) -> str:
         await self.rows(Q.ping())
-        return f"trino at {self.s.core.trino_url}"
+        return "trino answers"
 
     async def catalog(self, fresh: bool = False) -> Q.GoldCatalog:
         """Gold's tables and columns.

@@ -199,7 +199,9 @@ class KeyRing:
             try:
                 keys = await anyio.to_thread.run_sync(self.store.active)
             except Exception as exc:
-                self._error = f"{type(exc).__name__}: {str(exc).strip()[:200]}"
+                # Clients read this (/readyz, 503s): the dependency, not its address.
+                log.warning("key store refresh failed: %s: %s", type(exc).__name__, exc)
+                self._error = f"PostgreSQL did not answer ({type(exc).__name__})"
                 log.warning("API key refresh failed (keeping the last snapshot): %s", self._error)
                 return
             self._keys, self._loaded_at, self._error = keys, time.monotonic(), ""

@@ -187,12 +187,15 @@ class LiveStore:
 
     def _trip(self, exc: BaseException) -> ServiceUnavailable:
         core = self.s.core
-        self._reason = (
-            f"Redis at {core.redis_host}:{core.redis_port} does not answer "
-            f"({type(exc).__name__}: {str(exc)[:200]})"
-        )
+        self._reason = "Redis does not answer"
         if self.available:
-            log.warning("redis unavailable: %s", self._reason)
+            log.warning(
+                "redis at %s:%s unavailable: %s: %s",
+                core.redis_host,
+                core.redis_port,
+                type(exc).__name__,
+                str(exc)[:200],
+            )
         self._open_until = time.monotonic() + self.s.redis_retry_s
         return ServiceUnavailable("redis", self._reason, retry_after=1)
 

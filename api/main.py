@@ -23,6 +23,7 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi_offline import FastAPIOffline
 
 from api import errors
+from api.bodylimit import BodyLimitMiddleware
 from api.cache import GoldCache
 from api.gold import GoldReader
 from api.keys import KeyRing
@@ -141,6 +142,8 @@ def create_app(settings: ApiSettings | None = None, *, connect: bool = True) -> 
     app.state.settings = settings
     errors.install(app)
     app.add_middleware(ObservabilityMiddleware, log_requests=settings.access_log)
+    # Added last, so it runs first: an oversized body is refused before anything reads it.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
 
     add_redoc(app)
     app.include_router(health.router)

@@ -299,10 +299,28 @@ def _from_ms(value: Any) -> datetime | None:
     return datetime.fromtimestamp(int(value) / 1000, UTC) if value else None
 
 
+# Artifacts the tracking server named in the settings serves itself (``--serve-artifacts``).
+REGISTRY_SCHEMES = ("mlflow-artifacts",)
+
+
+def check_artifact_uri(name: str, version: str, uri: str) -> str:
+    """``uri`` if it is in the registry's own artifact store, else a ValueError: loading a
+    model unpickles it, and a version whose source points anywhere else (a file on this host,
+    another server) would run whatever is there."""
+    scheme = uri.split(":", 1)[0] if ":" in uri else "file"
+    if scheme not in REGISTRY_SCHEMES:
+        raise ValueError(
+            f"{name} v{version} is stored outside the registry ({scheme}: artifacts); "
+            f"only {', '.join(REGISTRY_SCHEMES)} URIs are loaded"
+        )
+    return uri
+
+
 def mlflow_loader(settings: ApiSettings) -> Loader:
     def load(name: str, version: str) -> ScoringModel:
         mlflow = _mlflow(settings)
-        uri = f"models:/{name}/{version}"
+        where = mlflow.MlflowClient().get_model_version_download_uri(name, version)
+        uri = check_artifact_uri(name, version, where)
         pyfunc = mlflow.pyfunc.load_model(uri)
         native = None
         if "lightgbm" in pyfunc.metadata.flavors:
@@ -391,7 +409,8 @@ class ModelRegistry:
         try:
             version = self.resolve(slot.name, slot.alias)
         except Exception as exc:
-            reason = f"no model {slot.name}@{slot.alias} in MLflow ({_first_line(exc)})"
+            log.warning("model %s: alias lookup failed: %s", slot.kind, _first_line(exc))
+            reason = f"no model {slot.name}@{slot.alias} in the registry ({type(exc).__name__})"
             if slot.model is None:
                 slot.detail = reason
             else:  # keep serving what is loaded; say why it may be stale
@@ -405,8 +424,8 @@ class ModelRegistry:
         try:
             model = self.load(slot.name, version)
         except Exception as exc:
-            reason = f"cannot load {slot.name} v{version}: {_first_line(exc)}"
-            log.warning("model %s: %s", slot.kind, reason)
+            log.warning("model %s: cannot load v%s: %s", slot.kind, version, _first_line(exc))
+            reason = f"cannot load {slot.name} v{version} ({type(exc).__name__})"
             slot.detail = reason if slot.model is None else f"serving v{slot.version}; {reason}"
             return
         run = self.describe_version(slot, version)

@@ -376,6 +376,10 @@ class KolFeatures(BaseModel):
     max_followers_delta_pct_7d: float | None = Field(default=None, ge=-1e6, le=1e6)
     follower_jump_days_7d: int | None = Field(default=None, ge=0, le=7)
     followers_gained_per_1k_views_7d: float | None = Field(default=None, ge=-1e13, le=1e13)
+    followers_growth_pct_28d: float | None = Field(default=None, ge=-1e6, le=1e6)
+    max_followers_delta_pct_28d: float | None = Field(default=None, ge=-1e6, le=1e6)
+    follower_growth_days_28d: int | None = Field(default=None, ge=0, le=28)
+    followers_gained_per_1k_views_28d: float | None = Field(default=None, ge=-1e13, le=1e13)
     engagement_rate: Share = None
     engagement_rate_by_followers: float | None = Field(default=None, ge=0, le=1e6)
     views_per_follower: float | None = Field(default=None, ge=0, le=1e9)
@@ -385,10 +389,17 @@ class KolFeatures(BaseModel):
     comment_rate_7d: float | None = Field(default=None, ge=0, le=1e3)
     share_rate_7d: float | None = Field(default=None, ge=0, le=1e3)
     reported_engagement_rate: float | None = Field(default=None, ge=0, le=1e3)
+    views_gained_per_follower_28d: float | None = Field(default=None, ge=-1e9, le=1e9)
+    like_rate_28d: float | None = Field(default=None, ge=0, le=1e3)
+    comment_rate_28d: float | None = Field(default=None, ge=0, le=1e3)
     comments_sampled_7d: Count = None
     near_duplicate_share_7d: Share = None
     early_comment_share_7d: Share = None
     distinct_commenter_share_7d: Share = None
+    near_duplicate_share_28d: Share = None
+    early_comment_share_28d: Share = None
+    distinct_commenter_share_28d: Share = None
+    distinct_text_share_28d: Share = None
     active_days_7d: int | None = Field(default=None, ge=0, le=7)
     videos_published_7d: Count = None
     discoveries_7d: Count = None

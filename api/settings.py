@@ -92,6 +92,11 @@ class ApiSettings(BaseSettings):
     keys_refresh_s: float = Field(default=5.0, gt=0)  # revocations apply within this long
 
     # ---- request bounds ---------------------------------------------------------------------
+    # Larger request bodies get a 413 before they are read (a full batch is ~100 KB).
+    max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    # /readyz answers from its last checks for this long: a load balancer polling it must not
+    # cost a Trino query per call. 0 = check on every call.
+    readyz_cache_s: float = Field(default=5.0, ge=0)
     default_page_size: int = Field(default=20, ge=1)
     max_page_size: int = Field(default=100, ge=1)
     max_offset: int = Field(default=100_000, ge=0)

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as dt_time
 from pathlib import Path
 from typing import Any
@@ -215,14 +215,55 @@ def build(
         args += ["--select", *select]
     if not (gold.unit_tests_in_builds if unit_tests is None else unit_tests):
         args += ["--exclude-resource-type", "unit_test"]
+    dbt_vars = gold_vars(start, end, topic_prefix, extra_vars)
+    if start is not None and end is not None and not full_refresh:
+        # Rows that arrived in the interval but happened long before it (a scraper's backlog, a
+        # replay): their days are rebuilt too, not only the late_days before start.
+        oldest = oldest_arrived_day(start, end, dbt_vars["kol_topic_prefix"], settings)
+        if oldest is not None and oldest < start:
+            dbt_vars.setdefault("changed_from", oldest.isoformat())
     return run_dbt(
         args,
         settings=settings,
         gold=gold,
-        dbt_vars=gold_vars(start, end, topic_prefix, extra_vars),
+        dbt_vars=dbt_vars,
         target_path=target_path,
         quiet=quiet,
     )
+
+
+def oldest_arrived_day(
+    start: date, end: date, topic_prefix: str, settings: Settings | None = None
+) -> date | None:
+    """The oldest event day among the Silver rows that arrived (Kafka timestamp) in the days
+    [start, end) under ``topic_prefix``: the days a Gold run for that interval must rebuild,
+    however late those rows came. None when no row arrived."""
+    import pyarrow.compute as pc
+    from pyiceberg.exceptions import NoSuchTableError
+    from pyiceberg.expressions import And, EqualTo, GreaterThanOrEqual, LessThan
+
+    from kol.iceberg import catalog
+    from spark_jobs.tables import SILVER, TOPIC_TABLES
+
+    settings = settings or get_settings()
+    cat = catalog(settings)
+    lo = datetime.combine(start, dt_time(0), UTC).isoformat()
+    hi = datetime.combine(end, dt_time(0), UTC).isoformat()
+    oldest: date | None = None
+    for topic, names in TOPIC_TABLES.items():
+        try:
+            table = cat.load_table(f"{SILVER}.{names.silver}")
+        except NoSuchTableError:
+            continue
+        arrived = And(
+            And(GreaterThanOrEqual("kafka_timestamp", lo), LessThan("kafka_timestamp", hi)),
+            EqualTo("kafka_topic", f"{topic_prefix}{topic}"),
+        )
+        times = table.scan(row_filter=arrived, selected_fields=("event_time",)).to_arrow()
+        first = pc.min(times["event_time"]).as_py() if times.num_rows else None
+        if first is not None and (oldest is None or first.date() < oldest):
+            oldest = first.date()
+    return oldest
 
 
 def compiled_analyses(

@@ -90,7 +90,7 @@ def _print_airflow_login(s) -> None:
 
     api = AirflowApi(s)
     if process.read_pid(api.pid_file):
-        console.print(f"Airflow UI: {s.airflow_url}  ({api.login()})")
+        console.print(f"Airflow UI: {s.airflow_url}  ({api.login(reveal=True)})")
 
 
 @stack_app.command("down")

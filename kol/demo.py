@@ -366,7 +366,7 @@ def _where_to_look(
     from kol.stack.services import AirflowApi
 
     api = ApiSettings(core=settings).base_url
-    user, password = AirflowApi(settings).credentials()
+    airflow_login = AirflowApi(settings).login(reveal=True)
     dashboard = f"http://{settings.bind_host}:8501"
     with_dash = {s.service: s for s in manager.status(settings, None)}
     if "dashboard" in with_dash:
@@ -376,7 +376,7 @@ def _where_to_look(
     console.print(
         f"  REST API       {api}/docs   (API key in {settings.home / 'demo' / 'api_key'})"
     )
-    console.print(f"  Airflow UI     {settings.airflow_url}   login {user} / {password}")
+    console.print(f"  Airflow UI     {settings.airflow_url}   {airflow_login}")
     console.print(f"  MLflow UI      {settings.mlflow_tracking_uri}")
     console.print(
         f"  Trino (BI)     {settings.trino_url}   catalog {settings.trino_catalog}, "

@@ -6,6 +6,7 @@ spark-submit ... spark_jobs/bronze_to_silver.py --start 2026-11-01 --end 2026-11
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import sys
 import threading
@@ -13,7 +14,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from expectations.gate import gate_written, prefetch_gx
@@ -27,6 +28,7 @@ from spark_jobs.interval import Interval
 from spark_jobs.silver import (
     TopicAccount,
     account,
+    batch_repeats,
     batch_stats,
     between,
     ensure_table_like,
@@ -35,6 +37,7 @@ from spark_jobs.silver import (
     parse_bronze,
     rejects_rows,
     silver_rows,
+    table_conflicts,
 )
 from spark_jobs.tables import BRONZE, REJECTS, SILVER, TOPIC_TABLES
 
@@ -77,23 +80,29 @@ def run(interval: Interval) -> list[TopicAccount]:
         t_parsed = time.perf_counter()
         silver_table = f"{cat}.{SILVER}.{names.silver}"
         good, bad = silver_rows(parsed, now), rejects_rows(parsed, now)
+        repeats = batch_repeats(parsed, now, silver_table)
         ensure_table_like(spark, silver_table, good, "days(event_time)")
         inserted = None
         if stats.event_range is not None:
             inserted = insert_new(spark, good, silver_table, stats.event_range)
+        to_reject = [bad] if stats.rejects else []
+        if repeats.conflicts is not None:
+            to_reject.append(repeats.conflicts)
+        if inserted is not None and inserted.conflicts and stats.event_range is not None:
+            to_reject.append(table_conflicts(spark, good, silver_table, stats.event_range, now))
         with rejects_lock:
             ensure_table_like(spark, rejects_table, bad, "days(kafka_timestamp)")
-            if stats.rejects:
+            if to_reject:
                 merge_new(
                     spark,
-                    bad,
+                    functools.reduce(DataFrame.unionByName, to_reject),
                     rejects_table,
                     "t.topic = s.topic AND t.`partition` = s.`partition` "
                     "AND t.`offset` = s.`offset` AND "
                     + between("t.kafka_timestamp", interval.start, interval.end),
                 )
         t_merged = time.perf_counter()
-        acc = account(spark, topic, kafka_topic, stats, inserted, interval, rejects_table)
+        acc = account(spark, topic, kafka_topic, stats, repeats, inserted, interval, rejects_table)
         t_end = time.perf_counter()
         log.info(
             "silver %s %s: bronze=%d silver=%d duplicates=%d rejects=%d "

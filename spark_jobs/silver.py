@@ -5,8 +5,9 @@ module derives the Spark schema and the column checks from those pydantic models
 added to a contract reaches Silver without a second list to keep in step.
 
 Every Bronze record of an interval ends in exactly one of three places: its Silver table, the
-duplicates count (its ``event_id`` is already in Silver from another Kafka record), or
-``silver.rejects`` with the reason it failed its contract.
+duplicates count (the same event, its ``event_id`` and content, already in Silver from another
+Kafka record), or ``silver.rejects`` with its reason: it failed its contract, or it is a
+conflict (other content under an ``event_id`` Silver already has).
 """
 
 from __future__ import annotations
@@ -234,36 +235,113 @@ def parse_bronze(bronze: DataFrame, topic: str) -> DataFrame:
     )
 
 
-def silver_rows(parsed: DataFrame, processed_at: datetime) -> DataFrame:
-    """Valid rows, one per ``event_id`` (the first Kafka record of an event wins).
+# What is not an event's content: where its record came from and what Silver adds.
+_RECORD = ("kafka_topic", "kafka_partition", "kafka_offset", "kafka_timestamp")
+_NOT_CONTENT = frozenset({*_RECORD, "payload", "reject_reason", "event_date", "processed_at"})
 
-    Duplicates are rare (retries, re-sends), so only the ids seen more than once are ordered.
-    They are found by a 64-bit hash of the id, which shuffles and groups faster than the
-    string; two ids sharing a hash only send both through the ordering, which partitions by
-    the id itself. A window over every row shuffled and sorted whole records: 722k comments
-    took 6.7-8.0 s to deduplicate that way, 4.4 s this way.
-    """
+
+def content_columns(df: DataFrame) -> list[str]:
+    """The event's own fields (its contract's columns), in ``df``'s order."""
+    return [c for c in df.columns if c not in _NOT_CONTENT and not c.startswith("_")]
+
+
+def content_hash(columns: list[str]) -> Column:
+    """A 64-bit hash of an event's fields: two records of one event (a re-send) hash alike,
+    two events that share an id almost surely do not. Spark's hash skips nulls, so each field
+    brings its null flag too, or (x, null) and (null, x) would hash alike."""
+    parts: list[Column] = []
+    for c in columns:
+        parts += [F.col(c), F.col(c).isNull()]
+    return F.xxhash64(*parts)
+
+
+def _repeats(parsed: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """Valid rows split into (rows whose event_id is seen once, rows of the ids seen more
+    than once with ``_n``, their rank in Kafka order, ``_same``, whether their content is the
+    first record's, and ``_first``, that record's coordinates).
+
+    Repeats are rare (retries, re-sends), so only they are ordered. They are found by a
+    64-bit hash of the id, which shuffles and groups faster than the string; two ids sharing a
+    hash only send both through the ordering, which partitions by the id itself. A window over
+    every row shuffled and sorted whole records: 722k comments took 6.7-8.0 s to deduplicate
+    that way, 4.4 s this way."""
     valid = (
         parsed.where(F.col("reject_reason").isNull())
         .drop("reject_reason", "payload")
         .withColumn("_h", F.xxhash64("event_id"))
     )
     repeated = F.broadcast(valid.groupBy("_h").count().where(F.col("count") > 1).select("_h"))
-    first = Window.partitionBy("event_id").orderBy(
+    order = Window.partitionBy("event_id").orderBy(
         "kafka_timestamp", "kafka_partition", "kafka_offset"
     )
-    firsts = (
+    first = F.first
+    ordered = (
         valid.join(repeated, "_h", "left_semi")
-        .withColumn("_n", F.row_number().over(first))
-        .where("_n = 1")
-        .drop("_n")
+        .withColumn("_c", content_hash(content_columns(valid)))
+        .withColumn("_n", F.row_number().over(order))
+        .withColumn("_same", F.col("_c") == first("_c").over(order))
+        .withColumn(
+            "_first",
+            F.format_string(
+                "%s/%d/%d",
+                first("kafka_topic").over(order),
+                first("kafka_partition").over(order),
+                first("kafka_offset").over(order),
+            ),
+        )
     )
+    return valid.join(repeated, "_h", "left_anti").drop("_h"), ordered.drop("_h", "_c")
+
+
+def silver_rows(parsed: DataFrame, processed_at: datetime) -> DataFrame:
+    """Valid rows, one per ``event_id`` (the first Kafka record of an event wins)."""
+    once, ordered = _repeats(parsed)
+    firsts = ordered.where("_n = 1").drop("_n", "_same", "_first")
     return (
-        valid.join(repeated, "_h", "left_anti")
-        .unionByName(firsts)
-        .drop("_h")
+        once.unionByName(firsts)
         .withColumn("event_date", F.to_date("event_time"))
         .withColumn("processed_at", F.lit(processed_at).cast("timestamp"))
+    )
+
+
+@dataclass(frozen=True)
+class BatchRepeats:
+    """The later records of events a batch holds more than once."""
+
+    duplicates: int  # the same event again (its content equal to the first record's)
+    conflicts: DataFrame | None  # other content under the id: rejects-shaped rows, or None
+
+
+def batch_repeats(parsed: DataFrame, processed_at: datetime, table: str) -> BatchRepeats:
+    """Count a batch's duplicates, and make its conflicts rejects naming the first record."""
+    _, ordered = _repeats(parsed)
+    later = ordered.where("_n > 1").localCheckpoint()
+    row = later.agg(F.count_if("_same"), F.count_if(~F.col("_same"))).first()
+    assert row is not None
+    if not row[1]:
+        return BatchRepeats(row[0], None)
+    reason = F.format_string(
+        "conflict: event_id %s already came in this batch with different content "
+        f"(first record %s); this record is not in {table}",
+        "event_id",
+        "_first",
+    )
+    conflicts = later.where(~F.col("_same"))
+    return BatchRepeats(row[0], conflict_rejects(conflicts, reason, processed_at))
+
+
+def conflict_rejects(rows: DataFrame, reason: Column, processed_at: datetime) -> DataFrame:
+    """Rows of a Silver table's shape -> rejects rows; the payload is the event's fields as
+    JSON (the raw bytes are in Bronze at the same topic, partition and offset)."""
+    return rows.select(
+        F.col("kafka_topic").alias("topic"),
+        F.col("kafka_partition").alias("partition"),
+        F.col("kafka_offset").alias("offset"),
+        "kafka_timestamp",
+        F.col("event_id").cast("string").alias("event_id"),
+        F.to_json(F.struct(*content_columns(rows))).alias("payload"),
+        reason.alias("reason"),
+        F.lit(processed_at).cast("timestamp").alias("rejected_at"),
     )
 
 
@@ -344,6 +422,8 @@ class Inserted:
     offered: int  # deduplicated rows of the batch
     written: int  # rows new to the table, appended by this run
     present: int  # rows the table already held as these very Kafka records (a re-run)
+    duplicates: int = 0  # events the table held from another record, with the same content
+    conflicts: int = 0  # ids the table held with other content: not written, rejects
 
 
 class SilverWriteError(RuntimeError):
@@ -353,19 +433,21 @@ class SilverWriteError(RuntimeError):
 def insert_new(
     spark: SparkSession, rows: DataFrame, table: str, event_range: tuple[datetime, datetime]
 ) -> Inserted:
-    """Append the rows whose ``(event_id, event_time)`` is not in ``table`` yet.
+    """Append the rows whose ``event_id`` is not in ``table`` yet.
 
     This is what an insert-only ``MERGE`` compiles to (an anti-join of the rows with the
     target, then an append; neither checks for concurrent writers), with the join kept as an
     outer join so the same pass counts what happened to every row: written, or already there
-    as this very Kafka record (a re-run), or already there from another record (a duplicate).
+    as this very Kafka record (a re-run), as the same event from another record (a duplicate),
+    or as other content under the same id (a conflict, for :func:`table_conflicts`).
     The counts are Spark observations of the write itself, and the rows written are checked
     against what Iceberg's commit says it added. Re-reading the table after the write to
     count the same things cost 8-9 s of a 36 s Silver run on 1.2M events (a cold JVM).
 
-    A duplicate repeats its event, ``event_time`` included: matching on it, within the
-    batch's event-time range, confines the scan of ``table`` to the batch's days; when
-    Iceberg's manifests say no file holds those days, there is nothing to join with.
+    The table is matched within the batch's event-time range, which confines the scan to the
+    batch's days; when Iceberg's manifests say no file holds those days, there is nothing to
+    join with. (An id reused on another day is not seen here: the Silver gate's uniqueness
+    check stops the run on it.)
     """
     before = current_snapshot_id(spark, table)
     offered = Observation(f"offered_{uuid.uuid4().hex}")
@@ -378,7 +460,11 @@ def insert_new(
         out, joined = rows, None
     out.writeTo(table).append()
     o = offered.get
-    j = {"rows": o["rows"], "new": o["rows"], "present": 0} if joined is None else joined.get
+    j = (
+        {"rows": o["rows"], "new": o["rows"], "present": 0, "duplicates": 0, "conflicts": 0}
+        if joined is None
+        else joined.get
+    )
     if j["rows"] != o["rows"]:
         raise SilverWriteError(
             f"{table}: {j['rows'] - o['rows']} batch rows matched more than one row in the "
@@ -389,42 +475,82 @@ def insert_new(
         raise SilverWriteError(
             f"{table}: the append wrote {j['new']} rows but Iceberg's commit added {added}"
         )
-    return Inserted(o["rows"], j["new"], j["present"])
+    return Inserted(o["rows"], j["new"], j["present"], j["duplicates"], j["conflicts"])
+
+
+def _target(
+    spark: SparkSession, table: str, event_range: tuple[datetime, datetime], columns: list[str]
+) -> DataFrame:
+    return (
+        spark.table(table)
+        .where(F.col("event_time").between(*event_range))
+        .select(
+            F.col("event_id").alias("_t_id"),
+            F.struct(*_RECORD[:3]).alias("_t_record"),
+            content_hash(columns).alias("_t_c"),
+        )
+    )
+
+
+def _same_record() -> Column:
+    return F.col("_t_record") == F.struct(*_RECORD[:3])
 
 
 def _without_present(
     spark: SparkSession, rows: DataFrame, table: str, event_range: tuple[datetime, datetime]
 ) -> tuple[DataFrame, Observation]:
-    """``rows`` not in ``table`` yet, and an observation counting the join: every row,
-    the new ones, and those already there as these very Kafka records."""
-    target = (
-        spark.table(table)
-        .where(F.col("event_time").between(*event_range))
-        .select(
-            F.col("event_id").alias("_t_id"),
-            F.col("event_time").alias("_t_time"),
-            F.struct("kafka_topic", "kafka_partition", "kafka_offset").alias("_t_record"),
-        )
-    )
+    """``rows`` not in ``table`` yet, and an observation counting the join: every row, the
+    new ones, those already there as these very Kafka records, duplicates and conflicts."""
+    columns = content_columns(rows)
     joined = Observation(f"joined_{uuid.uuid4().hex}")
     is_new = F.col("_t_id").isNull()
-    same_record = F.col("_t_record") == F.struct("kafka_topic", "kafka_partition", "kafka_offset")
+    other = ~is_new & ~_same_record()
+    same_content = F.col("_t_c") == content_hash(columns)
     out = (
         rows.join(
-            target,
-            (F.col("event_id") == F.col("_t_id")) & (F.col("event_time") == F.col("_t_time")),
+            _target(spark, table, event_range, columns),
+            F.col("event_id") == F.col("_t_id"),
             "left",
         )
         .observe(
             joined,
             F.count(F.lit(1)).alias("rows"),
             F.count_if(is_new).alias("new"),
-            F.count_if(~is_new & same_record).alias("present"),
+            F.count_if(~is_new & _same_record()).alias("present"),
+            F.count_if(other & same_content).alias("duplicates"),
+            F.count_if(other & ~same_content).alias("conflicts"),
         )
         .where(is_new)
         .select(*rows.columns)
     )
     return out, joined
+
+
+def table_conflicts(
+    spark: SparkSession,
+    rows: DataFrame,
+    table: str,
+    event_range: tuple[datetime, datetime],
+    processed_at: datetime,
+) -> DataFrame:
+    """Rejects rows for the batch rows whose id ``table`` holds with other content (a second
+    pass, run only when :func:`insert_new` counted some)."""
+    columns = content_columns(rows)
+    clash = rows.join(
+        _target(spark, table, event_range, columns),
+        (F.col("event_id") == F.col("_t_id"))
+        & ~_same_record()
+        & (F.col("_t_c") != content_hash(columns)),
+    )
+    reason = F.format_string(
+        f"conflict: event_id %s is already in {table} with different content "
+        "(record %s/%d/%d); this record is not",
+        "event_id",
+        "_t_record.kafka_topic",
+        "_t_record.kafka_partition",
+        "_t_record.kafka_offset",
+    )
+    return conflict_rejects(clash, reason, processed_at)
 
 
 @dataclass
@@ -445,26 +571,25 @@ def account(
     topic: str,
     kafka_topic: str,
     stats: BatchStats,
+    repeats: BatchRepeats,
     inserted: Inserted | None,
     interval: Interval,
     rejects_table: str,
 ) -> TopicAccount:
-    """Where each Bronze record of the interval went.
-
-    Valid records: in Silver as themselves (written now, or by an earlier run of the
-    interval), or duplicates, from the counts :func:`insert_new` took while writing; the
-    deduplication keeps one record per event_id and the insert sets aside only those whose
-    event is in Silver, so every duplicate is of an event Silver holds (the integration test
-    checks that against the tables). Rejects are counted in ``rejects_table``: a batch
-    reject missing there leaves the account unbalanced.
+    """Where each Bronze record of the interval went, each place counted on its own: Silver
+    (written now, or by an earlier run of the interval) and duplicates from the counts the
+    deduplication and :func:`insert_new` took; rejects (contract failures and conflicts) in
+    ``rejects_table``. Nothing is derived by subtraction, so the balance is a check: a record
+    counted nowhere, or twice, leaves it unbalanced.
     """
     silver = 0 if inserted is None else inserted.written + inserted.present
+    conflicts = repeats.conflicts is not None or (inserted is not None and inserted.conflicts)
     in_rejects = 0
-    if stats.rejects:
+    if stats.rejects or conflicts:
         in_rejects = (
             rows_in_interval(spark.table(rejects_table), interval)
             .where(F.col("topic") == kafka_topic)
             .count()
         )
-    duplicates = stats.rows - stats.rejects - silver
+    duplicates = repeats.duplicates + (0 if inserted is None else inserted.duplicates)
     return TopicAccount(topic, stats.rows, silver, duplicates, in_rejects)

@@ -4,8 +4,10 @@
     Gold works in whole UTC days. A run for the data interval [start, end) rewrites the days
     [start - late_days, end): Silver files a record under the day it arrived, so the interval's
     new records can belong to the two days before it (generator and scrapers deliver up to 48 h
-    late). Without `start`, a run continues from the last day already in the model. A full
-    build (first run, --full-refresh, unit tests) rewrites every day before `end`.
+    late), and further back to `changed_from` when gold.runner.build found rows in the interval
+    that happened before that. Without `start`, a run continues from the last day already in
+    the model. A full build (first run, --full-refresh, unit tests) rewrites every day before
+    `end`.
 
     Rewritten rows are computed from Silver alone, never from the model's own earlier rows, so
     an incremental run and a full rebuild give the same rows for the same Silver: reruns and
@@ -30,7 +32,7 @@
             {%- set first = none -%}
         {%- endif -%}
         {%- if first is not none -%}
-            {%- set rebuild_from = first - datetime.timedelta(days=var('late_days') | int) -%}
+            {%- set rebuild_from = earliest_change(first - datetime.timedelta(days=var('late_days') | int)) -%}
         {%- endif -%}
     {%- endif -%}
     {{ return({'rebuild_from': rebuild_from, 'until': until}) }}
@@ -61,6 +63,19 @@
         {{ return([]) }}
     {%- endif -%}
     {%- set first = modules.datetime.date.fromisoformat((var('start') | string)[:10]) -%}
-    {%- set lo = first - modules.datetime.timedelta(days=var('late_days') | int) -%}
+    {%- set lo = earliest_change(first - modules.datetime.timedelta(days=var('late_days') | int)) -%}
     {{ return(["DBT_INTERNAL_DEST." ~ column ~ " >= date '" ~ lo.isoformat() ~ "'"]) }}
+{% endmacro %}
+
+
+{% macro earliest_change(rebuild_from) %}
+    {#- `changed_from`: the oldest day of the Silver rows that arrived in the interval, which
+        gold.runner.build looks up; older than start - late_days, it moves the window back. -#}
+    {%- if var('changed_from', none) is not none -%}
+        {%- set changed = modules.datetime.date.fromisoformat(var('changed_from') | string) -%}
+        {%- if changed < rebuild_from -%}
+            {{ return(changed) }}
+        {%- endif -%}
+    {%- endif -%}
+    {{ return(rebuild_from) }}
 {% endmacro %}

@@ -729,20 +729,33 @@ class AirflowApi(AirflowComponent):
         except Exception as exc:
             return Health(False, f"{type(exc).__name__}: {exc}")
 
+    @property
+    def password_file(self) -> Path:
+        return self.s.airflow_home / "simple_auth_manager_passwords.json.generated"
+
     def credentials(self) -> tuple[str, str | None]:
         """The admin user and the password Airflow's simple auth manager generated for it."""
-        path = self.s.airflow_home / "simple_auth_manager_passwords.json.generated"
         try:
             import json
 
-            password = json.loads(path.read_text()).get(self.s.airflow_admin_user)
+            password = json.loads(self.password_file.read_text()).get(self.s.airflow_admin_user)
         except (OSError, ValueError):
             password = None
         return self.s.airflow_admin_user, password
 
-    def login(self) -> str:
+    def login(self, reveal: bool = False) -> str:
+        """How to log in. The password itself only with ``reveal``, and only the first time
+        for each generated password: after that, where it is kept (0600)."""
         user, password = self.credentials()
-        return f"login {user} / {password or '(generated at first start)'}"
+        if password is None:
+            return f"login {user} / (password generated at first start)"
+        path = self.password_file
+        path.chmod(0o600)
+        shown = path.with_name(path.name + ".shown")
+        if reveal and not (shown.exists() and shown.stat().st_mtime >= path.stat().st_mtime):
+            shown.touch()
+            return f"login {user} / {password} (shown once; kept in {path})"
+        return f"login {user}, password in {path}"
 
 
 class AirflowScheduler(AirflowComponent):

@@ -496,7 +496,9 @@ def test_redis_outage_live_503_gold_answers_then_recovers(
         redis.Redis(port=port).shutdown(nosave=True)
         r = c.get("/api/v1/trending")
         assert r.status_code == 503
-        assert r.json()["service"] == "redis" and f":{port}" in r.json()["detail"]
+        # Which dependency is down, not where it lives.
+        assert r.json()["service"] == "redis" and "Redis does not answer" in r.json()["detail"]
+        assert f":{port}" not in r.text and "127.0.0.1" not in r.text
         assert c.get("/api/v1/alerts").status_code == 503
         assert c.get("/api/v1/kols/tiktok/minh.anh").status_code == 200  # Gold via Trino
         assert c.get("/api/v1/stats/summary").json()["live"] is None
@@ -507,7 +509,8 @@ def test_redis_outage_live_503_gold_answers_then_recovers(
         write_live(redis.Redis(port=port), prefix)
         assert wait_for(lambda: c.get("/api/v1/trending").status_code == 200, 10)
         assert len(c.get("/api/v1/trending").json()["items"]) == 2
-        assert c.get("/readyz").json()["checks"]["redis"]["ok"]
+        # /readyz answers from checks up to readyz_cache_s old.
+        assert wait_for(lambda: c.get("/readyz").json()["checks"]["redis"]["ok"], 10)
 
 
 def test_gold_not_built_is_a_503_while_live_routes_work(

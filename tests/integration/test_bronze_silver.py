@@ -22,7 +22,13 @@ from kol.trino import query
 from spark_jobs import bronze_to_silver, kafka_to_bronze
 from spark_jobs.bronze import rows_in_interval
 from spark_jobs.interval import Interval
-from spark_jobs.silver import Inserted, SilverWriteError, insert_new, parse_bronze
+from spark_jobs.silver import (
+    Inserted,
+    SilverWriteError,
+    insert_new,
+    parse_bronze,
+    table_conflicts,
+)
 from spark_jobs.tables import (
     TOPIC_TABLES,
     WRITE_PROPERTIES,
@@ -72,7 +78,9 @@ def world(settings: Settings) -> Iterator[IngestSettings]:
     ingest = get_ingest_settings()
     ensure_topics(settings, ingest)
     config = GeneratorConfig(
-        creators=25,
+        # Enough profile records that the planted rejects below stay under the Silver gate's
+        # reject ratio (5 %): 25 creators gave 57 records, and 3 planted rejects are 5.3 %.
+        creators=40,
         days=2,
         # event_id is derived from the seed and Silver deduplicates on it across runs: a seed
         # of its own keeps this run's events from being taken for an earlier run's.
@@ -90,6 +98,24 @@ def world(settings: Settings) -> Iterator[IngestSettings]:
     ts = int(datetime(2026, 1, 1, 6, tzinfo=UTC).timestamp() * 1000)
     for payload in FOREIGN:
         producer.send(topic_name(PROFILES_TOPIC, ingest), payload, key=b"tiktok:x", timestamp_ms=ts)
+    # Two different events under one id (a producer's bug): the first is kept, the second is
+    # a conflict in rejects, not a "duplicate".
+    for followers in ("1.5K", "7.7K"):
+        producer.send(
+            topic_name(PROFILES_TOPIC, ingest),
+            json.dumps(
+                {
+                    "event_id": f"{prefix}conflict-1",
+                    "event_time": "2026-01-01T07:00:00Z",
+                    "event_type": "profile_snapshot",
+                    "platform": "tiktok",
+                    "username": "twice",
+                    "followers_raw": followers,
+                }
+            ).encode(),
+            key=b"tiktok:twice",
+            timestamp_ms=ts,
+        )
     # The generator's own late events cross midnight only by chance (a few per world); this
     # one always does: observed late on day 1, delivered early on day 2.
     producer.send(
@@ -181,7 +207,13 @@ def test_bronze_and_silver_account_for_every_record_and_rerun_changes_nothing(
         valid = parse_bronze(bronze, topic).where(F.col("reject_reason").isNull())
         acc = accounts[topic]
         assert rows_in_interval(silver, DAY1).count() == acc.silver, topic
-        assert valid.count() - acc.silver == acc.duplicates, topic
+        conflicts = (
+            spark.table(f"{cat}.silver.rejects")
+            .where(F.col("topic") == topic_name(topic, world))
+            .where(F.col("reason").startswith("conflict:"))
+            .count()
+        )
+        assert valid.count() - acc.silver == acc.duplicates + conflicts, topic
         lost = valid.join(silver, "event_id", "left_anti")
         assert lost.count() == 0, f"{topic}: valid records with no event in Silver"
 
@@ -192,6 +224,13 @@ def test_bronze_and_silver_account_for_every_record_and_rerun_changes_nothing(
         .collect()
     }
     assert any("malformed JSON" in r for r in reasons)
+    assert any(r.startswith(f"conflict: event_id {world.topic_prefix}conflict-1") for r in reasons)
+    kept = (
+        spark.table(f"{cat}.silver.profiles")
+        .where(F.col("event_id") == f"{world.topic_prefix}conflict-1")
+        .collect()
+    )
+    assert [r.followers for r in kept] == [1500]  # the first record of the id
     assert any("followers_raw" in r and "12..5K" in r for r in reasons)
 
     before = table_snapshot(spark, settings, world)
@@ -253,10 +292,10 @@ def test_insert_new_counts_its_write_and_refuses_a_table_with_repeated_ids(
     table = f"{settings.iceberg_catalog_name}.silver.insert_check_{unique}"
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
 
-    def rows(*records: tuple[str, int]) -> DataFrame:
+    def rows(*records: tuple[str, int] | tuple[str, int, str]) -> DataFrame:
         return spark.createDataFrame(
-            [(event_id, t0, "kol.videos.raw", 0, offset) for event_id, offset in records],
-            "event_id string, event_time timestamp, kafka_topic string, "
+            [(r[0], t0, r[2] if len(r) > 2 else "v", "kol.videos.raw", 0, r[1]) for r in records],
+            "event_id string, event_time timestamp, v string, kafka_topic string, "
             "kafka_partition int, kafka_offset bigint",
         )
 
@@ -266,7 +305,13 @@ def test_insert_new_counts_its_write_and_refuses_a_table_with_repeated_ids(
         done = insert_new(spark, rows(("a", 0), ("b", 1)), table, (t0, t0))
         assert done == Inserted(offered=2, written=1, present=1)
         done = insert_new(spark, rows(("a", 7)), table, (t0, t0))
-        assert done == Inserted(offered=1, written=0, present=0)
+        assert done == Inserted(offered=1, written=0, present=0, duplicates=1)
+        # Other content under a's id: a conflict, neither written nor a duplicate.
+        other = rows(("a", 8, "changed"))
+        done = insert_new(spark, other, table, (t0, t0))
+        assert done == Inserted(offered=1, written=0, present=0, conflicts=1)
+        (clash,) = table_conflicts(spark, other, table, (t0, t0), t0).collect()
+        assert clash.offset == 8 and "kol.videos.raw/0/0" in clash.reason
         assert sorted(r.event_id for r in spark.table(table).collect()) == ["a", "b"]
 
         rows(("b", 1)).writeTo(table).append()

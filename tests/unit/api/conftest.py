@@ -310,7 +310,11 @@ class ApiFixture:
 @pytest.fixture
 def api_settings(tmp_path: Any) -> ApiSettings:
     return ApiSettings(
-        core=Settings(home=tmp_path), access_log=False, max_batch_size=3, max_page_size=50
+        core=Settings(home=tmp_path),
+        access_log=False,
+        max_batch_size=3,
+        max_page_size=50,
+        readyz_cache_s=0,  # each test's /readyz sees the fakes as they are now
     )
 
 

@@ -760,3 +760,35 @@ def test_docs_load_their_assets_from_the_api_itself(api: Any, page: str) -> None
         assert len(got.content) > 4000, url
         assert b"cdn.redoc.ly" not in got.content, url  # ReDoc's footer logo, served locally
     assert "/openapi.json" in html
+
+
+# ---- exposure -------------------------------------------------------------------------------
+def test_readyz_answers_from_its_last_checks_for_a_few_seconds(api: Any) -> None:
+    api.app.state.settings = api.settings.model_copy(update={"readyz_cache_s": 60.0})
+    assert api.client.get("/readyz").status_code == 200
+    api.live.down = True
+    assert api.client.get("/readyz").status_code == 200  # cached: Redis not asked again
+    api.app.state.readiness = None  # the cache expired
+    r = api.client.get("/readyz")
+    assert r.status_code == 503 and r.json()["status"] == "unavailable"
+
+
+def test_request_bodies_above_the_limit_are_refused_unread(api: Any) -> None:
+    limit = api.settings.max_body_bytes
+    big = {"features": {"followers": 5}, "pad": "x" * (limit + 1)}
+    r = api.client.post("/api/v1/predict/trust", json=big)
+    assert r.status_code == 413
+    assert "KOL_API_MAX_BODY_BYTES" in r.json()["detail"]
+
+    def chunks() -> Any:  # no Content-Length: counted as it arrives
+        yield b'{"features": {"followers": 5}, "pad": "'
+        for _ in range(limit // 65536 + 2):
+            yield b"x" * 65536
+        yield b'"}'
+
+    r = api.client.post(
+        "/api/v1/predict/trust", content=chunks(), headers={"Content-Type": "application/json"}
+    )
+    assert r.status_code == 413
+    small = api.client.post("/api/v1/predict/trust", json={"features": {"followers": 5}})
+    assert small.status_code != 413

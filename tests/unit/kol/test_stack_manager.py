@@ -203,3 +203,24 @@ def test_a_dependency_cycle_is_an_error_not_a_hang(s, fake_services) -> None:  #
     fake_services(LoopService)
     with pytest.raises(manager.StackError, match="loop needs"):
         manager.up(s, ["loop"])
+
+
+def test_the_airflow_password_is_shown_once_then_only_where_it_is_kept(tmp_path: Path) -> None:
+    import json
+
+    from kol.stack.services import AirflowApi
+
+    api = AirflowApi(Settings(home=tmp_path))
+    assert "generated at first start" in api.login(reveal=True)
+    api.password_file.parent.mkdir(parents=True, exist_ok=True)
+    api.password_file.write_text(json.dumps({"admin": "s3cret-pw"}))
+    assert "s3cret-pw" not in api.login()  # what `kol stack status` shows
+    assert "s3cret-pw" in api.login(reveal=True)  # the first `kol stack up` after creation
+    again = api.login(reveal=True)
+    assert "s3cret-pw" not in again and str(api.password_file) in again
+    assert api.password_file.stat().st_mode & 0o777 == 0o600
+    # A new password (Airflow's state reset) is shown once again.
+    time.sleep(0.01)
+    api.password_file.write_text(json.dumps({"admin": "n3w-pw"}))
+    os.utime(api.password_file, (time.time() + 5, time.time() + 5))
+    assert "n3w-pw" in api.login(reveal=True)

@@ -169,15 +169,16 @@ def test_success_scores_are_percentiles_within_kind() -> None:
         num_boost_round=20,
     )
     pred = booster.predict(x)
+    shop = x[:, FEATURES.index("has_shop")]
     anchors = {
-        k: list(np.quantile(pred[x[:, 31] == v], np.linspace(0, 1, 11)))
+        k: list(np.quantile(pred[shop == v], np.linspace(0, 1, 11)))
         for k, v in (("shop", 1.0), ("engagement", 0.0))
     }
     spec = ScoreSpec("success", "log_target", FEATURES, SUCCESS_BANDS, None, anchors)
     s = Scorer(booster, spec).score(x)
     assert s.scores.min() >= 0 and s.scores.max() <= 100
     for v in (0.0, 1.0):
-        kind = s.scores[x[:, 31] == v]
+        kind = s.scores[shop == v]
         assert kind.min() == 0.0 and kind.max() == 100.0  # each kind spans the range
     np.testing.assert_allclose(s.value, np.expm1(pred))
 

@@ -11,7 +11,13 @@ from pyspark.sql import SparkSession
 from ingestion.contracts import PRODUCTS_TOPIC, PROFILES_TOPIC, VIDEOS_TOPIC, ProfileEvent
 from spark_jobs.bronze import to_bronze
 from spark_jobs.interval import Interval
-from spark_jobs.silver import contract_fields, parse_bronze, rejects_rows, silver_rows
+from spark_jobs.silver import (
+    batch_repeats,
+    contract_fields,
+    parse_bronze,
+    rejects_rows,
+    silver_rows,
+)
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 DAY = Interval.parse("2026-11-01", "2026-11-02")
@@ -162,6 +168,29 @@ def test_silver_keeps_the_first_record_of_each_event(spark: SparkSession) -> Non
     rows = silver_rows(parsed, T0).orderBy("event_id").collect()
     assert [(r.event_id, r.kafka_offset) for r in rows] == [("e1", 0), ("e2", 1)]
     assert rows[0].event_date.isoformat() == "2026-11-01"
+
+
+def test_a_resent_event_is_a_duplicate_and_other_content_under_its_id_a_conflict(
+    spark: SparkSession,
+) -> None:
+    records = [
+        profile("e1"),
+        profile("e1"),  # re-sent: a duplicate
+        profile("e1", followers_raw="9,9K"),  # another event under e1: a conflict
+        profile("e2", bio=None),
+        profile("e2", bio="x"),  # a null and a value are different content too
+    ]
+    parsed = parse_bronze(bronze_df(spark, PROFILES_TOPIC, records), PROFILES_TOPIC)
+    kept = silver_rows(parsed, T0).orderBy("event_id").collect()
+    assert [(r.event_id, r.kafka_offset) for r in kept] == [("e1", 0), ("e2", 3)]
+    repeats = batch_repeats(parsed, T0, "silver.profiles")
+    assert repeats.duplicates == 1
+    assert repeats.conflicts is not None
+    rejects = {r.offset: r for r in repeats.conflicts.collect()}
+    assert set(rejects) == {2, 4}
+    assert "conflict: event_id e1" in rejects[2].reason
+    assert f"first record {PROFILES_TOPIC}/0/0" in rejects[2].reason
+    assert json.loads(rejects[2].payload)["followers"] == 9900  # what the record said
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,10 @@
 {%- set window = gold_window() %}
 {#- Trailing windows are seven days (the row's day and the six before), as the _7d names say. -#}
 {%- set trailing_days = 6 %}
-{#- The creator's level (success's naive forecast): 28 days, the row's day and the 27 before. -#}
+{#- The creator's level (success's naive forecast) and the audience's history (trust): 28 days,
+    the row's day and the 27 before. A purchase delivered weeks ago, or drip-fed over a fortnight,
+    leaves nothing in a seven-day window but still shows in the followers a month of views did
+    not bring. -#}
 {%- set level_days = 27 %}
 
 with
@@ -38,10 +41,11 @@ comment_days as (
         sum(comments) as comments,
         sum(near_duplicate_comments) as near_duplicate_comments,
         sum(early_comments) as early_comments,
-        sum(distinct_commenters) as distinct_commenters
+        sum(distinct_commenters) as distinct_commenters,
+        sum(distinct_texts) as distinct_texts
 
     from {{ ref('fct_comment_daily') }}
-    where {{ in_window('date_day', window, lookback_days=trailing_days) }}
+    where {{ in_window('date_day', window, lookback_days=level_days) }}
     group by kol_id, date_day
 
 ),
@@ -82,6 +86,7 @@ daily as (
         coalesce(comment_days.near_duplicate_comments, 0) as near_duplicate_comments,
         coalesce(comment_days.early_comments, 0) as early_comments,
         coalesce(comment_days.distinct_commenters, 0) as distinct_commenters,
+        coalesce(comment_days.distinct_texts, 0) as distinct_texts,
         coalesce(sales_days.products_listed, 0) as products_listed,
         coalesce(sales_days.units_sold, 0) as units_sold,
         coalesce(sales_days.gmv_usd, 0) as gmv_usd,
@@ -130,7 +135,19 @@ trailing as (
         sum(trending_discoveries) over last_days as trending_discoveries_window,
         sum(engagements) over last_days as engagements_window,
         sum(engagements) over level_window as engagements_level,
-        sum(gmv_usd) over level_window as gmv_usd_level
+        sum(gmv_usd) over level_window as gmv_usd_level,
+        sum(followers_delta) over level_window as followers_gained_level,
+        max(followers_delta_pct) over level_window as max_followers_delta_pct_level,
+        count_if(followers_delta_pct >= {{ var('growth_day_pct') }}) over level_window
+            as follower_growth_days_level,
+        sum(views_gained) over level_window as views_gained_level,
+        sum(likes_gained) over level_window as likes_gained_level,
+        sum(comments_gained) over level_window as comments_gained_level,
+        sum(comments_sampled) over level_window as comments_sampled_level,
+        sum(near_duplicate_comments) over level_window as near_duplicate_comments_level,
+        sum(early_comments) over level_window as early_comments_level,
+        sum(distinct_commenters) over level_window as distinct_commenters_level,
+        sum(distinct_texts) over level_window as distinct_texts_level
 
     from daily
     window
@@ -175,6 +192,14 @@ final as (
         {{ safe_ratio('1000 * trailing.followers_gained_window', 'trailing.views_gained_window') }}
             as followers_gained_per_1k_views_7d,
 
+        -- The same over 28 days (see level_days above).
+        {{ safe_ratio('trailing.followers_gained_level', 'trailing.followers - trailing.followers_gained_level') }}
+            as followers_growth_pct_28d,
+        trailing.max_followers_delta_pct_level as max_followers_delta_pct_28d,
+        trailing.follower_growth_days_level as follower_growth_days_28d,
+        {{ safe_ratio('1000 * trailing.followers_gained_level', 'trailing.views_gained_level') }}
+            as followers_gained_per_1k_views_28d,
+
         ---------- engagement
         trailing.engagement_rate,
         trailing.engagement_rate_by_followers,
@@ -189,6 +214,12 @@ final as (
         {{ safe_ratio('trailing.shares_gained_window', 'trailing.views_gained_window') }}
             as share_rate_7d,
         trailing.reported_engagement_rate,
+        {{ safe_ratio('trailing.views_gained_level', 'trailing.followers') }}
+            as views_gained_per_follower_28d,
+        {{ safe_ratio('trailing.likes_gained_level', 'trailing.views_gained_level') }}
+            as like_rate_28d,
+        {{ safe_ratio('trailing.comments_gained_level', 'trailing.views_gained_level') }}
+            as comment_rate_28d,
 
         ---------- audience authenticity (comments)
         trailing.comments_sampled_window as comments_sampled_7d,
@@ -198,6 +229,15 @@ final as (
             as early_comment_share_7d,
         {{ safe_ratio('trailing.distinct_commenters_window', 'trailing.comments_sampled_window') }}
             as distinct_commenter_share_7d,
+        {{ safe_ratio('trailing.near_duplicate_comments_level', 'trailing.comments_sampled_level') }}
+            as near_duplicate_share_28d,
+        {{ safe_ratio('trailing.early_comments_level', 'trailing.comments_sampled_level') }}
+            as early_comment_share_28d,
+        {{ safe_ratio('trailing.distinct_commenters_level', 'trailing.comments_sampled_level') }}
+            as distinct_commenter_share_28d,
+        -- Bots vary their words but not endlessly: distinct texts per comment (per video-day).
+        {{ safe_ratio('trailing.distinct_texts_level', 'trailing.comments_sampled_level') }}
+            as distinct_text_share_28d,
 
         ---------- activity
         trailing.active_days_window as active_days_7d,
