@@ -235,15 +235,15 @@ def build(
 def oldest_arrived_day(
     start: date, end: date, topic_prefix: str, settings: Settings | None = None
 ) -> date | None:
-    """The oldest event day among the Silver rows that arrived (Kafka timestamp) in the days
+    """The oldest event day among the Silver rows that arrived (landed_ts) in the days
     [start, end) under ``topic_prefix``: the days a Gold run for that interval must rebuild,
     however late those rows came. None when no row arrived."""
     import pyarrow.compute as pc
     from pyiceberg.exceptions import NoSuchTableError
-    from pyiceberg.expressions import And, EqualTo, GreaterThanOrEqual, LessThan
+    from pyiceberg.expressions import And, EqualTo, GreaterThanOrEqual, IsNull, LessThan, Or
 
     from kol.iceberg import catalog
-    from spark_jobs.tables import SILVER, TOPIC_TABLES
+    from spark_jobs.tables import LANDED, SILVER, TOPIC_TABLES
 
     settings = settings or get_settings()
     cat = catalog(settings)
@@ -255,10 +255,14 @@ def oldest_arrived_day(
             table = cat.load_table(f"{SILVER}.{names.silver}")
         except NoSuchTableError:
             continue
-        arrived = And(
-            And(GreaterThanOrEqual("kafka_timestamp", lo), LessThan("kafka_timestamp", hi)),
-            EqualTo("kafka_topic", f"{topic_prefix}{topic}"),
-        )
+        # As spark_jobs.bronze.rows_in_interval: landed_ts, or the Kafka timestamp of rows
+        # written before that column existed.
+        kafka_ts = And(GreaterThanOrEqual("kafka_timestamp", lo), LessThan("kafka_timestamp", hi))
+        in_interval: Any = kafka_ts
+        if LANDED in table.schema().column_names:
+            landed = And(GreaterThanOrEqual(LANDED, lo), LessThan(LANDED, hi))
+            in_interval = Or(landed, And(IsNull(LANDED), kafka_ts))
+        arrived = And(in_interval, EqualTo("kafka_topic", f"{topic_prefix}{topic}"))
         times = table.scan(row_filter=arrived, selected_fields=("event_time",)).to_arrow()
         first = pc.min(times["event_time"]).as_py() if times.num_rows else None
         if first is not None and (oldest is None or first.date() < oldest):

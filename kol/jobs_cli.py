@@ -69,6 +69,18 @@ def maintenance(
     raise typer.Exit(spark_submit(JOBS_DIR / "maintenance.py", args))
 
 
+@jobs_app.command("reconcile")
+def reconcile(
+    topic: list[str] = typer.Option(
+        None, "--topic", help="Only this logical topic, e.g. kol.profiles.raw (repeatable)."
+    ),
+) -> None:
+    """Kafka's offsets against Bronze's rows, per topic partition: print each range of
+    records Kafka keeps that Bronze lacks; exit 1 when there is any."""
+    args = [a for t in topic or [] for a in ("--topic", t)]
+    raise typer.Exit(spark_submit(JOBS_DIR / "reconcile.py", args))
+
+
 @quality_app.command("check")
 def check(
     layer: str = typer.Argument(..., help="bronze | silver | gold"),

@@ -4,6 +4,12 @@ The interval ``[start, end)`` is on the Kafka record timestamp, i.e. when the re
 platform (producers stamp it at send time). An event that is late in *event* time therefore
 arrives in a later interval and is picked up by that interval's run, never lost.
 
+Completeness is by offsets, not timestamps: a record stamped in an interval that was already
+landed (a skewed producer clock, a retry, a replay) sits at an offset past everything the
+earlier runs landed, and the next run reads from there (:func:`landed_offsets`). It lands with
+``landed_ts`` = that run's start, the column every layer selects intervals on
+(:func:`rows_in_interval`), so it goes through Silver and Gold with that run.
+
 Idempotence: rows are merged on ``(topic, partition, offset)``, the identity Kafka gives a record,
 with "insert when not matched". A re-run of an interval, or an overlapping one, finds every record
 already there and adds nothing; unlike overwriting day partitions, this stays correct for
@@ -14,9 +20,9 @@ table that could drift from it.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from kol.settings import Settings
@@ -24,10 +30,13 @@ from spark_jobs.interval import Interval
 from spark_jobs.tables import (
     BRONZE,
     BRONZE_COLUMNS,
+    LANDED,
     added_since,
     current_snapshot_id,
+    ensure_columns,
     ensure_write_properties,
     has_rows_between,
+    has_rows_from,
     tblproperties,
 )
 
@@ -38,14 +47,21 @@ def sql_ts(ts: datetime) -> str:
 
 
 def kafka_offset_range(
-    settings: Settings, topics: list[str], start: datetime
+    settings: Settings,
+    topics: list[str],
+    start: datetime,
+    landed: dict[str, dict[str, int]] | None = None,
 ) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
-    """Per-partition offsets that contain every record stamped at or after ``start``.
+    """Per-partition offsets that contain every record stamped at or after ``start``, and
+    every record past ``landed`` (per topic and partition, the offset after the last one
+    Bronze holds from earlier intervals).
 
     Kafka finds the earliest offset whose timestamp is >= ``start``: every record before it is
     older, so nothing of the interval is skipped. Producer-stamped timestamps are not ordered
     within a partition, though (a record stamped inside the interval can follow later ones),
     so the range runs to the latest offset and the exact interval is filtered afterwards.
+    A record past ``landed`` but stamped before ``start`` came after the run of its own
+    interval had read that partition: the range starts early enough to find it.
     """
     from kafka import KafkaConsumer, TopicPartition
 
@@ -69,7 +85,11 @@ def kafka_offset_range(
     ending: dict[str, dict[str, int]] = {}
     for tp in parts:
         hit = found.get(tp)
-        starting.setdefault(tp.topic, {})[str(tp.partition)] = hit.offset if hit else latest[tp]
+        first = hit.offset if hit else latest[tp]
+        after_landed = (landed or {}).get(tp.topic, {}).get(str(tp.partition))
+        if after_landed is not None:
+            first = min(first, after_landed)
+        starting.setdefault(tp.topic, {})[str(tp.partition)] = first
         ending.setdefault(tp.topic, {})[str(tp.partition)] = latest[tp]
     return starting, ending
 
@@ -92,9 +112,11 @@ def read_kafka(
 
 
 def to_bronze(kafka: DataFrame, interval: Interval, ingest_time: datetime) -> DataFrame:
-    """Kafka source rows -> Bronze rows of the interval (raw value as received)."""
+    """Kafka source rows -> Bronze rows (raw value as received): the interval's, and those
+    stamped before it (``landed_ts`` = the interval's start), which :func:`merge_into_bronze`
+    keeps only when Bronze does not hold them yet."""
     ts = F.col("timestamp")
-    return kafka.where((ts >= F.lit(interval.start)) & (ts < F.lit(interval.end))).select(
+    return kafka.where(ts < F.lit(interval.end)).select(
         F.col("topic"),
         F.col("partition").cast("int").alias("partition"),
         F.col("offset").cast("bigint").alias("offset"),
@@ -102,12 +124,73 @@ def to_bronze(kafka: DataFrame, interval: Interval, ingest_time: datetime) -> Da
         F.col("value").cast("string").alias("value"),
         F.col("timestamp").alias("kafka_timestamp"),
         F.lit(ingest_time).cast("timestamp").alias("ingest_time"),
+        F.greatest(ts, F.lit(interval.start).cast("timestamp")).alias(LANDED),
     )
 
 
-def rows_in_interval(bronze: DataFrame, interval: Interval) -> DataFrame:
-    ts = F.col("kafka_timestamp")
-    return bronze.where((ts >= F.lit(interval.start)) & (ts < F.lit(interval.end)))
+def arrival(df: DataFrame) -> Column:
+    """Where ``df``'s rows sit in the platform's timeline (:data:`spark_jobs.tables.LANDED`);
+    rows written before that column existed were landed by their Kafka timestamp."""
+    if LANDED in df.columns:
+        return F.coalesce(F.col(LANDED), F.col("kafka_timestamp"))
+    return F.col("kafka_timestamp")
+
+
+# How far back landed_offsets looks for the last records landed. The newest landed records hold
+# the highest offsets, so a short look is enough; a topic landed longer ago than this (or
+# never since the column existed) is read from Kafka's earliest offset once.
+LANDED_LOOKBACK = timedelta(days=31)
+
+
+def landed_offsets(
+    spark: SparkSession, table: str, kafka_topic: str, before: datetime
+) -> dict[str, int]:
+    """Per partition of ``kafka_topic``, the offset after the last one Bronze holds from
+    intervals before ``before``: where a record that came after those runs can start.
+
+    Empty when Bronze holds nothing of the topic before ``before`` (no interval of it can
+    have been passed over yet); 0 for every partition when it does, but none within
+    :data:`LANDED_LOOKBACK` (read from the earliest offset Kafka keeps)."""
+    since = before - LANDED_LOOKBACK
+    landed, ts = F.col(LANDED), F.col("kafka_timestamp")
+    # Spelled out rather than through arrival(): a coalesce hides the bounds from Iceberg.
+    recent = ((landed >= F.lit(since)) & (landed < F.lit(before))) | (
+        landed.isNull() & (ts >= F.lit(since)) & (ts < F.lit(before))
+    )
+    rows = (
+        spark.table(table)
+        .where((F.col("topic") == kafka_topic) & recent)
+        .groupBy("partition")
+        .agg(F.max("offset").alias("last"))
+        .collect()
+    )
+    if rows:
+        return {str(r["partition"]): int(r["last"]) + 1 for r in rows}
+    epoch = datetime(1970, 1, 2, tzinfo=UTC)
+    if has_rows_between(spark, table, "kafka_timestamp", epoch, before, ("topic", kafka_topic)):
+        return {str(p): 0 for p in range(_partitions(spark, table, kafka_topic))}
+    return {}
+
+
+def _partitions(spark: SparkSession, table: str, kafka_topic: str) -> int:
+    row = spark.table(table).where(F.col("topic") == kafka_topic).agg(F.max("partition")).first()
+    return 0 if row is None or row[0] is None else int(row[0]) + 1
+
+
+def arrival_sql(alias: str, interval: Interval) -> str:
+    """SQL for "the row of ``alias`` belongs to ``interval``" (as :func:`arrival`), in a form
+    Iceberg prunes files with."""
+    lo, hi = f"TIMESTAMP '{sql_ts(interval.start)}'", f"TIMESTAMP '{sql_ts(interval.end)}'"
+    return (
+        f"(({alias}.{LANDED} >= {lo} AND {alias}.{LANDED} < {hi}) OR ({alias}.{LANDED} IS NULL "
+        f"AND {alias}.kafka_timestamp >= {lo} AND {alias}.kafka_timestamp < {hi}))"
+    )
+
+
+def rows_in_interval(df: DataFrame, interval: Interval) -> DataFrame:
+    """The rows of a Bronze, Silver or rejects table that belong to ``interval``."""
+    ts = arrival(df)
+    return df.where((ts >= F.lit(interval.start)) & (ts < F.lit(interval.end)))
 
 
 def ensure_bronze_table(spark: SparkSession, table: str) -> None:
@@ -115,39 +198,39 @@ def ensure_bronze_table(spark: SparkSession, table: str) -> None:
         f"CREATE TABLE IF NOT EXISTS {table} ({BRONZE_COLUMNS}) USING iceberg "
         f"PARTITIONED BY (days(kafka_timestamp)) {tblproperties()}"
     )
+    ensure_columns(spark, table, {LANDED: "TIMESTAMP"})
     ensure_write_properties(spark, table)
 
 
 def merge_into_bronze(
-    spark: SparkSession, rows: DataFrame, table: str, interval: Interval, kafka_topic: str
+    spark: SparkSession, rows: DataFrame, table: str, kafka_topic: str, first_offset: int
 ) -> int | None:
     """Insert the records the table does not hold yet (identity: topic, partition, offset).
 
-    When Iceberg's manifests say no file holds ``kafka_topic`` in the interval's time range
-    (the usual daily run), every record is new and is appended without the MERGE. That saves
-    little: Spark already drops the MERGE's join with an empty side (1.2M events, cold JVM,
-    alternating runs: 29.6 / 29.2 s merged, 28.4 / 26.9 s appended; warm, no difference).
+    ``rows`` start at ``first_offset`` or later in each partition, so only the table's rows of
+    ``kafka_topic`` from that offset on can match: when Iceberg's manifests (column bounds)
+    say no file holds any, every record is new and is appended without the MERGE (the usual
+    daily run); otherwise the MERGE's literal bounds prune the target to those files. Spark
+    drops a MERGE's join with an empty side anyway, so the append saves little (1.2M events,
+    cold JVM, alternating runs: 29.6 / 29.2 s merged, 28.4 / 26.9 s appended).
 
     Returns the number of records appended on that path, which are then all of the topic's
     rows in the interval (from the commit's summary, so nothing is scanned to count them);
     ``None`` after a MERGE, whose result has to be counted.
     """
-    if not has_rows_between(
-        spark, table, "kafka_timestamp", interval.start, interval.end, ("topic", kafka_topic)
-    ):
+    if not has_rows_from(spark, table, "offset", first_offset, ("topic", kafka_topic)):
         before = current_snapshot_id(spark, table)
         rows.writeTo(table).append()
         return added_since(spark, table, before)
     view = f"bronze_batch_{abs(hash(table))}"
     rows.createOrReplaceTempView(view)
-    # The literal time range lets Iceberg prune the target to the interval's day partitions.
+    topic_literal = kafka_topic.replace("'", "''")
     spark.sql(
         f"""
         MERGE INTO {table} t
         USING {view} s
         ON t.topic = s.topic AND t.`partition` = s.`partition` AND t.`offset` = s.`offset`
-           AND t.kafka_timestamp >= TIMESTAMP '{sql_ts(interval.start)}'
-           AND t.kafka_timestamp < TIMESTAMP '{sql_ts(interval.end)}'
+           AND t.topic = '{topic_literal}' AND t.`offset` >= {int(first_offset)}
         WHEN NOT MATCHED THEN INSERT *
         """
     )

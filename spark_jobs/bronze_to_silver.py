@@ -23,14 +23,13 @@ from ingestion.producer import topic_name
 from ingestion.settings import get_ingest_settings
 from kol.settings import get_settings
 from kol.spark import spark_session
-from spark_jobs.bronze import rows_in_interval
+from spark_jobs.bronze import arrival_sql, rows_in_interval
 from spark_jobs.interval import Interval
 from spark_jobs.silver import (
     TopicAccount,
     account,
     batch_repeats,
     batch_stats,
-    between,
     ensure_table_like,
     insert_new,
     merge_new,
@@ -98,8 +97,7 @@ def run(interval: Interval) -> list[TopicAccount]:
                     functools.reduce(DataFrame.unionByName, to_reject),
                     rejects_table,
                     "t.topic = s.topic AND t.`partition` = s.`partition` "
-                    "AND t.`offset` = s.`offset` AND "
-                    + between("t.kafka_timestamp", interval.start, interval.end),
+                    "AND t.`offset` = s.`offset` AND " + arrival_sql("t", interval),
                 )
         t_merged = time.perf_counter()
         acc = account(spark, topic, kafka_topic, stats, repeats, inserted, interval, rejects_table)

@@ -25,6 +25,7 @@ from spark_jobs.bronze import (
     bronze_namespace,
     ensure_bronze_table,
     kafka_offset_range,
+    landed_offsets,
     merge_into_bronze,
     read_kafka,
     rows_in_interval,
@@ -44,15 +45,25 @@ def run(interval: Interval) -> dict[str, int]:
     spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {ns}")
     ingest_time = datetime.now(UTC)
     kafka_topics = {logical: topic_name(logical, ingest) for logical in TOPICS}
-    starting, ending = kafka_offset_range(settings, list(kafka_topics.values()), interval.start)
+    tables = {logical: f"{ns}.{TOPIC_TABLES[logical].bronze}" for logical in TOPICS}
+    for table in tables.values():
+        ensure_bronze_table(spark, table)
+    landed = {
+        kafka_topics[logical]: landed_offsets(
+            spark, tables[logical], kafka_topics[logical], interval.start
+        )
+        for logical in TOPICS
+    }
+    starting, ending = kafka_offset_range(
+        settings, list(kafka_topics.values()), interval.start, landed
+    )
 
     def land(logical: str) -> int:
         # Each topic is read on its own rather than once and cached: caching all topics cost
         # more than the second Kafka scan it saved, and one read per topic lets topics overlap.
         t0 = time.perf_counter()
         kafka_topic = kafka_topics[logical]
-        table = f"{ns}.{TOPIC_TABLES[logical].bronze}"
-        ensure_bronze_table(spark, table)
+        table = tables[logical]
         kafka = read_kafka(
             spark,
             settings,
@@ -60,7 +71,8 @@ def run(interval: Interval) -> dict[str, int]:
             {kafka_topic: ending[kafka_topic]},
         )
         rows = to_bronze(kafka, interval, ingest_time)
-        landed = merge_into_bronze(spark, rows, table, interval, kafka_topic)
+        first = min(starting[kafka_topic].values(), default=0)
+        landed = merge_into_bronze(spark, rows, table, kafka_topic, first)
         if landed is None:
             landed = (
                 rows_in_interval(spark.table(table), interval)

@@ -24,12 +24,14 @@ from pyspark.sql import functions as F
 
 from ingestion.contracts import PLATFORMS, TOPIC_MODELS, CountRaw, PercentRaw
 from spark_jobs import counts
-from spark_jobs.bronze import rows_in_interval, sql_ts
+from spark_jobs.bronze import arrival, rows_in_interval
 from spark_jobs.functions import json_fields
 from spark_jobs.interval import Interval
 from spark_jobs.tables import (
+    LANDED,
     added_since,
     current_snapshot_id,
+    ensure_columns,
     ensure_write_properties,
     has_rows_between,
     tblproperties,
@@ -179,6 +181,7 @@ def parse_bronze(bronze: DataFrame, topic: str) -> DataFrame:
         F.col("partition").alias("kafka_partition"),
         F.col("offset").alias("kafka_offset"),
         F.col("kafka_timestamp"),
+        arrival(bronze).alias(LANDED),
         F.col("key"),
         F.col("value").alias("payload"),
         values.alias(_VALUES),
@@ -228,6 +231,7 @@ def parse_bronze(bronze: DataFrame, topic: str) -> DataFrame:
         "kafka_partition",
         "kafka_offset",
         "kafka_timestamp",
+        LANDED,
         # Only a reject keeps its raw payload: a valid record's is all in its typed columns
         # and in Bronze, and carrying it made caching the batch cost as much as parsing it.
         F.when(reason.isNotNull(), F.col("payload")).alias("payload"),
@@ -236,7 +240,7 @@ def parse_bronze(bronze: DataFrame, topic: str) -> DataFrame:
 
 
 # What is not an event's content: where its record came from and what Silver adds.
-_RECORD = ("kafka_topic", "kafka_partition", "kafka_offset", "kafka_timestamp")
+_RECORD = ("kafka_topic", "kafka_partition", "kafka_offset", "kafka_timestamp", LANDED)
 _NOT_CONTENT = frozenset({*_RECORD, "payload", "reject_reason", "event_date", "processed_at"})
 
 
@@ -342,6 +346,7 @@ def conflict_rejects(rows: DataFrame, reason: Column, processed_at: datetime) ->
         F.to_json(F.struct(*content_columns(rows))).alias("payload"),
         reason.alias("reason"),
         F.lit(processed_at).cast("timestamp").alias("rejected_at"),
+        LANDED,
     )
 
 
@@ -355,12 +360,15 @@ def rejects_rows(parsed: DataFrame, processed_at: datetime) -> DataFrame:
         "payload",
         F.col("reject_reason").alias("reason"),
         F.lit(processed_at).cast("timestamp").alias("rejected_at"),
+        LANDED,
     )
 
 
 def ensure_table_like(spark: SparkSession, table: str, df: DataFrame, partition: str) -> None:
-    """Create ``table`` with ``df``'s schema (derived from the contract) if it does not exist."""
+    """Create ``table`` with ``df``'s schema (derived from the contract) if it does not exist;
+    add the columns an existing one lacks (it was created by an earlier version)."""
     if spark.catalog.tableExists(table):
+        ensure_columns(spark, table, {f.name: f.dataType.simpleString() for f in df.schema.fields})
         ensure_write_properties(spark, table)
         return
     # Columns written out, not CREATE TABLE ... AS SELECT from df: that runs a Spark job, which
@@ -389,11 +397,6 @@ def merge_new(spark: SparkSession, rows: DataFrame, table: str, on: str) -> None
         spark.sql(f"MERGE INTO {table} t USING {view} s ON {on} WHEN NOT MATCHED THEN INSERT *")
     finally:
         spark.catalog.dropTempView(view)
-
-
-def between(column: str, lo: datetime, hi: datetime) -> str:
-    """A literal time range for a MERGE condition (inclusive)."""
-    return f"{column} BETWEEN TIMESTAMP '{sql_ts(lo)}' AND TIMESTAMP '{sql_ts(hi)}'"
 
 
 @dataclass(frozen=True)

@@ -48,19 +48,17 @@ BRONZE_COLUMNS = """
     key STRING,
     value STRING,
     kafka_timestamp TIMESTAMP NOT NULL,
-    ingest_time TIMESTAMP NOT NULL
+    ingest_time TIMESTAMP NOT NULL,
+    landed_ts TIMESTAMP
 """
 
-REJECTS_COLUMNS = """
-    topic STRING NOT NULL,
-    `partition` INT NOT NULL,
-    `offset` BIGINT NOT NULL,
-    kafka_timestamp TIMESTAMP NOT NULL,
-    event_id STRING,
-    payload STRING,
-    reason STRING NOT NULL,
-    rejected_at TIMESTAMP NOT NULL
-"""
+# Where a record sits in the platform's timeline: the interval whose run landed it in Bronze.
+# Its Kafka timestamp, unless it was stamped in an interval that had already been landed (a
+# producer's skewed clock, a late retry, a replay): then the start of the interval that found
+# it. Every layer selects an interval's rows on it (spark_jobs.bronze.rows_in_interval), so such
+# a record goes through Silver and Gold with the next run instead of being skipped. Null in rows
+# written before the column existed: those were landed by their Kafka timestamp.
+LANDED = "landed_ts"
 
 
 def qualified(catalog: str, namespace: str, table: str) -> str:
@@ -137,6 +135,25 @@ def has_rows_between(
         files.close()
 
 
+def has_rows_from(
+    spark: SparkSession, table: str, column: str, lo: int, equal: tuple[str, str] | None = None
+) -> bool:
+    """Whether any data file of ``table`` may hold an integer ``column`` value >= ``lo`` (and,
+    with ``equal=(name, value)``, that value in column ``name``); from the manifests, as
+    :func:`has_rows_between`."""
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    ex = jvm.org.apache.iceberg.expressions.Expressions
+    scan = iceberg_table(spark, table).newScan().filter(ex.greaterThanOrEqual(column, int(lo)))
+    if equal is not None:
+        scan = scan.filter(ex.equal(*equal))
+    files = scan.planFiles()
+    try:
+        return bool(files.iterator().hasNext())
+    finally:
+        files.close()
+
+
 def added_since(spark: SparkSession, table: str, since: int | None) -> int:
     """Records added to ``table`` by this Spark application's commits after snapshot ``since``."""
     t = iceberg_table(spark, table)
@@ -163,6 +180,15 @@ def _pairs(props: dict[str, str]) -> str:
 def tblproperties() -> str:
     """``TBLPROPERTIES (...)`` for a CREATE TABLE of a Bronze or Silver table."""
     return f"TBLPROPERTIES ({_pairs(WRITE_PROPERTIES)})"
+
+
+def ensure_columns(spark: SparkSession, table: str, columns: dict[str, str]) -> None:
+    """Add the ``columns`` (name -> SQL type) that ``table``, created by an earlier version,
+    lacks; nullable, so its existing rows read them as null."""
+    have = {f.name() for f in iceberg_table(spark, table).schema().columns()}
+    for name, sql_type in columns.items():
+        if name not in have:
+            spark.sql(f"ALTER TABLE {table} ADD COLUMN `{name}` {sql_type}")
 
 
 def ensure_write_properties(spark: SparkSession, table: str) -> None:

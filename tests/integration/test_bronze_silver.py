@@ -22,6 +22,7 @@ from kol.trino import query
 from spark_jobs import bronze_to_silver, kafka_to_bronze
 from spark_jobs.bronze import rows_in_interval
 from spark_jobs.interval import Interval
+from spark_jobs.reconcile import bronze_gaps
 from spark_jobs.silver import (
     Inserted,
     SilverWriteError,
@@ -245,10 +246,46 @@ def test_bronze_and_silver_account_for_every_record_and_rerun_changes_nothing(
 def test_late_records_land_in_the_next_interval(
     spark: SparkSession, settings: Settings, world: IngestSettings, day1: dict
 ) -> None:
+    # A straggler: stamped inside day 1 (a producer's skewed clock), sent after day 1's run.
+    # Selected by timestamp, it was never loaded; by offsets, day 2's run finds it.
+    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap)
+    producer.send(
+        topic_name(PROFILES_TOPIC, world),
+        json.dumps(
+            {
+                "event_id": f"{world.topic_prefix}straggler-1",
+                "event_time": "2026-01-01T10:00:00Z",
+                "event_type": "profile_snapshot",
+                "platform": "tiktok",
+                "username": "straggler",
+                "followers_raw": "3.3K",
+            }
+        ).encode(),
+        key=b"tiktok:straggler",
+        timestamp_ms=int(datetime(2026, 1, 1, 10, tzinfo=UTC).timestamp() * 1000),
+    ).get(timeout=30)
+    producer.close()
+    gaps = bronze_gaps(spark, settings, world)
+    assert [(g.topic, g.records) for g in gaps] == [(topic_name(PROFILES_TOPIC, world), 1)]
+
     day2 = kafka_to_bronze.run(DAY2)
-    assert day2 == kafka_records_in(settings, world, DAY2)
+    in_kafka = kafka_records_in(settings, world, DAY2)
+    assert day2 == {t: n + (t == PROFILES_TOPIC) for t, n in in_kafka.items()}
     bronze_to_silver.run(DAY2)
+    assert bronze_gaps(spark, settings, world) == []
     cat = settings.iceberg_catalog_name
+    (straggler,) = (
+        spark.table(f"{cat}.silver.{TOPIC_TABLES[PROFILES_TOPIC].silver}")
+        .where(F.col("event_id") == f"{world.topic_prefix}straggler-1")
+        .collect()
+    )
+    assert straggler.followers == 3300
+    assert straggler.landed_ts == DAY2.start.replace(tzinfo=None)  # Spark's local (UTC) time
+    # Rerun of day 2: nothing new anywhere.
+    before = table_snapshot(spark, settings, world)
+    assert kafka_to_bronze.run(DAY2) == day2
+    bronze_to_silver.run(DAY2)
+    assert table_snapshot(spark, settings, world) == before
     # Late events: observed on day 1, arrived on day 2, so day 2's run is the one that has them.
     planted = spark.table(f"{cat}.silver.{TOPIC_TABLES[PROFILES_TOPIC].silver}").where(
         (F.col("event_id") == f"{world.topic_prefix}late-1")
@@ -294,9 +331,13 @@ def test_insert_new_counts_its_write_and_refuses_a_table_with_repeated_ids(
 
     def rows(*records: tuple[str, int] | tuple[str, int, str]) -> DataFrame:
         return spark.createDataFrame(
-            [(r[0], t0, r[2] if len(r) > 2 else "v", "kol.videos.raw", 0, r[1]) for r in records],
+            [
+                (r[0], t0, r[2] if len(r) > 2 else "v", "kol.videos.raw", 0, r[1], t0, t0)
+                for r in records
+            ],
             "event_id string, event_time timestamp, v string, kafka_topic string, "
-            "kafka_partition int, kafka_offset bigint",
+            "kafka_partition int, kafka_offset bigint, kafka_timestamp timestamp, "
+            "landed_ts timestamp",
         )
 
     rows(("a", 0)).writeTo(table).using("iceberg").create()

@@ -276,6 +276,69 @@ def test_docs_generate_and_every_built_column_is_documented(
     assert not missing
 
 
+def test_rows_that_arrive_days_late_rebuild_their_own_days(
+    settings: Settings, world: GoldWorld, gold: GoldSettings, target: Path, built: dict
+) -> None:
+    """A profile reading of the first day that reaches Silver in the interval after the
+    world (three days late, past late_days): the run for that interval rebuilds the first day."""
+    profiles = world.topic(PROFILES_TOPIC)
+    late_time = datetime.combine(DAY[0], datetime.max.time(), UTC).replace(microsecond=0)
+    arrived = datetime.combine(DAY[3] + timedelta(days=1), datetime.min.time(), UTC)
+    planted = _copy_latest_row(
+        settings,
+        "profiles",
+        {
+            "kafka_offset": "-3",
+            "event_id": "'late-' || event_id",
+            "followers": "987654321",
+            "event_time": f"TIMESTAMP '{late_time:%Y-%m-%d %H:%M:%S} UTC'",
+            "event_date": f"DATE '{DAY[0]}'",
+            "kafka_timestamp": f"TIMESTAMP '{arrived + timedelta(hours=1):%Y-%m-%d %H:%M:%S} UTC'",
+            "landed_ts": f"TIMESTAMP '{arrived + timedelta(hours=1):%Y-%m-%d %H:%M:%S} UTC'",
+        },
+    )
+    query(settings, planted, [profiles])
+    try:
+        ((kol_id,),) = query(
+            settings,
+            f"SELECT kol_id FROM {gold.schema_name}_staging.stg_silver__profiles "
+            "WHERE event_id LIKE 'late-%'",
+        )
+        assert (
+            runner.oldest_arrived_day(
+                arrived.date(),
+                arrived.date() + timedelta(days=1),
+                world.ingest.topic_prefix,
+                settings,
+            )
+            == DAY[0]
+        )
+        run = runner.build(
+            arrived.date(),
+            arrived.date() + timedelta(days=1),
+            topic_prefix=world.ingest.topic_prefix,
+            settings=settings,
+            gold=gold,
+            target_path=target,
+            quiet=True,
+            unit_tests=False,
+        )
+        assert run.success, [(n.name, n.message) for n in run.failed] or run.error
+        rows = query(
+            settings,
+            f"SELECT followers FROM {gold.schema_name}.fct_kol_daily "
+            "WHERE kol_id = ? AND date_day = ?",
+            [kol_id, DAY[0]],
+        )
+        assert rows == [(987654321,)]  # the late reading is the day's last
+    finally:
+        query(
+            settings,
+            "DELETE FROM silver.profiles WHERE kafka_topic = ? AND kafka_offset = -3",
+            [profiles],
+        )
+
+
 def test_planted_silver_problems_fail_dbt_test_naming_the_test(
     settings: Settings, world: GoldWorld, gold: GoldSettings, target: Path, built: dict
 ) -> None:
@@ -328,67 +391,4 @@ def test_planted_silver_problems_fail_dbt_test_naming_the_test(
             settings,
             "DELETE FROM silver.video_stats WHERE kafka_topic = ? AND kafka_offset < 0",
             [videos],
-        )
-
-
-def test_rows_that_arrive_days_late_rebuild_their_own_days(
-    settings: Settings, world: GoldWorld, gold: GoldSettings, target: Path, built: dict
-) -> None:
-    """A profile reading of the first day that reaches Silver in the interval after the
-    world (three days late, past late_days): the run for that interval rebuilds the first day."""
-    profiles = world.topic(PROFILES_TOPIC)
-    late_time = datetime.combine(DAY[0], datetime.max.time(), UTC).replace(microsecond=0)
-    arrived = datetime.combine(DAY[3] + timedelta(days=1), datetime.min.time(), UTC)
-    planted = _copy_latest_row(
-        settings,
-        "profiles",
-        {
-            "kafka_offset": "-3",
-            "event_id": "'late-' || event_id",
-            "followers": "987654321",
-            "event_time": f"TIMESTAMP '{late_time:%Y-%m-%d %H:%M:%S} UTC'",
-            "event_date": f"DATE '{DAY[0]}'",
-            "kafka_timestamp": f"TIMESTAMP '{arrived + timedelta(hours=1):%Y-%m-%d %H:%M:%S} UTC'",
-        },
-    )
-    query(settings, planted, [profiles])
-    try:
-        ((kol_id,),) = query(
-            settings,
-            f"SELECT kol_id FROM {gold.schema_name}_staging.stg_silver__profiles "
-            "WHERE event_id LIKE 'late-%'",
-        )
-        assert (
-            runner.oldest_arrived_day(
-                arrived.date(),
-                arrived.date() + timedelta(days=1),
-                world.ingest.topic_prefix,
-                settings,
-            )
-            == DAY[0]
-        )
-        run = runner.build(
-            arrived.date(),
-            arrived.date() + timedelta(days=1),
-            select=["+fct_kol_daily"],
-            topic_prefix=world.ingest.topic_prefix,
-            settings=settings,
-            gold=gold,
-            target_path=target,
-            quiet=True,
-            unit_tests=False,
-        )
-        assert run.success, [(n.name, n.message) for n in run.failed] or run.error
-        rows = query(
-            settings,
-            f"SELECT followers FROM {gold.schema_name}.fct_kol_daily "
-            "WHERE kol_id = ? AND date_day = ?",
-            [kol_id, DAY[0]],
-        )
-        assert rows == [(987654321,)]  # the late reading is the day's last
-    finally:
-        query(
-            settings,
-            "DELETE FROM silver.profiles WHERE kafka_topic = ? AND kafka_offset = -3",
-            [profiles],
         )
