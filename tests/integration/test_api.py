@@ -28,6 +28,7 @@ from api.settings import ApiSettings
 from kol.settings import Settings
 from kol.trino import query
 from streaming.settings import StreamSettings
+from tests.polling import wait_for
 
 TS = "TIMESTAMP '2026-02-0{d} 10:00:00.000000 UTC'"
 KOL_A, KOL_B = "tiktok:minh.anh", "youtube:long_tech"
@@ -406,15 +407,6 @@ def register_lightgbm(name: str, settings: Settings, flip: bool = False) -> str:
     version = str(info.registered_model_version)
     mlflow.MlflowClient().set_registered_model_alias(name, "champion", version)
     return version
-
-
-def wait_for(check: Any, timeout_s: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.5)
 
 
 def test_models_load_from_mlflow_and_follow_the_alias(

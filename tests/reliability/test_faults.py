@@ -1,0 +1,271 @@
+"""Services killed while the platform works: what fails says why, nothing is lost, and once
+`kol stack up` has brought the service back, a rerun gives what an uninterrupted run gives.
+
+The combinations, and why these:
+- Trino during a dbt build: Gold is rebuilt from Silver by a run that can die halfway through
+  (some models replaced, others not); the rerun must converge to the same tables.
+- Redis while the API serves: the API must answer 503 naming Redis (not where it lives) and
+  come back by itself, without a restart of its own.
+- MLflow while the API serves: the models it loaded keep serving; the registry is only needed
+  to learn about new versions.
+Kafka (producers and the stream) and PostgreSQL (the Iceberg catalog) are not here yet.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from api.keys import KeyStore
+from api.settings import ApiSettings
+from gold import runner
+from gold.settings import GoldSettings, get_gold_settings
+from ingestion.generator import GeneratorConfig
+from ingestion.pipeline import run_world
+from ingestion.producer import KafkaEventSink, ensure_topics
+from ingestion.settings import get_ingest_settings
+from kol.settings import REPO_ROOT, Settings
+from kol.spark import spark_session
+from kol.stack import manager, process
+from kol.trino import query
+from spark_jobs import bronze_to_silver, kafka_to_bronze
+from spark_jobs.interval import Interval
+from tests.polling import wait_for
+from tests.reliability.conftest import kill_service, restart
+
+START = datetime(2026, 5, 4, tzinfo=UTC)
+DAYS = 2
+LANDED = Interval(START, START + timedelta(days=DAYS + 1))
+
+
+@pytest.fixture(scope="module")
+def world(settings: Settings, spark: Any) -> Iterator[str]:
+    """A small world landed in Bronze and Silver under a topic prefix of its own."""
+    mp = pytest.MonkeyPatch()
+    prefix = f"fault{datetime.now(UTC):%H%M%S%f}."
+    mp.setenv("KOL_INGEST_TOPIC_PREFIX", prefix)
+    get_ingest_settings.cache_clear()
+    ingest = get_ingest_settings()
+    ensure_topics(settings, ingest)
+    config = GeneratorConfig(
+        creators=20,
+        days=DAYS,
+        seed=int(datetime.now(UTC).timestamp() * 1000) % 1_000_000_007 + 11,
+        start=START,
+    )
+    sink = KafkaEventSink(settings, ingest)
+    run_world(config, sink)
+    sink.close()
+    kafka_to_bronze.run(LANDED)
+    bronze_to_silver.run(LANDED)
+    yield prefix
+    mp.undo()
+    get_ingest_settings.cache_clear()
+
+
+def gold_hashes(settings: Settings, schema: str) -> dict[str, str]:
+    """Each table of ``schema``: a content hash of all its rows (order-independent)."""
+    tables = [r[0] for r in query(settings, f"SHOW TABLES FROM {schema}")]
+    out = {}
+    for t in tables:
+        cols = [r[0] for r in query(settings, f"DESCRIBE {schema}.{t}")]
+        row = ", ".join(f"coalesce(cast(\"{c}\" AS varchar), '<null>')" for c in cols)
+        (h,) = query(
+            settings,
+            f"SELECT coalesce(to_hex(checksum(xxhash64(to_utf8(concat_ws('|', {row}))))), '') "
+            f"FROM {schema}.{t}",
+        )[0]
+        out[t] = h
+    return out
+
+
+def drop_gold(settings: Settings, schema: str) -> None:
+    for suffix in ("", "_staging", "_intermediate"):
+        query(settings, f"DROP SCHEMA IF EXISTS {settings.trino_catalog}.{schema}{suffix} CASCADE")
+
+
+@pytest.fixture(scope="module")
+def gold_schemas(settings: Settings, world: str) -> Iterator[tuple[GoldSettings, GoldSettings]]:
+    tag = uuid.uuid4().hex[:6]
+    a, b = (
+        get_gold_settings().model_copy(update={"schema_name": f"gold_fault_{n}_{tag}"})
+        for n in ("ref", "hit")
+    )
+    yield a, b
+    for g in (a, b):
+        drop_gold(settings, g.schema_name)
+
+
+def test_trino_killed_during_a_gold_build_then_rerun_equals_an_uninterrupted_build(
+    settings: Settings, world: str, gold_schemas: tuple[GoldSettings, GoldSettings], tmp_path: Any
+) -> None:
+    reference, hit = gold_schemas
+    end = (START + timedelta(days=DAYS + 1)).date()
+    ref = runner.build(None, end, topic_prefix=world, settings=settings, gold=reference, quiet=True)
+    assert ref.success, [(n.name, n.message) for n in ref.failed] or ref.error
+
+    env = {**os.environ, "KOL_INGEST_TOPIC_PREFIX": world}
+    build = subprocess.Popen(
+        [str(Path(sys.executable).with_name("kol")), "gold", "build", "--end", end.isoformat(),
+         "--schema", hit.schema_name],
+        cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    assert build.stdout is not None
+    started = 0
+    output: list[str] = []
+    for line in build.stdout:  # dbt's progress: kill Trino once models are being built
+        output.append(line)
+        started += "START sql" in line
+        if started >= 5:
+            break
+    assert started >= 5, "".join(output[-20:])
+    kill_service(settings, "trino")
+    rest, _ = build.communicate(timeout=600)
+    output.append(rest)
+    assert build.returncode != 0, "the build went on without Trino"
+    assert "trino" in "".join(output).lower()  # the failure names what is down
+
+    recovered_s = restart(settings, "trino")
+    rerun = runner.build(None, end, topic_prefix=world, settings=settings, gold=hit, quiet=True)
+    assert rerun.success, [(n.name, n.message) for n in rerun.failed] or rerun.error
+    assert gold_hashes(settings, hit.schema_name) == gold_hashes(settings, reference.schema_name)
+    print(f"trino back in {recovered_s:.0f}s")
+
+
+def silver_hashes(spark: Any, settings: Settings, prefix: str) -> dict[str, tuple[int, int]]:
+    """Per Silver table (and the rejects), the world's rows: (count, order-independent hash
+    of every column but the write time)."""
+    from pyspark.sql import functions as F
+
+    from spark_jobs.tables import REJECTS, SILVER, TOPIC_TABLES
+
+    cat = settings.iceberg_catalog_name
+    out = {}
+    for table, topic_col in [
+        *((t.silver, "kafka_topic") for t in TOPIC_TABLES.values()),
+        (REJECTS, "topic"),
+    ]:
+        df = spark.table(f"{cat}.{SILVER}.{table}").where(F.col(topic_col).startswith(prefix))
+        cols = [c for c in df.columns if c not in ("processed_at", "rejected_at")]
+        # Reduced first: a plain sum of 64-bit hashes overflows (ANSI mode refuses that).
+        h = F.pmod(F.xxhash64(*cols), F.lit(2_147_483_647)).alias("h")
+        row = df.select(h).agg(F.count("h"), F.sum("h")).first()
+        out[table] = (row[0], row[1])
+    return out
+
+
+def delete_silver(spark: Any, settings: Settings, prefix: str) -> None:
+    from spark_jobs.tables import REJECTS, SILVER, TOPIC_TABLES
+
+    cat = settings.iceberg_catalog_name
+    for t in TOPIC_TABLES.values():
+        spark.sql(f"DELETE FROM {cat}.{SILVER}.{t.silver} WHERE kafka_topic LIKE '{prefix}%'")
+    spark.sql(f"DELETE FROM {cat}.{SILVER}.{REJECTS} WHERE topic LIKE '{prefix}%'")
+
+
+def test_postgres_killed_during_the_silver_job_then_rerun_gives_the_same_silver(
+    settings: Settings, world: str, spark: Any
+) -> None:
+    """PostgreSQL holds the Iceberg catalog: every commit of the job goes through it."""
+    reference = silver_hashes(spark, settings, world)
+    assert all(n for n, _ in (reference[t] for t in ("profiles", "comments")))
+    delete_silver(spark, settings, world)
+
+    env = {**os.environ, "KOL_INGEST_TOPIC_PREFIX": world}
+    job = subprocess.Popen(
+        [str(Path(sys.executable).with_name("kol")), "jobs", "silver",
+         "--start", LANDED.start.isoformat(), "--end", LANDED.end.isoformat(), "--no-gate"],
+        cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    assert job.stdout is not None
+    output: list[str] = []
+    for line in job.stdout:  # a topic written, the others still to come: kill the catalog
+        output.append(line)
+        if "kol.jobs.silver" in line and "bronze=" in line:
+            break
+    kill_service(settings, "postgres")
+    rest, _ = job.communicate(timeout=600)
+    output.append(rest)
+    recovered_s = restart(settings, "postgres")
+    # Usually the job dies with its catalog; on a fast machine it may have committed its last
+    # topic first. Either way the rerun must land exactly what an uninterrupted run landed.
+    print(f"silver job exit code {job.returncode} after the kill")
+
+    # The rerun as Airflow reruns a task: a new spark-submit. (A Spark session that outlives a
+    # catalog restart keeps Iceberg's dead JDBC connections and fails on its next query.)
+    rerun = subprocess.run(
+        [str(Path(sys.executable).with_name("kol")), "jobs", "silver",
+         "--start", LANDED.start.isoformat(), "--end", LANDED.end.isoformat()],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert rerun.returncode == 0, rerun.stdout[-2000:] + rerun.stderr[-2000:]
+    spark.stop()
+    fresh = spark_session("kol-reliability-after-postgres", settings)
+    try:
+        assert silver_hashes(fresh, settings, world) == reference
+    finally:
+        fresh.stop()
+    print(f"postgres back in {recovered_s:.0f}s")
+
+
+# ---- the API ----------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def api(settings: Settings) -> Iterator[tuple[httpx.Client, int]]:
+    """The stack's own API service (as `kol stack up` runs it), a key for it, and its pid."""
+    cfg = ApiSettings(core=settings)
+    store = KeyStore(cfg)
+    record, key = store.create("fault-injection")
+    (svc,) = manager.select(settings, ["api"])
+    pid = process.read_pid(svc.pid_file)
+    assert pid is not None
+    with httpx.Client(base_url=cfg.base_url, headers={"X-API-Key": key}, timeout=10) as c:
+        # The key ring picks the new key up on its first miss.
+        deadline = time.monotonic() + 30
+        while c.get("/api/v1/models").status_code == 401 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        yield c, pid.pid
+    store.revoke(record.key_id)
+
+
+def test_redis_killed_api_answers_503_naming_it_then_recovers_by_itself(
+    settings: Settings, api: tuple[httpx.Client, int]
+) -> None:
+    client, pid = api
+    assert client.get("/api/v1/trending").status_code == 200
+    killed_at = kill_service(settings, "redis")
+    r = wait_for(lambda: (x := client.get("/api/v1/trending")).status_code == 503 and x, 10)
+    assert r, "the API did not notice Redis was gone"
+    assert r.json()["service"] == "redis"
+    assert str(settings.redis_port) not in r.text and settings.redis_host not in r.text
+    restart(settings, "redis")
+    assert wait_for(lambda: client.get("/api/v1/trending").status_code == 200, 30)
+    print(f"redis: API answering again {time.monotonic() - killed_at:.1f}s after the kill")
+    (svc,) = manager.select(settings, ["api"])
+    record = process.read_pid(svc.pid_file)
+    assert record is not None and record.pid == pid  # no restart of its own
+
+
+def test_mlflow_killed_api_keeps_serving_the_models_it_loaded(
+    settings: Settings, api: tuple[httpx.Client, int]
+) -> None:
+    client, pid = api
+    before = {m["kind"]: m["available"] for m in client.get("/readyz").json()["models"]}
+    kill_service(settings, "mlflow")
+    time.sleep(ApiSettings(core=settings).readyz_cache_s + 1)
+    during = client.get("/readyz").json()
+    assert {m["kind"]: m["available"] for m in during["models"]} == before
+    assert settings.mlflow_tracking_uri not in str(during)
+    restart(settings, "mlflow")
+    (svc,) = manager.select(settings, ["api"])
+    record = process.read_pid(svc.pid_file)
+    assert record is not None and record.pid == pid
