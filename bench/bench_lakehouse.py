@@ -5,7 +5,8 @@
 About 33 events per creator per day: the defaults give ~200k events; `--creators 3000
 --days 10` gives ~1M. The world goes to Kafka topics under a unique prefix (the Kafka
 produce time is not part of the numbers), then one interval covering every day is landed in
-Bronze and conformed into Silver, each timed on its own. With ``--jfr DIR`` each stage is also
+Bronze and conformed into Silver, each timed on its own; between them, `kol jobs reconcile`'s
+check (Kafka's records against Bronze's) is timed too. With ``--jfr DIR`` each stage is also
 recorded by the JDK's flight recorder (DIR/bronze.jfr, DIR/silver.jfr) and summarised: where
 the CPU samples were, by component. The recorder costs a few percent, so the throughput of a
 profiled run is not the benchmark's number.
@@ -64,9 +65,11 @@ def main() -> None:
     start, events = world.start, world.events
 
     # Imported here so the Spark JVM is not competing with the producers above.
+    from ingestion.settings import get_ingest_settings
     from kol.settings import get_settings
     from kol.spark import spark_session
     from spark_jobs import bronze_to_silver, kafka_to_bronze
+    from spark_jobs.reconcile import bronze_gaps
 
     t0 = time.perf_counter()
     spark = spark_session("bench-lakehouse", get_settings())
@@ -85,6 +88,15 @@ def main() -> None:
         bronze = sum(kafka_to_bronze.run(interval).values())
     bronze_s = time.perf_counter() - t0
     console.print(f"bronze: {bronze:,} records in {bronze_s:.1f}s = {bronze / bronze_s:,.0f}/s")
+    # kol jobs reconcile's check: every record Kafka keeps against Bronze, per partition.
+    t0 = time.perf_counter()
+    gaps = bronze_gaps(spark, get_settings(), get_ingest_settings())
+    reconcile_s = time.perf_counter() - t0
+    missing = sum(g.records for g in gaps)
+    console.print(
+        f"reconcile: {missing:,} records missing from Bronze ({len(gaps)} ranges), "
+        f"checked in {reconcile_s:.1f}s"
+    )
     t0 = time.perf_counter()
     with profiled("silver"):
         accounts = bronze_to_silver.run(interval)
@@ -109,6 +121,8 @@ def main() -> None:
                     "bronze_records": bronze,
                     "bronze_s": round(bronze_s, 2),
                     "bronze_per_s": round(bronze / bronze_s),
+                    "reconcile_s": round(reconcile_s, 2),
+                    "reconcile_missing": missing,
                     "silver_s": round(silver_s, 2),
                     "silver_per_s": round(bronze / silver_s),
                 }

@@ -31,7 +31,8 @@ from ingestion.producer import KafkaEventSink, ensure_topics
 from ingestion.settings import get_ingest_settings
 from kol.settings import Settings
 from kol.trino import query
-from ml.account import has_labelled_accounts
+from ml.account import ACCOUNT_FEATURES, has_labelled_accounts
+from ml.features import FEATURES
 from ml.settings import MlSettings, get_ml_settings
 from spark_jobs import bronze_to_silver, kafka_to_bronze
 from spark_jobs.interval import Interval
@@ -174,7 +175,11 @@ def test_train_registers_both_models_as_champions_with_what_the_run_logged(
     # The account component trains on the real labelled accounts, when they are there.
     accounts = has_labelled_accounts(ml.external_dir)
     assert set(by_kind) == {"trust", "success"} | ({"account"} if accounts else set())
-    n_features = {"trust": 42, "success": 42, "account": 12}
+    n_features = {
+        "trust": len(FEATURES),
+        "success": len(FEATURES),
+        "account": len(ACCOUNT_FEATURES),
+    }
     for kind, name in (
         ("trust", ml.trust_model_name),
         ("success", ml.success_model_name),
