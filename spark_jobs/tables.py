@@ -115,38 +115,40 @@ def has_rows_between(
     Answered from Iceberg's manifests (partition ranges and column bounds), so no Spark job
     runs: a false answer is certain, a true one means a file's bounds overlap the range.
     """
-    jvm = spark.sparkContext._jvm
-    assert jvm is not None
-    ex = jvm.org.apache.iceberg.expressions.Expressions
     # astimezone: Spark hands back naive local times, which it reads as local again
     micros = [(t.astimezone(UTC) - _EPOCH) // timedelta(microseconds=1) for t in (lo, hi)]
-    scan = (
-        iceberg_table(spark, table)
-        .newScan()
-        .filter(ex.greaterThanOrEqual(column, micros[0]))
-        .filter(ex.lessThanOrEqual(column, micros[1]))
+    return _may_hold(
+        spark,
+        table,
+        lambda ex: [
+            ex.greaterThanOrEqual(column, micros[0]),
+            ex.lessThanOrEqual(column, micros[1]),
+        ],
+        equal,
     )
-    if equal is not None:
-        scan = scan.filter(ex.equal(*equal))
-    files = scan.planFiles()
-    try:
-        return bool(files.iterator().hasNext())
-    finally:
-        files.close()
 
 
 def has_rows_from(
     spark: SparkSession, table: str, column: str, lo: int, equal: tuple[str, str] | None = None
 ) -> bool:
-    """Whether any data file of ``table`` may hold an integer ``column`` value >= ``lo`` (and,
-    with ``equal=(name, value)``, that value in column ``name``); from the manifests, as
-    :func:`has_rows_between`."""
+    """Whether any data file of ``table`` may hold an integer ``column`` value >= ``lo`` (and
+    ``equal``), from the manifests as :func:`has_rows_between`."""
+    return _may_hold(spark, table, lambda ex: [ex.greaterThanOrEqual(column, int(lo))], equal)
+
+
+def _may_hold(
+    spark: SparkSession,
+    table: str,
+    predicates: Any,
+    equal: tuple[str, str] | None,
+) -> bool:
+    """Whether Iceberg plans any file for ``predicates(Expressions)`` (and ``equal``)."""
     jvm = spark.sparkContext._jvm
     assert jvm is not None
     ex = jvm.org.apache.iceberg.expressions.Expressions
-    scan = iceberg_table(spark, table).newScan().filter(ex.greaterThanOrEqual(column, int(lo)))
-    if equal is not None:
-        scan = scan.filter(ex.equal(*equal))
+    scan = iceberg_table(spark, table).newScan()
+    for predicate in [*predicates(ex), *([ex.equal(*equal)] if equal is not None else [])]:
+        scan = scan.filter(predicate)
     files = scan.planFiles()
     try:
         return bool(files.iterator().hasNext())

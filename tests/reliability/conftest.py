@@ -48,7 +48,9 @@ def kill_service(settings: Settings, name: str) -> float:
 
 
 def restart(settings: Settings, name: str) -> float:
-    """`kol stack up <name>`; the seconds it took to be healthy again."""
+    """`kol stack up`, as an operator would run it: ``name`` and whatever else the outage took
+    down (Airflow's components exit when PostgreSQL goes); the seconds until all are healthy."""
     t0 = time.monotonic()
-    manager.up(settings, [name])
+    manager.up(settings)
+    assert not manager.faults(manager.status(settings)), f"the stack did not recover from {name}"
     return time.monotonic() - t0
