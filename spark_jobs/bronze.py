@@ -136,6 +136,17 @@ def arrival(df: DataFrame) -> Column:
     return F.col("kafka_timestamp")
 
 
+def arrived_between(df: DataFrame, lo: datetime, hi: datetime) -> Column:
+    """``lo <= arrival(df) < hi``, spelled out so that Iceberg can prune files on either
+    column's bounds (a coalesce hides them)."""
+    ts = F.col("kafka_timestamp")
+    in_ts = (ts >= F.lit(lo)) & (ts < F.lit(hi))
+    if LANDED not in df.columns:
+        return in_ts
+    landed = F.col(LANDED)
+    return ((landed >= F.lit(lo)) & (landed < F.lit(hi))) | (landed.isNull() & in_ts)
+
+
 # How far back landed_offsets looks for the last records landed. The newest landed records hold
 # the highest offsets, so a short look is enough; a topic landed longer ago than this (or
 # never since the column existed) is read from Kafka's earliest offset once.
@@ -151,15 +162,10 @@ def landed_offsets(
     Empty when Bronze holds nothing of the topic before ``before`` (no interval of it can
     have been passed over yet); 0 for every partition when it does, but none within
     :data:`LANDED_LOOKBACK` (read from the earliest offset Kafka keeps)."""
-    since = before - LANDED_LOOKBACK
-    landed, ts = F.col(LANDED), F.col("kafka_timestamp")
-    # Spelled out rather than through arrival(): a coalesce hides the bounds from Iceberg.
-    recent = ((landed >= F.lit(since)) & (landed < F.lit(before))) | (
-        landed.isNull() & (ts >= F.lit(since)) & (ts < F.lit(before))
-    )
+    bronze = spark.table(table)
+    recent = arrived_between(bronze, before - LANDED_LOOKBACK, before)
     rows = (
-        spark.table(table)
-        .where((F.col("topic") == kafka_topic) & recent)
+        bronze.where((F.col("topic") == kafka_topic) & recent)
         .groupBy("partition")
         .agg(F.max("offset").alias("last"))
         .collect()
@@ -189,8 +195,7 @@ def arrival_sql(alias: str, interval: Interval) -> str:
 
 def rows_in_interval(df: DataFrame, interval: Interval) -> DataFrame:
     """The rows of a Bronze, Silver or rejects table that belong to ``interval``."""
-    ts = arrival(df)
-    return df.where((ts >= F.lit(interval.start)) & (ts < F.lit(interval.end)))
+    return df.where(arrived_between(df, interval.start, interval.end))
 
 
 def ensure_bronze_table(spark: SparkSession, table: str) -> None:
