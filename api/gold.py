@@ -24,6 +24,7 @@ from api import queries as Q
 from api.cache import GoldCache
 from api.errors import InvalidRequest, ServiceUnavailable
 from api.settings import ApiSettings
+from kol.trino import trino_connection
 
 log = logging.getLogger("kol.api")
 
@@ -88,13 +89,9 @@ class GoldReader:
 
     # ---- execution ------------------------------------------------------------------------
     def _connect(self) -> trino.dbapi.Connection:
-        core = self.s.core
-        return trino.dbapi.connect(
-            host=core.trino_host,
-            port=core.trino_port,
-            user=core.trino_user,
-            catalog=core.trino_catalog,
-            http_scheme="http",
+        # Address, scheme and credentials as every client of the platform (kol.trino).
+        return trino_connection(
+            self.s.core,
             request_timeout=self.s.trino_timeout_s,
             # Fail fast (the caller answers 503); and never probe for EXECUTE IMMEDIATE, whose
             # failed probe while Trino is down would stick for an hour.

@@ -144,10 +144,8 @@ class LiveStore:
         self.s = settings
         core = settings.core
         self.keys = LiveKeys(settings.redis_prefix, settings.alerts_key)
-        self.r = aioredis.Redis(
-            host=core.redis_host,
-            port=core.redis_port,
-            db=core.redis_db,
+        self.r = aioredis.Redis.from_url(
+            core.redis_url,
             socket_timeout=settings.redis_timeout_s,
             socket_connect_timeout=settings.redis_timeout_s,
             # One retry: a pooled connection that died with a Redis restart reconnects once.

@@ -240,7 +240,7 @@ def _mlflow(settings: ApiSettings) -> Any:
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
     import mlflow
 
-    uri = settings.core.mlflow_tracking_uri
+    uri = settings.core.mlflow_login()
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     return mlflow
@@ -252,7 +252,9 @@ def mlflow_resolver(settings: ApiSettings) -> Resolver:
 
     # One client for every poll: a new httpx client builds an SSL context (~10 ms of CPU under
     # the GIL, even for http://), which stalled the event loop and showed in the API's p99.
-    client = httpx.Client(base_url=settings.core.mlflow_tracking_uri, timeout=5)
+    client = httpx.Client(
+        base_url=settings.core.mlflow_tracking_uri, auth=settings.core.mlflow_auth, timeout=5
+    )
 
     def resolve(name: str, alias: str) -> str:
         r = client.get(
@@ -271,7 +273,9 @@ def mlflow_resolver(settings: ApiSettings) -> Resolver:
 
 def mlflow_describer(settings: ApiSettings) -> Describer:
     """A version's run id, time and metrics through MLflow's REST API (no mlflow import)."""
-    client = httpx.Client(base_url=settings.core.mlflow_tracking_uri, timeout=5)
+    client = httpx.Client(
+        base_url=settings.core.mlflow_tracking_uri, auth=settings.core.mlflow_auth, timeout=5
+    )
 
     def get(path: str, **params: str) -> dict[str, Any]:
         r = client.get(path, params=params)

@@ -256,7 +256,7 @@ def register_model(s: ApiSettings, name: str) -> None:
 
     from api.schemas import KolFeatures
 
-    mlflow.set_tracking_uri(s.core.mlflow_tracking_uri)
+    mlflow.set_tracking_uri(s.core.mlflow_login())
     mlflow.set_experiment("api-bench")
     rng = np.random.default_rng(3)
     cols = [c for c in KolFeatures.model_fields if c not in ("has_shop", "is_verified")]
@@ -355,7 +355,7 @@ def main(argv: list[str] | None = None) -> None:
     tag = uuid.uuid4().hex[:8]
     prefix = f"bench:api:{tag}:"
     model_name = f"kol_trust_bench_{tag}"
-    r = redis.Redis(host=s.core.redis_host, port=s.core.redis_port, db=s.core.redis_db)
+    r = redis.Redis.from_url(s.core.redis_url)
     store = KeyStore(s)
     record, key = store.create(f"bench-{tag}", rate_limit=10**9)
     rows: list[dict[str, Any]] = []
@@ -460,7 +460,7 @@ def main(argv: list[str] | None = None) -> None:
             with contextlib.suppress(Exception):
                 import mlflow
 
-                mlflow.MlflowClient(s.core.mlflow_tracking_uri).delete_registered_model(model_name)
+                mlflow.MlflowClient(s.core.mlflow_login()).delete_registered_model(model_name)
     print(
         f"uvicorn workers: {workers}; live cache {live_cache_ms} ms; Gold answers in-process "
         f"{gold_local_s} s; CPUs: {os.cpu_count()}; "

@@ -301,7 +301,7 @@ def in_kafka(settings: Settings, lane: Lane) -> int:
     """Records in the lane's input topics so far (the sum of their end offsets)."""
     from kafka import KafkaConsumer, TopicPartition
 
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap.split(","))
+    consumer = KafkaConsumer(**settings.kafka_client_config())
     try:
         parts = [
             TopicPartition(topic, p)

@@ -24,14 +24,13 @@ Logic lives in `kol.orchestration`; this file only wires it.
 
 from __future__ import annotations
 
-from airflow.sdk import Asset, dag, task
+from airflow.sdk import dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
+from dags.assets import GOLD_READY
 from kol import orchestration as orch
 from kol.operators import GatedSparkSubmitOperator
 from ml.tasks import batch_scoring_task
-
-GOLD_READY = Asset(name="kol_gold_ready", uri="iceberg://kol/gold")
 
 
 @dag(

@@ -30,13 +30,13 @@ Logic lives in `ml.tasks`; this file only wires it.
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import Asset, AssetOrTimeSchedule, CronTriggerTimetable, dag, task
+from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
+from dags.assets import GOLD_READY
 from kol import orchestration as orch
 from ml import tasks
 
 # The daily pipeline's asset (same name and URI as in kol_daily_pipeline).
-GOLD_READY = Asset(name="kol_gold_ready", uri="iceberg://kol/gold")
 
 
 @dag(

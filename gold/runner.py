@@ -100,11 +100,18 @@ def gold_vars(
 
 
 def dbt_environment(settings: Settings, gold: GoldSettings) -> dict[str, str]:
-    """The environment dbt_kol/profiles.yml reads its connection from."""
+    """The environment dbt_kol/profiles.yml reads its connection from.
+
+    The password travels only here, in the environment of the dbt run (never in a file).
+    """
+    password = settings.trino_password.get_secret_value() if settings.trino_password else ""
     return {
         "KOL_TRINO_HOST": settings.trino_host,
         "KOL_TRINO_PORT": str(settings.trino_port),
         "KOL_TRINO_USER": settings.trino_user,
+        "KOL_TRINO_PASSWORD": password,
+        "KOL_TRINO_HTTP_SCHEME": settings.trino_http_scheme,
+        "KOL_TRINO_CA_FILE": str(settings.trino_ca_file),
         "KOL_TRINO_CATALOG": settings.trino_catalog,
         "KOL_GOLD_SCHEMA": gold.schema_name,
         "KOL_GOLD_DBT_TARGET": gold.dbt_target,
@@ -113,9 +120,14 @@ def dbt_environment(settings: Settings, gold: GoldSettings) -> dict[str, str]:
 
 
 @contextmanager
-def _environ(values: Mapping[str, str]) -> Iterator[None]:
+def _environ(values: Mapping[str, str | None]) -> Iterator[None]:
+    """Set (None: unset) environment variables for the block, then restore them."""
     saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
+    for k, v in values.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
     try:
         yield
     finally:
@@ -176,7 +188,12 @@ def run_dbt(
     if target_path is not None:
         cmd += ["--target-path", str(target_path), "--log-path", str(target_path / "logs")]
     t0 = time.monotonic()
-    with _environ(dbt_environment(settings, gold)):
+    env: dict[str, str | None] = {**dbt_environment(settings, gold)}
+    if settings.trino_auth:
+        # requests lets these replace the CA bundle dbt-trino gives it (the profile's cert), so
+        # a machine-wide bundle would hide Trino's own certificate.
+        env |= {"REQUESTS_CA_BUNDLE": None, "CURL_CA_BUNDLE": None}
+    with _environ(env):
         res = dbtRunner().invoke(cmd)
     error = None if res.exception is None else f"{type(res.exception).__name__}: {res.exception}"
     return DbtRun(
@@ -240,7 +257,6 @@ def oldest_arrived_day(
     however late those rows came. None when no row arrived."""
     import pyarrow.compute as pc
     from pyiceberg.exceptions import NoSuchTableError
-    from pyiceberg.expressions import And, EqualTo, GreaterThanOrEqual, IsNull, LessThan, Or
 
     from kol.iceberg import catalog
     from spark_jobs.tables import LANDED, SILVER, TOPIC_TABLES
@@ -256,13 +272,14 @@ def oldest_arrived_day(
         except NoSuchTableError:
             continue
         # As spark_jobs.bronze.rows_in_interval: landed_ts, or the Kafka timestamp of rows
-        # written before that column existed.
-        kafka_ts = And(GreaterThanOrEqual("kafka_timestamp", lo), LessThan("kafka_timestamp", hi))
-        in_interval: Any = kafka_ts
+        # written before that column existed. (pyiceberg's filter syntax.)
+        kafka_ts = f"kafka_timestamp >= '{lo}' AND kafka_timestamp < '{hi}'"
+        in_interval = kafka_ts
         if LANDED in table.schema().column_names:
-            landed = And(GreaterThanOrEqual(LANDED, lo), LessThan(LANDED, hi))
-            in_interval = Or(landed, And(IsNull(LANDED), kafka_ts))
-        arrived = And(in_interval, EqualTo("kafka_topic", f"{topic_prefix}{topic}"))
+            landed = f"{LANDED} >= '{lo}' AND {LANDED} < '{hi}'"
+            in_interval = f"({landed}) OR ({LANDED} IS NULL AND {kafka_ts})"
+        kafka_topic = f"{topic_prefix}{topic}".replace("'", "''")
+        arrived = f"({in_interval}) AND kafka_topic = '{kafka_topic}'"
         times = table.scan(row_filter=arrived, selected_fields=("event_time",)).to_arrow()
         first = pc.min(times["event_time"]).as_py() if times.num_rows else None
         if first is not None and (oldest is None or first.date() < oldest):

@@ -242,10 +242,6 @@ def _connect_retrying(timeout_s: float) -> Retrying:
     )
 
 
-def bootstrap_servers(settings: Settings) -> list[str]:
-    return [s.strip() for s in settings.kafka_bootstrap.split(",") if s.strip()]
-
-
 def topic_name(logical: str, ingest: IngestSettings) -> str:
     """The Kafka topic of a logical topic (``kol.videos.raw``) under the configured prefix."""
     return f"{ingest.topic_prefix}{logical}"
@@ -254,7 +250,7 @@ def topic_name(logical: str, ingest: IngestSettings) -> str:
 def make_producer(settings: Settings, ingest: IngestSettings, **overrides: Any) -> Any:
     """A batched, idempotent ``acks=all`` KafkaProducer, retried until the brokers answer."""
     config: dict[str, Any] = {
-        "bootstrap_servers": bootstrap_servers(settings),
+        **settings.kafka_client_config(),
         "client_id": "kol-ingest",
         "acks": "all",
         # Explicit, so kafka-python raises instead of silently downgrading on a conflict.
@@ -272,6 +268,20 @@ def make_producer(settings: Settings, ingest: IngestSettings, **overrides: Any) 
     raise AssertionError("unreachable")  # Retrying re-raises on the last failure
 
 
+def rdkafka_client_config(settings: Settings) -> dict[str, str]:
+    """:meth:`~kol.settings.Settings.kafka_client_config` in librdkafka's property names."""
+    client = settings.kafka_client_config()
+    names = {
+        "security_protocol": "security.protocol",
+        "sasl_mechanism": "sasl.mechanism",
+        "sasl_plain_username": "sasl.username",
+        "sasl_plain_password": "sasl.password",
+    }
+    config = {"bootstrap.servers": ",".join(client.pop("bootstrap_servers"))}
+    config.update({names[k]: str(v) for k, v in client.items()})
+    return config
+
+
 def make_rdkafka_producer(settings: Settings, ingest: IngestSettings, **overrides: Any) -> Any:
     """:func:`make_producer`'s guarantees (idempotent, ``acks=all``, the batching settings) on
     librdkafka (confluent-kafka), for the paths where kafka-python's ~40 us of Python per send
@@ -281,7 +291,7 @@ def make_rdkafka_producer(settings: Settings, ingest: IngestSettings, **override
     from confluent_kafka import Producer
 
     config: dict[str, Any] = {
-        "bootstrap.servers": settings.kafka_bootstrap,
+        **rdkafka_client_config(settings),
         "client.id": "kol-ingest",
         "acks": "all",
         "enable.idempotence": True,
@@ -309,9 +319,7 @@ def rdkafka_send(
 def make_admin(settings: Settings, ingest: IngestSettings) -> Any:
     for attempt in _connect_retrying(ingest.connect_timeout_s):
         with attempt:
-            return KafkaAdminClient(
-                bootstrap_servers=bootstrap_servers(settings), client_id="kol-ingest-admin"
-            )
+            return KafkaAdminClient(**settings.kafka_client_config(), client_id="kol-ingest-admin")
     raise AssertionError("unreachable")
 
 

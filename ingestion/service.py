@@ -124,7 +124,7 @@ class LiveProducerService(Service):
         topic = f"{self.ingest.topic_prefix}{VIDEOS_TOPIC}"
         try:
             consumer = KafkaConsumer(
-                bootstrap_servers=self.s.kafka_bootstrap.split(","),
+                **self.s.kafka_client_config(),
                 request_timeout_ms=5000,
                 consumer_timeout_ms=3000,
                 enable_auto_commit=False,

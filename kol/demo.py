@@ -78,7 +78,7 @@ def days_in_kafka(settings: Settings, start: datetime, end: datetime) -> bool:
 
     from ingestion.contracts import PROFILES_TOPIC
 
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap.split(","))
+    consumer = KafkaConsumer(**settings.kafka_client_config())
     try:
         parts = consumer.partitions_for_topic(PROFILES_TOPIC) or set()
         tps = [TopicPartition(PROFILES_TOPIC, p) for p in parts]
@@ -377,11 +377,19 @@ def _where_to_look(
         f"  REST API       {api}/docs   (API key in {settings.home / 'demo' / 'api_key'})"
     )
     console.print(f"  Airflow UI     {settings.airflow_url}   {airflow_login}")
-    console.print(f"  MLflow UI      {settings.mlflow_tracking_uri}")
+    console.print(
+        f"  MLflow UI      {settings.mlflow_tracking_uri}   login {settings.mlflow_user}, "
+        f"password in {settings.secrets_dir / 'mlflow_password'}"
+    )
     console.print(
         f"  Trino (BI)     {settings.trino_url}   catalog {settings.trino_catalog}, "
         f"user {settings.trino_user}"
     )
+    if settings.trino_auth:
+        console.print(
+            f"                 password in {settings.secrets_dir / 'trino_password'}, "
+            f"certificate {settings.trino_ca_file}"
+        )
     console.print(
         f"  Logs           {settings.log_dir}   (demo steps in {settings.log_dir / 'demo'})"
     )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.exceptions import AirflowException, AirflowFailException
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from expectations import GATE_FAILED_EXIT
 

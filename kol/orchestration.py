@@ -11,11 +11,10 @@ import logging
 import shutil
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from kol.settings import REPO_ROOT, Settings, get_settings
-from kol.spark import spark_conf
+from kol.spark import submit_conf
 
 log = logging.getLogger("kol.orchestration")
 
@@ -72,7 +71,7 @@ def spark_job_kwargs(job: str, settings: Settings | None = None) -> dict[str, An
     Builds strings only: DAG files call this at parse time.
     """
     settings = settings or get_settings()
-    conf = spark_conf(settings)
+    conf = submit_conf(settings)
     # The connection carries the master; the jars are passed as a glob Spark expands.
     conf.pop("spark.master")
     jars = conf.pop("spark.jars")
@@ -173,7 +172,3 @@ def airflow_env(settings: Settings | None = None) -> dict[str, str]:
     from kol.stack.services import AirflowApi
 
     return AirflowApi(settings or get_settings()).env()
-
-
-def dags_dir() -> Path:
-    return REPO_ROOT / "dags"

@@ -8,9 +8,13 @@ clusters is a matter of setting these variables, never of editing code.
 
 from __future__ import annotations
 
+import os
+import secrets
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,7 +37,9 @@ class Settings(BaseSettings):
     pg_host: str = "127.0.0.1"
     pg_port: int = 5433
     pg_user: str = "kol"
-    pg_password: SecretStr = SecretStr("kol")
+    # Unset or empty: generated per installation, as the other services' (see redis_password);
+    # the local cluster's role takes it at its next start.
+    pg_password: SecretStr = SecretStr("")
     pg_catalog_db: str = "iceberg_catalog"
     pg_mlflow_db: str = "mlflow"
     pg_airflow_db: str = "airflow"
@@ -42,6 +48,10 @@ class Settings(BaseSettings):
     redis_host: str = "127.0.0.1"
     redis_port: int = 6379
     redis_db: int = 0
+    # Credentials of the stack's services. Unset: a secret generated once per installation
+    # and kept 0600 in $KOL_HOME/secrets/, which the local stack is started with. Set to an
+    # empty string only for a service that runs without authentication.
+    redis_password: SecretStr | None = None
 
     kafka_port: int = 9092
     # Where clients connect; defaults to the local broker (bind_host:kafka_port).
@@ -49,16 +59,31 @@ class Settings(BaseSettings):
     kafka_controller_port: int = 9093
     kafka_heap: str = "1g"
     kafka_default_partitions: int = 3
+    # SASL/PLAIN user of every client and of the broker itself (see redis_password).
+    kafka_user: str = "kol"
+    kafka_password: SecretStr | None = None
 
     trino_host: str = "127.0.0.1"
+    # Where clients connect: HTTPS with user and password (HTTP basic auth), or plain HTTP
+    # without authentication when trino_password is the empty string.
     trino_port: int = 8080
+    # The local coordinator's plain-HTTP port while HTTPS is on: Trino's internal communication
+    # only (discovery, signed with the shared secret), on bind_host; it refuses client requests.
+    trino_internal_port: int = 8081
     trino_user: str = "kol"
+    trino_password: SecretStr | None = None
+    # PEM bundle clients verify Trino's certificate with. Default: the local stack's self-signed
+    # certificate ($KOL_HOME/secrets/trino-cert.pem); for a cluster whose certificate a public
+    # CA signed, the system bundle (e.g. /etc/ssl/certs/ca-certificates.crt).
+    trino_ca_file: Path | None = None
     trino_catalog: str = "iceberg"
     trino_heap: str = "4G"
     trino_query_max_memory: str = "2GB"
 
     mlflow_host: str = "127.0.0.1"
     mlflow_port: int = 5000
+    mlflow_user: str = "kol"
+    mlflow_password: SecretStr | None = None
 
     # Airflow: the api-server serves the UI and the task execution API.
     airflow_host: str = "127.0.0.1"
@@ -97,11 +122,26 @@ class Settings(BaseSettings):
     start_timeout_s: float = 180.0
 
     @model_validator(mode="after")
+    def _installation_secrets(self) -> Settings:
+        if not self.pg_password.get_secret_value():
+            self.pg_password = SecretStr(installation_secret(self.home, "pg_password"))
+        for name in _GENERATED_SECRETS:
+            if getattr(self, name) is None:
+                setattr(self, name, SecretStr(installation_secret(self.home, name)))
+        return self
+
+    @model_validator(mode="after")
     def _default_bootstrap(self) -> Settings:
         if not self.kafka_bootstrap:
             self.kafka_bootstrap = f"{self.bind_host}:{self.kafka_port}"
         if self.spark_driver_host is None and self.spark_master.startswith("local"):
             self.spark_driver_host = self.bind_host
+        return self
+
+    @model_validator(mode="after")
+    def _default_trino_ca_file(self) -> Settings:
+        if self.trino_ca_file is None:
+            self.trino_ca_file = self.trino_cert_file
         return self
 
     # ---- derived locations -------------------------------------------------------------
@@ -137,11 +177,68 @@ class Settings(BaseSettings):
     def mlflow_artifacts_dir(self) -> Path:
         return self.data_dir / "mlflow-artifacts"
 
+    @property
+    def secrets_dir(self) -> Path:
+        return self.home / "secrets"
+
     # ---- connection strings ------------------------------------------------------------
+    @property
+    def redis_url(self) -> str:
+        """redis:// URL with the password, for ``Redis.from_url`` (sync and asyncio alike)."""
+        pw = self.redis_password.get_secret_value() if self.redis_password else ""
+        auth = f":{quote(pw, safe='')}@" if pw else ""
+        return f"redis://{auth}{self.redis_host}:{self.redis_port}/{self.redis_db}"
+
     def pg_dsn(self, database: str) -> str:
         """SQLAlchemy URL (psycopg2) for one of the stack's databases."""
         pw = self.pg_password.get_secret_value()
         return f"postgresql+psycopg2://{self.pg_user}:{pw}@{self.pg_host}:{self.pg_port}/{database}"
+
+    @property
+    def kafka_auth(self) -> bool:
+        """Whether the broker requires SASL/PLAIN: unless kafka_password is an empty string."""
+        return bool(self.kafka_password and self.kafka_password.get_secret_value())
+
+    def kafka_jaas_config(self, **extra: str) -> str:
+        """A PlainLoginModule JAAS line for kafka_user; ``extra`` adds options (the broker's
+        ``user_<name>`` entries)."""
+        pw = self.kafka_password.get_secret_value() if self.kafka_password else ""
+        options = {"username": self.kafka_user, "password": pw, **extra}
+        quoted = " ".join(f'{k}="{_jaas_escape(v)}"' for k, v in options.items())
+        return f"org.apache.kafka.common.security.plain.PlainLoginModule required {quoted};"
+
+    def kafka_client_config(self) -> dict[str, Any]:
+        """Connection keyword arguments of every kafka-python client (producer, consumer,
+        admin): the bootstrap list and, unless kafka_password is empty, SASL/PLAIN."""
+        config: dict[str, Any] = {
+            "bootstrap_servers": [b.strip() for b in self.kafka_bootstrap.split(",") if b.strip()],
+            "security_protocol": "PLAINTEXT",
+        }
+        if self.kafka_auth:
+            assert self.kafka_password is not None
+            config.update(
+                security_protocol="SASL_PLAINTEXT",
+                sasl_mechanism="PLAIN",
+                sasl_plain_username=self.kafka_user,
+                sasl_plain_password=self.kafka_password.get_secret_value(),
+            )
+        return config
+
+    def spark_kafka_options(self) -> dict[str, str]:
+        """The same connection as options of Spark's Kafka source and sink (``kafka.*``)."""
+        options = {
+            "kafka.bootstrap.servers": self.kafka_bootstrap,
+            "kafka.security.protocol": "PLAINTEXT",
+        }
+        if self.kafka_auth:
+            options.update(
+                {
+                    "kafka.security.protocol": "SASL_PLAINTEXT",
+                    "kafka.sasl.mechanism": "PLAIN",
+                    "kafka.sasl.jaas.config": self.kafka_jaas_config(),
+                }
+            )
+        return options
 
     @property
     def catalog_jdbc_url(self) -> str:
@@ -155,6 +252,26 @@ class Settings(BaseSettings):
         return f"http://{self.mlflow_host}:{self.mlflow_port}"
 
     @property
+    def mlflow_auth(self) -> tuple[str, str] | None:
+        """(user, password) for HTTP basic auth, or None when MLflow runs without it."""
+        pw = self.mlflow_password.get_secret_value() if self.mlflow_password else ""
+        return (self.mlflow_user, pw) if pw else None
+
+    def mlflow_login(self) -> str:
+        """The tracking URI, with this process's MLflow client set to authenticate to it.
+
+        MLflow's client takes credentials only from the environment
+        (MLFLOW_TRACKING_USERNAME/PASSWORD), read at each request.
+        """
+        auth = self.mlflow_auth
+        if auth:
+            os.environ["MLFLOW_TRACKING_USERNAME"], os.environ["MLFLOW_TRACKING_PASSWORD"] = auth
+        else:
+            os.environ.pop("MLFLOW_TRACKING_USERNAME", None)
+            os.environ.pop("MLFLOW_TRACKING_PASSWORD", None)
+        return self.mlflow_tracking_uri
+
+    @property
     def airflow_url(self) -> str:
         return f"http://{self.airflow_host}:{self.airflow_port}"
 
@@ -163,8 +280,59 @@ class Settings(BaseSettings):
         return self.home / "airflow"
 
     @property
+    def trino_auth(self) -> bool:
+        """Trino requires a password (over HTTPS); off only when trino_password is empty."""
+        return bool(self.trino_password and self.trino_password.get_secret_value())
+
+    @property
+    def trino_http_scheme(self) -> str:
+        return "https" if self.trino_auth else "http"
+
+    @property
     def trino_url(self) -> str:
-        return f"http://{self.trino_host}:{self.trino_port}"
+        return f"{self.trino_http_scheme}://{self.trino_host}:{self.trino_port}"
+
+    @property
+    def trino_cert_file(self) -> Path:
+        """The local stack's self-signed certificate (PEM), generated once per installation."""
+        return self.secrets_dir / "trino-cert.pem"
+
+    @property
+    def trino_keystore_file(self) -> Path:
+        """Its private key and the certificate in one PEM file (0600), Trino's keystore."""
+        return self.secrets_dir / "trino-tls.pem"
+
+
+def _jaas_escape(value: str) -> str:
+    """A value inside a JAAS option's double quotes."""
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+# Fields filled from installation_secret() when not set.
+_GENERATED_SECRETS = ("redis_password", "kafka_password", "trino_password", "mlflow_password")
+
+
+def installation_secret(home: Path, name: str) -> str:
+    """A random secret created once per installation, kept 0600 in ``$KOL_HOME/secrets``.
+
+    Every process of the platform (the stack's services, Airflow tasks, the API, tests) reads
+    the same file; the first to need it creates it. Written under a private name and linked
+    into place so that two processes starting at once never see half a secret or two.
+    """
+    path = home / "secrets" / name
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = path.with_name(f".{name}.{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(24))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another process won; use its secret
+        finally:
+            tmp.unlink()
+    return path.read_text().strip()
 
 
 @lru_cache

@@ -92,13 +92,13 @@ def kafka_round_trip(settings: Settings, topic: str, n: int = 20) -> StepResult:
     from kafka import KafkaConsumer, KafkaProducer
     from kafka.admin import KafkaAdminClient, NewTopic
 
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    admin = KafkaAdminClient(**settings.kafka_client_config())
     try:
         admin.create_topics([NewTopic(topic, num_partitions=2, replication_factor=1)])
     finally:
         admin.close()
     sent = [{"event_id": f"e{i}", "n": i} for i in range(n)]
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    producer = KafkaProducer(**settings.kafka_client_config(), acks="all")
     for ev in sent:
         producer.send(topic, key=str(ev["event_id"]).encode(), value=json.dumps(ev).encode())
     producer.flush()
@@ -106,7 +106,7 @@ def kafka_round_trip(settings: Settings, topic: str, n: int = 20) -> StepResult:
 
     consumer = KafkaConsumer(
         topic,
-        bootstrap_servers=settings.kafka_bootstrap,
+        **settings.kafka_client_config(),
         auto_offset_reset="earliest",
         consumer_timeout_ms=10_000,
     )
@@ -124,12 +124,7 @@ def kafka_round_trip(settings: Settings, topic: str, n: int = 20) -> StepResult:
 def redis_round_trip(settings: Settings, key: str) -> StepResult:
     import redis
 
-    r = redis.Redis(
-        host=settings.redis_host,
-        port=settings.redis_port,
-        db=settings.redis_db,
-        decode_responses=True,
-    )
+    r = redis.Redis.from_url(settings.redis_url, decode_responses=True)
     scores = {"trust": "81.5", "label": "Highly Trusted"}
     r.hset(key, mapping=scores)  # type: ignore[arg-type]  # stubs: Mapping keys are invariant
     r.expire(key, 60)
@@ -141,7 +136,7 @@ def mlflow_round_trip(settings: Settings, name: str) -> StepResult:
     import mlflow
     from sklearn.linear_model import LogisticRegression
 
-    mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
+    mlflow.set_tracking_uri(settings.mlflow_login())
     mlflow.set_experiment(f"smoke-{name}")
     model = LogisticRegression().fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1])
     with mlflow.start_run() as run:

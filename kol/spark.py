@@ -97,6 +97,15 @@ def spark_conf(settings: Settings) -> dict[str, str]:
     }
 
 
+def submit_conf(settings: Settings) -> dict[str, str]:
+    """:func:`spark_conf` without its secrets, for a spark-submit command line (which `ps`
+    shows) and the operator arguments Airflow renders in its UI. The job's own
+    :func:`spark_session` adds them in the driver, from the settings."""
+    conf = spark_conf(settings)
+    conf.pop(f"spark.sql.catalog.{settings.iceberg_catalog_name}.jdbc.password")
+    return conf
+
+
 def spark_session(
     app_name: str, settings: Settings, extra: dict[str, str] | None = None
 ) -> SparkSession:
@@ -117,7 +126,7 @@ def spark_submit_args(
     settings: Settings, application: str | Path, app_args: list[str], name: str | None = None
 ) -> list[str]:
     """Arguments after `spark-submit` for one job, with the stack's configuration."""
-    conf = spark_conf(settings)
+    conf = submit_conf(settings)
     args = ["--master", conf.pop("spark.master"), "--jars", conf.pop("spark.jars")]
     args += ["--driver-memory", conf.pop("spark.driver.memory")]
     if name:

@@ -253,7 +253,7 @@ def redis_client(ml: MlSettings) -> Any:
     import redis
 
     c = ml.core
-    return redis.Redis(host=c.redis_host, port=c.redis_port, db=c.redis_db, socket_timeout=10)
+    return redis.Redis.from_url(c.redis_url, socket_timeout=10)
 
 
 def redis_mapping(row: dict[str, Any]) -> dict[str, str]:
@@ -337,7 +337,7 @@ def champions(ml: MlSettings) -> tuple[dict[str, Scorer | None], dict[str, str]]
     }
     for kind, name in names.items():
         try:
-            scorers[kind] = load_scorer(ml.core.mlflow_tracking_uri, name, ml.alias)
+            scorers[kind] = load_scorer(ml.core.mlflow_login(), name, ml.alias)
         except Exception as exc:
             scorers[kind] = None
             missing[kind] = f"{name}@{ml.alias}: {type(exc).__name__}: {str(exc)[:200]}"

@@ -102,7 +102,7 @@ def mlflow_client(ml: MlSettings) -> Any:
     import mlflow
     from mlflow import MlflowClient
 
-    uri = ml.core.mlflow_tracking_uri
+    uri = ml.core.mlflow_login()
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
@@ -118,7 +118,7 @@ def champion(ml: MlSettings, name: str) -> Scorer | None:
         if "RESOURCE_DOES_NOT_EXIST" in str(exc) or "not found" in str(exc).lower():
             return None
         raise
-    return load_scorer(ml.core.mlflow_tracking_uri, name, ml.alias)
+    return load_scorer(ml.core.mlflow_login(), name, ml.alias)
 
 
 @retry(stop=stop_after_attempt(3), wait=wait_exponential(min=1, max=10), reraise=True)

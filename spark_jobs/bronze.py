@@ -65,9 +65,7 @@ def kafka_offset_range(
     """
     from kafka import KafkaConsumer, TopicPartition
 
-    consumer = KafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap.split(","), client_id="kol-bronze-offsets"
-    )
+    consumer = KafkaConsumer(**settings.kafka_client_config(), client_id="kol-bronze-offsets")
     try:
         parts = []
         for topic in topics:
@@ -102,7 +100,7 @@ def read_kafka(
 ) -> DataFrame:
     return (
         spark.read.format("kafka")
-        .option("kafka.bootstrap.servers", settings.kafka_bootstrap)
+        .options(**settings.spark_kafka_options())
         .option("subscribe", ",".join(sorted(starting)))
         .option("startingOffsets", json.dumps(starting))
         .option("endingOffsets", json.dumps(ending))

@@ -58,7 +58,7 @@ def bronze_gaps(
             continue  # nothing landed yet: every record is still to come
         kafka = (
             spark.read.format("kafka")
-            .option("kafka.bootstrap.servers", settings.kafka_bootstrap)
+            .options(**settings.spark_kafka_options())
             .option("subscribe", kafka_topic)
             .option("startingOffsets", "earliest")
             .option("endingOffsets", "latest")

@@ -61,10 +61,6 @@ BRONZE_COLUMNS = """
 LANDED = "landed_ts"
 
 
-def qualified(catalog: str, namespace: str, table: str) -> str:
-    return f"{catalog}.{namespace}.{table}"
-
-
 # How the jobs write every Bronze and Silver table.
 # - No distribution: each task's rows go to the day partitions they belong to. Hash
 #   distribution shuffled whole records by day before writing: the Bronze MERGE of 722k

@@ -350,7 +350,7 @@ def build_query(
     topics = input_topics(ingest)
     raw = kafka_stream(
         spark,
-        settings.kafka_bootstrap,
+        settings,
         sorted(topics),
         ss.starting_offsets,
         ss.max_offsets_per_trigger,
@@ -393,7 +393,7 @@ def kafka_range(spark: SparkSession, settings: Settings, start: Offsets, end: Of
     """The records of one offset range, as the stream's micro-batch over it read them."""
     return (
         spark.read.format("kafka")
-        .option("kafka.bootstrap.servers", settings.kafka_bootstrap)
+        .options(**settings.spark_kafka_options())
         .option("assign", json.dumps({t: sorted(map(int, parts)) for t, parts in end.items()}))
         .option("startingOffsets", json.dumps(start))
         .option("endingOffsets", json.dumps(end))
@@ -404,14 +404,14 @@ def kafka_range(spark: SparkSession, settings: Settings, start: Offsets, end: Of
 
 def kafka_stream(
     spark: SparkSession,
-    bootstrap: str,
+    settings: Settings,
     topics: list[str],
     starting_offsets: str,
     max_offsets_per_trigger: int | None,
 ) -> DataFrame:
     reader = (
         spark.readStream.format("kafka")
-        .option("kafka.bootstrap.servers", bootstrap)
+        .options(**settings.spark_kafka_options())
         .option("subscribe", ",".join(topics))
         .option("startingOffsets", starting_offsets)
         .options(**_FETCH_OPTIONS)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ingestion.producer import bootstrap_servers, topic_name
+from ingestion.producer import topic_name
 from ingestion.settings import IngestSettings
 from kol.settings import Settings
 from streaming.engine import TrendEngine
@@ -47,7 +47,7 @@ class PlainConsumer:
         self.topic_of = {topic_name(t, ingest): t for t in STREAM_TOPICS}
         self.consumer = KafkaConsumer(
             *self.topic_of,
-            bootstrap_servers=bootstrap_servers(settings),
+            **settings.kafka_client_config(),
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="earliest",

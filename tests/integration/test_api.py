@@ -189,7 +189,7 @@ def write_live(r: redis.Redis, prefix: str) -> None:
 
 @pytest.fixture(scope="module")
 def redis_client(settings: Settings) -> redis.Redis:
-    return redis.Redis(host=settings.redis_host, port=settings.redis_port, db=settings.redis_db)
+    return redis.Redis.from_url(settings.redis_url)
 
 
 @pytest.fixture(scope="module")
@@ -383,7 +383,7 @@ def register_lightgbm(name: str, settings: Settings, flip: bool = False) -> str:
     import pandas as pd
     from mlflow.models import infer_signature
 
-    mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
+    mlflow.set_tracking_uri(settings.mlflow_login())
     mlflow.set_experiment(f"api-test-{name}")
     rng = np.random.default_rng(1)
     x = pd.DataFrame(
@@ -445,21 +445,42 @@ def test_models_load_from_mlflow_and_follow_the_alias(
 
 
 @pytest.fixture
-def own_redis() -> Iterator[tuple[int, Any]]:
-    """A redis-server of this test's own (so stopping it disturbs nobody)."""
+def own_redis(settings: Settings) -> Iterator[tuple[Settings, Any]]:
+    """A redis-server of this test's own (so stopping it disturbs nobody), with the stack's
+    password, and settings that point at it."""
     binary = shutil.which("redis-server") or "/usr/bin/redis-server"
     port = free_port()
-    cmd = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    core = settings.model_copy(update={"redis_port": port})
+    password = core.redis_password.get_secret_value() if core.redis_password else ""
+    cmd = [
+        binary,
+        "-",
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+    ]
     procs: list[subprocess.Popen[bytes]] = []
 
     def start() -> None:
-        procs.append(subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        client = redis.Redis(port=port)
+        # The password through stdin (a config file), not the command line.
+        proc = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        assert proc.stdin is not None
+        proc.stdin.write(f'requirepass "{password}"\n'.encode())
+        proc.stdin.close()
+        procs.append(proc)
+        client = redis.Redis.from_url(core.redis_url)
         assert wait_for(lambda: _pings(client), 10)
 
     start()
     try:
-        yield port, start
+        yield core, start
     finally:
         for p in procs:
             p.terminate()
@@ -474,18 +495,18 @@ def _pings(client: redis.Redis) -> bool:
 
 
 def test_redis_outage_live_503_gold_answers_then_recovers(
-    settings: Settings, gold_schema: str, tag: str, key: str, own_redis: tuple[int, Any]
+    gold_schema: str, tag: str, key: str, own_redis: tuple[Settings, Any]
 ) -> None:
-    port, start = own_redis
-    core = settings.model_copy(update={"redis_port": port})
+    core, start = own_redis
+    port = core.redis_port
     prefix = f"apitest:{tag}:"
     cfg = api_settings(core, gold_schema, prefix, tag)
-    write_live(redis.Redis(port=port), prefix)
+    write_live(redis.Redis.from_url(core.redis_url), prefix)
     with TestClient(create_app(cfg), headers={"X-API-Key": key}) as c:
         assert wait_for(lambda: c.get("/api/v1/trending").status_code == 200, 10)
         assert len(c.get("/api/v1/trending").json()["items"]) == 2
 
-        redis.Redis(port=port).shutdown(nosave=True)
+        redis.Redis.from_url(core.redis_url).shutdown(nosave=True)
         r = c.get("/api/v1/trending")
         assert r.status_code == 503
         # Which dependency is down, not where it lives.
@@ -498,7 +519,7 @@ def test_redis_outage_live_503_gold_answers_then_recovers(
         assert ready.status_code == 503 and not ready.json()["checks"]["redis"]["ok"]
 
         start()  # Redis back (empty): the same app recovers without a restart
-        write_live(redis.Redis(port=port), prefix)
+        write_live(redis.Redis.from_url(core.redis_url), prefix)
         assert wait_for(lambda: c.get("/api/v1/trending").status_code == 200, 10)
         assert len(c.get("/api/v1/trending").json()["items"]) == 2
         # /readyz answers from checks up to readyz_cache_s old.

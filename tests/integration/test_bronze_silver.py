@@ -95,7 +95,7 @@ def world(settings: Settings) -> Iterator[IngestSettings]:
     sink = KafkaEventSink(settings, ingest)
     run_world(config, sink)
     sink.close()
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap)
+    producer = KafkaProducer(**settings.kafka_client_config())
     ts = int(datetime(2026, 1, 1, 6, tzinfo=UTC).timestamp() * 1000)
     for payload in FOREIGN:
         producer.send(topic_name(PROFILES_TOPIC, ingest), payload, key=b"tiktok:x", timestamp_ms=ts)
@@ -148,7 +148,7 @@ def kafka_records_in(
     for topic in TOPICS:
         consumer = KafkaConsumer(
             topic_name(topic, ingest),
-            bootstrap_servers=settings.kafka_bootstrap,
+            **settings.kafka_client_config(),
             auto_offset_reset="earliest",
             consumer_timeout_ms=3000,
             enable_auto_commit=False,
@@ -248,7 +248,7 @@ def test_late_records_land_in_the_next_interval(
 ) -> None:
     # A straggler: stamped inside day 1 (a producer's skewed clock), sent after day 1's run.
     # Selected by timestamp, it was never loaded; by offsets, day 2's run finds it.
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap)
+    producer = KafkaProducer(**settings.kafka_client_config())
     producer.send(
         topic_name(PROFILES_TOPIC, world),
         json.dumps(

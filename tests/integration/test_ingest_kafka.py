@@ -3,22 +3,28 @@ holds exactly the malformed events, keys are platform:username."""
 
 from __future__ import annotations
 
+import socket
+import stat
+import struct
 import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
-from kafka import KafkaConsumer, TopicPartition
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import KafkaError, SaslAuthenticationFailedError
 from typer.testing import CliRunner
 
 from ingestion.cli import app
 from ingestion.contracts import DLQ_TOPIC, PROFILES_TOPIC, TOPICS
 from ingestion.generator import GeneratorConfig, World, replay
-from ingestion.producer import KafkaEventSink, bootstrap_servers, ensure_topics, make_admin
+from ingestion.producer import KafkaEventSink, ensure_topics, make_admin
 from ingestion.settings import IngestSettings, get_ingest_settings
 from kol.settings import REPO_ROOT, Settings
+from kol.stack.services import all_services
 
 pytestmark = pytest.mark.integration
 
@@ -44,7 +50,7 @@ def read_all(
 ) -> list[tuple[str, bytes | None, bytes]]:
     """Every message of the run's topics, from the beginning: (logical topic, key, value)."""
     consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap_servers(settings),
+        **settings.kafka_client_config(),
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
@@ -149,3 +155,101 @@ def test_generate_command_with_two_producers_creates_topics_and_sends_everything
     finally:
         admin.close()
     assert {len(d["partitions"]) for d in described} == {settings.kafka_default_partitions}
+
+
+# ---- authentication ----------------------------------------------------------------------
+
+# Fail fast: a client the broker refuses only times out bootstrapping.
+QUICK = {"bootstrap_timeout_ms": 5000, "request_timeout_ms": 5000}
+
+
+def test_the_broker_refuses_clients_without_the_password(
+    settings: Settings, ingest: IngestSettings
+) -> None:
+    assert settings.kafka_auth, "the stack's Kafka runs with a password (KOL_KAFKA_PASSWORD)"
+    topic = f"{ingest.topic_prefix}{PROFILES_TOPIC}"
+    strangers = {
+        "no credentials": {
+            "bootstrap_servers": settings.kafka_client_config()["bootstrap_servers"]
+        },
+        "wrong password": {**settings.kafka_client_config(), "sasl_plain_password": "not-it"},
+    }
+    for why, config in strangers.items():
+        with pytest.raises(KafkaError):
+            admin = KafkaAdminClient(**config, **QUICK)
+            try:
+                admin.list_topics()
+            finally:
+                admin.close()
+            pytest.fail(f"{why}: listed topics")
+        with pytest.raises(KafkaError):
+            producer = KafkaProducer(**config, **QUICK, max_block_ms=5000)
+            try:
+                producer.send(topic, b"intruder").get(timeout=10)
+            finally:
+                producer.close(timeout=1)
+            pytest.fail(f"{why}: produced")
+
+    # The settings' credentials: topics created and listed, a record sent and acknowledged.
+    ensure_topics(settings, ingest, [PROFILES_TOPIC])
+    admin = KafkaAdminClient(**settings.kafka_client_config(), **QUICK)
+    try:
+        assert topic in admin.list_topics()
+    finally:
+        admin.close()
+    producer = KafkaProducer(**settings.kafka_client_config(), **QUICK)
+    try:
+        assert producer.send(topic, b"member").get(timeout=30).offset == 0
+    finally:
+        producer.close()
+
+
+def controller_describe(settings: Settings, password: str | None) -> Any:
+    """DescribeCluster on the controller listener (what `kafka-metadata-quorum
+    --bootstrap-controller` asks first), after a SASL/PLAIN login unless ``password`` is None."""
+    from kafka.protocol.admin.cluster import DescribeClusterRequest, DescribeClusterResponse
+    from kafka.protocol.sasl import (
+        SaslAuthenticateRequest,
+        SaslAuthenticateResponse,
+        SaslHandshakeRequest,
+        SaslHandshakeResponse,
+    )
+
+    def call(sock: socket.socket, request: Any, response: Any, version: int) -> Any:
+        request.with_header(correlation_id=version, client_id="kol-test")
+        sock.sendall(request.encode(version=version, header=True, framed=True))
+        head = sock.recv(4, socket.MSG_WAITALL)
+        if len(head) < 4:
+            raise ConnectionError("the controller closed the connection")
+        body = sock.recv(struct.unpack(">i", head)[0], socket.MSG_WAITALL)
+        return response.decode(body, version=version, header=True)
+
+    address = (settings.bind_host, settings.kafka_controller_port)
+    with socket.create_connection(address, timeout=10) as sock:
+        if password is not None:
+            shake = call(sock, SaslHandshakeRequest(mechanism="PLAIN"), SaslHandshakeResponse, 1)
+            assert shake.error_code == 0, shake
+            login = f"\0{settings.kafka_user}\0{password}".encode()
+            auth = call(
+                sock, SaslAuthenticateRequest(auth_bytes=login), SaslAuthenticateResponse, 1
+            )
+            if auth.error_code:
+                return auth
+        request = DescribeClusterRequest(
+            endpoint_type=2, include_cluster_authorized_operations=False
+        )
+        return call(sock, request, DescribeClusterResponse, 1)
+
+
+def test_the_controller_listener_requires_the_password_too(settings: Settings) -> None:
+    assert settings.kafka_password is not None and settings.kafka_auth
+    with pytest.raises(ConnectionError):
+        controller_describe(settings, None)
+    refused = controller_describe(settings, "not-it")
+    assert refused.error_code == SaslAuthenticationFailedError.errno, refused
+    described = controller_describe(settings, settings.kafka_password.get_secret_value())
+    assert described.error_code == 0 and described.controller_id >= 0, described
+
+    # The broker's configuration holds the password: its owner's only.
+    config = all_services(settings)["kafka"].config_file  # type: ignore[attr-defined]
+    assert stat.S_IMODE(config.stat().st_mode) == 0o600

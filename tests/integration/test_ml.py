@@ -126,7 +126,7 @@ def world(
         exp = client.get_experiment_by_name(exp_name)
         if exp is not None:
             client.delete_experiment(exp.experiment_id)
-    r = redis.Redis(host=settings.redis_host, port=settings.redis_port, db=settings.redis_db)
+    r = redis.Redis.from_url(settings.redis_url)
     for key in r.scan_iter(match=f"{ml.score_key_prefix}*", count=1000):
         r.delete(key)
     for suffix in ("", "_staging", "_intermediate"):
@@ -315,7 +315,7 @@ def test_batch_scoring_fills_gold_and_redis_and_is_idempotent(
     )
     assert set(table["success_basis"]) == {"model" if forecast == "model" else f"naive:{forecast}"}
 
-    r = redis.Redis(host=settings.redis_host, port=settings.redis_port, db=settings.redis_db)
+    r = redis.Redis.from_url(settings.redis_url)
     kol_id = table["kol_id"].iloc[0]
     h = {
         k.decode(): v.decode()

@@ -33,7 +33,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from ingestion.contracts import DLQ_TOPIC, VIDEOS_TOPIC
 from ingestion.generator import HOUR, GeneratorConfig, World
-from ingestion.producer import bootstrap_servers, ensure_topics, make_admin, topic_name
+from ingestion.producer import ensure_topics, make_admin, topic_name
 from ingestion.settings import IngestSettings
 from kol.settings import REPO_ROOT, Settings
 from streaming.checkpoint import last_finished_batch
@@ -119,7 +119,7 @@ def champion(settings: Settings, fed: Fed) -> Iterator[str]:
     from sklearn.pipeline import make_pipeline
 
     name = f"kol_trust_it_{fed.run}"
-    mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
+    mlflow.set_tracking_uri(settings.mlflow_login())
     x = pd.DataFrame({"followers": [1e3, 5e4, 2e6, 8e4], "following": [900.0, 300, 50, 2000]})
     # YouTube shows no "following": the stream passes NaN, so the model must take it.
     model = make_pipeline(SimpleImputer(), LogisticRegression()).fit(x, [0, 1, 1, 0])
@@ -215,7 +215,7 @@ def stream_settings(env: dict[str, str]) -> StreamSettings:
 
 def read_topic(settings: Settings, name: str, timeout_s: float = 20.0) -> list[dict[str, Any]]:
     consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap_servers(settings),
+        **settings.kafka_client_config(),
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest",

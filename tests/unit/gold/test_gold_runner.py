@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from gold import runner
 from gold.settings import GoldSettings
@@ -59,9 +60,20 @@ def test_dbt_environment_carries_the_settings_profiles_yml_reads() -> None:
     assert env["KOL_TRINO_HOST"] == "trino.internal"
     assert env["KOL_TRINO_PORT"] == "8443"
     assert env["KOL_GOLD_SCHEMA"] == "gold_x"
+    # Trino requires a password: it reaches dbt through the environment, with HTTPS and the CA.
+    assert settings.trino_password is not None
+    assert env["KOL_TRINO_PASSWORD"] == settings.trino_password.get_secret_value() != ""
+    assert env["KOL_TRINO_HTTP_SCHEME"] == "https"
+    assert env["KOL_TRINO_CA_FILE"] == str(settings.trino_ca_file)
     profiles = (gold.dbt_project_dir / "profiles.yml").read_text()
     for name in env:
         assert f"env_var('{name}'" in profiles, name
+
+
+def test_dbt_environment_without_a_trino_password_is_plain_http() -> None:
+    env = runner.dbt_environment(Settings(trino_password=SecretStr("")), GoldSettings())
+    assert env["KOL_TRINO_PASSWORD"] == ""
+    assert env["KOL_TRINO_HTTP_SCHEME"] == "http"
 
 
 @pytest.fixture(scope="module")

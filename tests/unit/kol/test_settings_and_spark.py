@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from kol.settings import Settings
 from kol.spark import spark_conf, spark_submit_args
@@ -27,7 +28,8 @@ def test_every_address_comes_from_the_environment(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("KOL_MLFLOW_PORT", "5000")
     monkeypatch.setenv("KOL_SPARK_MASTER", "spark://spark-master:7077")
     s = Settings()
-    assert s.trino_url == "http://trino.internal:8443"
+    # Trino requires a password (a per-installation secret by default), so HTTPS.
+    assert s.trino_url == "https://trino.internal:8443"
     assert s.catalog_jdbc_url == "jdbc:postgresql://pg.internal:5432/iceberg_catalog"
     assert s.mlflow_tracking_uri == "http://mlflow.internal:5000"
     assert s.spark_master == "spark://spark-master:7077"
@@ -60,7 +62,24 @@ def test_spark_submit_args_carry_the_same_conf(local: Settings) -> None:
     assert args[-3:] == ["spark_jobs/kafka_to_bronze.py", "--start", "2026-01-01"]
     assert "--jars" in args
     confs = {args[i + 1].split("=", 1)[0] for i, a in enumerate(args) if a == "--conf"}
-    assert set(spark_conf(local)) - {"spark.master", "spark.jars", "spark.driver.memory"} == confs
+    secret = "spark.sql.catalog.kol.jdbc.password"
+    assert set(spark_conf(local)) - {"spark.master", "spark.jars", "spark.driver.memory"} == {
+        *confs,
+        secret,
+    }
+    # The catalog's password is not on the command line (`ps` shows it); the job's session adds it.
+    password = local.pg_password.get_secret_value()
+    assert spark_conf(local)[secret] == password
+    assert not any(password in a for a in args)
+
+
+def test_the_daily_dag_operator_arguments_hold_no_secret(local: Settings) -> None:
+    """What SparkSubmitOperator gets is rendered in Airflow's UI."""
+    from kol.orchestration import spark_job_kwargs
+
+    kwargs = spark_job_kwargs("kafka_to_bronze", local)
+    password = local.pg_password.get_secret_value()
+    assert password and password not in repr(kwargs)
 
 
 def test_missing_jars_say_how_to_get_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -81,3 +100,39 @@ def test_a_local_spark_driver_listens_on_the_stack_address_only(tmp_path: Path) 
         home=tmp_path, spark_master="spark://m:7077", spark_driver_host="10.0.0.5", _env_file=None
     )
     assert spark_conf(given)["spark.driver.host"] == "10.0.0.5"
+
+
+def test_unset_credentials_are_generated_once_per_installation_and_private(
+    local: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import stat
+
+    again = Settings()
+    for name in ("pg_password", "redis_password", "kafka_password", "mlflow_password"):
+        value = getattr(local, name).get_secret_value()
+        assert len(value) >= 24 and getattr(again, name).get_secret_value() == value
+        path = tmp_path / "secrets" / name
+        assert path.read_text() == value and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "secrets").stat().st_mode) == 0o700
+    assert len({local.pg_password.get_secret_value(), local.redis_url}) == 2
+    # A setting wins over the generated secret; an empty one means "no authentication".
+    monkeypatch.setenv("KOL_REDIS_PASSWORD", "")
+    monkeypatch.setenv("KOL_MLFLOW_PASSWORD", "")
+    monkeypatch.setenv("KOL_PG_PASSWORD", "given")  # (empty: generated, PostgreSQL needs one)
+    plain = Settings()
+    assert plain.redis_url == f"redis://{plain.redis_host}:{plain.redis_port}/{plain.redis_db}"
+    assert plain.mlflow_auth is None and plain.pg_password.get_secret_value() == "given"
+
+
+def test_redis_url_and_mlflow_login_carry_the_credentials(
+    local: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    s = local.model_copy(update={"redis_password": SecretStr("p@ss/word")})
+    assert s.redis_url == f"redis://:p%40ss%2Fword@{s.redis_host}:{s.redis_port}/{s.redis_db}"
+    monkeypatch.delenv("MLFLOW_TRACKING_PASSWORD", raising=False)
+    assert local.mlflow_login() == local.mlflow_tracking_uri
+    assert local.mlflow_auth is not None
+    assert os.environ["MLFLOW_TRACKING_USERNAME"] == "kol"
+    assert os.environ["MLFLOW_TRACKING_PASSWORD"] == local.mlflow_auth[1]
