@@ -2,6 +2,8 @@
 SHELL := /bin/bash
 UV ?= uv
 RUN := $(UV) run --frozen
+# What `make lint` type-checks: every package of the product (tests and bench/ are not).
+PACKAGES := kol ingestion spark_jobs expectations gold ml streaming api dags dashboard
 export PATH := $(HOME)/.local/bin:$(PATH)
 
 .DEFAULT_GOAL := help
@@ -32,7 +34,7 @@ demo: setup ## Start the stack and run the platform end to end on generated data
 	$(RUN) kol demo
 
 .PHONY: test
-test: setup ## Run the whole suite (unit + integration), starting and stopping the stack itself
+test: setup lint ## Lint, then the whole suite (unit + integration), starting and stopping the stack itself
 	@bash infra/with-stack.sh $(RUN) pytest --durations=30
 
 .PHONY: test-demo
@@ -48,10 +50,10 @@ bench: setup ## Benchmarks in bench/ (need the stack: starts and stops it like `
 	@bash infra/with-stack.sh bash -c 'set -e; for b in bench/bench_*.py; do echo "== $$b"; $(RUN) python $$b; done'
 
 .PHONY: lint
-lint: ## ruff (lint + format check) and mypy
+lint: setup ## ruff (lint + format check) and mypy on every package of the product
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
-	$(RUN) mypy kol
+	$(RUN) mypy $(PACKAGES)
 
 .PHONY: fmt
 fmt: ## Format and auto-fix with ruff

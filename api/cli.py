@@ -9,7 +9,8 @@ import sys
 
 import typer
 
-from api.settings import ApiSettings, get_api_settings
+from api.server import APP, uvicorn_options
+from api.settings import get_api_settings
 
 app = typer.Typer(
     help="The REST API: serve it (no subcommand), manage its keys and cache.",
@@ -19,19 +20,6 @@ keys_app = typer.Typer(help="API keys: shown once at creation, stored hashed.")
 cache_app = typer.Typer(help="The Redis cache of Gold answers.")
 app.add_typer(keys_app, name="keys")
 app.add_typer(cache_app, name="cache")
-
-
-def uvicorn_options(s: ApiSettings) -> dict[str, object]:
-    return {
-        "host": s.bind_host,
-        "port": s.port,
-        "workers": s.workers,
-        "factory": True,
-        # The app writes its own JSON access log (api.observability).
-        "access_log": False,
-        "log_level": "warning",
-        "proxy_headers": True,
-    }
 
 
 @app.callback()
@@ -53,7 +41,7 @@ def main(
     get_api_settings.cache_clear()
     s = get_api_settings()
     typer.echo(f"KOL API on {s.base_url} (docs {s.base_url}/docs), {s.workers} worker(s)")
-    uvicorn.run("api.main:create_app", **uvicorn_options(s))  # type: ignore[arg-type]
+    uvicorn.run(APP, **uvicorn_options(s))  # type: ignore[arg-type]
 
 
 @keys_app.command("create")

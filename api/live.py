@@ -35,6 +35,7 @@ from redis.backoff import NoBackoff
 
 from api.errors import ServiceUnavailable
 from api.settings import ApiSettings
+from kol.redis_keys import RedisKeys
 from streaming.score import LABELS as TREND_LABELS
 
 log = logging.getLogger("kol.api")
@@ -82,30 +83,6 @@ return out
 """
 
 
-class LiveKeys:
-    """Key names; mirrors streaming.sinks.Keys (a unit test keeps the two in step)."""
-
-    def __init__(self, prefix: str, alerts_key: str) -> None:
-        self.prefix = prefix
-        self.alerts = f"{prefix}{alerts_key}"
-        self.stats = f"{prefix}stream:stats"
-
-    def trending(self, kol_id: str) -> str:
-        return f"{self.prefix}trending:{kol_id}"
-
-    def rank(self, platform: str | None = None) -> str:
-        return f"{self.prefix}trending:rank:{platform or 'all'}"
-
-    def scores(self, kol_id: str) -> str:
-        return f"{self.prefix}scores:{kol_id}"
-
-    def cache(self, name: str) -> str:
-        return f"{self.prefix}api:cache:{name}"
-
-    def rate(self, key_id: str, window: int) -> str:
-        return f"{self.prefix}api:rl:{key_id}:{window}"
-
-
 def decode_hash(raw: dict[bytes, bytes]) -> dict[str, str]:
     return {k.decode(): v.decode() for k, v in raw.items()}
 
@@ -143,7 +120,7 @@ class LiveStore:
     def __init__(self, settings: ApiSettings) -> None:
         self.s = settings
         core = settings.core
-        self.keys = LiveKeys(settings.redis_prefix, settings.alerts_key)
+        self.keys = RedisKeys(settings.redis_prefix, alerts_key=settings.alerts_key)
         self.r = aioredis.Redis.from_url(
             core.redis_url,
             socket_timeout=settings.redis_timeout_s,

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 
 import httpx
 
+from api.server import uvicorn_command
 from api.settings import ApiSettings
 from kol.settings import REPO_ROOT, Settings
 from kol.stack.services import Health, Service
@@ -51,23 +51,7 @@ class ApiService(Service):
         return {"PROMETHEUS_MULTIPROC_DIR": str(self.metrics_dir)}
 
     def command(self) -> list[str]:
-        a = self.api
-        return [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "api.main:create_app",
-            "--host",
-            a.bind_host,
-            "--port",
-            str(a.port),
-            "--workers",
-            str(a.workers),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ]
+        return uvicorn_command(self.api)
 
     def health(self) -> Health:
         try:

@@ -29,7 +29,6 @@ import os
 import random
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -43,6 +42,7 @@ import numpy as np
 import redis
 
 from api.keys import KeyStore
+from api.server import uvicorn_command
 from api.settings import ApiSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -278,22 +278,9 @@ def register_model(s: ApiSettings, name: str) -> None:
 
 @contextlib.contextmanager
 def server(port: int, env: dict[str, str], workers: int, log: Path) -> Iterator[str]:
-    cmd = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--factory",
-        "api.main:create_app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--no-access-log",
-        "--log-level",
-        "warning",
-    ]
+    cmd = uvicorn_command(
+        ApiSettings().model_copy(update={"host": "127.0.0.1", "port": port, "workers": workers})
+    )
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=out)
     base = f"http://127.0.0.1:{port}"

@@ -63,15 +63,15 @@ def kol_daily_pipeline() -> None:
     )
 
     @task(doc_md="`dbt build` of the Gold models for the interval; dbt tests gate Gold.")
-    def gold_build(data_interval_start=None, data_interval_end=None):  # type: ignore[no-untyped-def]
+    def gold_build(data_interval_start=None, data_interval_end=None):
         return orch.build_gold(data_interval_start, data_interval_end)
 
     @task(doc_md="Great Expectations suite `gold` on the interval's days.")
-    def gold_gate(data_interval_start=None, data_interval_end=None):  # type: ignore[no-untyped-def]
+    def gold_gate(data_interval_start=None, data_interval_end=None):
         return orch.gate_task("gold", data_interval_start, data_interval_end)
 
     @task(outlets=[GOLD_READY], doc_md="Announce Gold for downstream DAGs (scoring, retraining).")
-    def gold_ready(data_interval_start=None, data_interval_end=None):  # type: ignore[no-untyped-def]
+    def gold_ready(data_interval_start=None, data_interval_end=None):
         return {"start": str(data_interval_start), "end": str(data_interval_end)}
 
     gold = bronze >> silver >> gold_build() >> gold_gate()

@@ -55,19 +55,19 @@ def kol_weekly_retrain() -> None:
     @task.short_circuit(
         doc_md="Weekly and manual runs train; Gold-triggered ones when due (age or drift)."
     )
-    def due(dag_run=None):  # type: ignore[no-untyped-def]
+    def due(dag_run=None):
         return tasks.check_due(str(getattr(dag_run, "run_type", "") or "") or None)
 
     @task(doc_md="Train, log and register the trust model; promote only if it is better.")
-    def train_trust():  # type: ignore[no-untyped-def]
+    def train_trust():
         return tasks.train_model("trust")
 
     @task(doc_md="Train, backtest and register the success model; promote only if better.")
-    def train_success():  # type: ignore[no-untyped-def]
+    def train_success():
         return tasks.train_model("success")
 
     @task(doc_md="Batch-score Gold's latest day with the champions (kol_scores, Redis).")
-    def rescore():  # type: ignore[no-untyped-def]
+    def rescore():
         return tasks.rescore_latest()
 
     due() >> train_trust() >> train_success() >> rescore()

@@ -37,7 +37,7 @@ from tenacity import (
 )
 
 from ingestion.contracts import DLQ_TOPIC, TOPICS, BaseEvent, event_key, validate_payload
-from ingestion.settings import IngestSettings
+from ingestion.settings import IngestSettings, topic_name
 from kol.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -240,11 +240,6 @@ def _connect_retrying(timeout_s: float) -> Retrying:
         before_sleep=before_sleep_log(log, logging.WARNING),
         reraise=True,
     )
-
-
-def topic_name(logical: str, ingest: IngestSettings) -> str:
-    """The Kafka topic of a logical topic (``kol.videos.raw``) under the configured prefix."""
-    return f"{ingest.topic_prefix}{logical}"
 
 
 def make_producer(settings: Settings, ingest: IngestSettings, **overrides: Any) -> Any:

@@ -48,3 +48,11 @@ class IngestSettings(BaseSettings):
 @lru_cache
 def get_ingest_settings() -> IngestSettings:
     return IngestSettings()
+
+
+def topic_name(logical: str, ingest: IngestSettings) -> str:
+    """The Kafka topic of a logical topic (``kol.videos.raw``) under the configured prefix.
+
+    Here, not with the producer, so that Spark drivers and the gates name topics without
+    importing Kafka clients."""
+    return f"{ingest.topic_prefix}{logical}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from datetime import date
 
 from pyiceberg.catalog.sql import SqlCatalog
 
@@ -58,3 +59,12 @@ def catalog(settings: Settings) -> SqlCatalog:
         uri=settings.pg_dsn(settings.pg_catalog_db),
         warehouse=settings.warehouse.as_uri(),
     )
+
+
+def day_filter(start: date | None = None, end: date | None = None, day: date | None = None) -> str:
+    """A pyiceberg row filter on ``date_day``: one day, or [start, end) (open where None)."""
+    if day is not None:
+        return f"date_day = '{day.isoformat()}'"
+    parts = [f"date_day >= '{start.isoformat()}'"] if start is not None else []
+    parts += [f"date_day < '{end.isoformat()}'"] if end is not None else []
+    return " AND ".join(parts) or "true"

@@ -36,11 +36,6 @@ def spark_jars(settings: Settings) -> list[Path]:
     return jars
 
 
-# - Huge methods compiled: Silver's contract checks once generated methods larger than
-#   HotSpot's 8000-byte JIT limit, and left interpreted they ran its parsing at half speed.
-#   Since the count rule is a Java function (infra/maven/spark-udf) the flag makes no measured
-#   difference to Silver (32.6 s either way on 1.2M events); it stays as a guard for plans that
-#   do generate such methods, at no measured cost.
 # - The parallel collector: Silver keeps each topic's parsed batch in the old
 #   generation, and G1 ran some 50 concurrent cycles over it in one Silver run, competing with
 #   the tasks for the two cores. Silver on 1.2M events, warm JVM: 28.3 s with G1, 23.0-25.0 s
@@ -48,8 +43,7 @@ def spark_jars(settings: Settings) -> list[Path]:
 # - The driver's heap starts at its full size (-Xms, driver only: an executor's size is its
 #   own). Grown on demand from a small start, the parallel collector ran 8 full collections
 #   (1.5 s of pauses) in one Silver run; 1.2M events, cold JVM: 29.4-30.8 s -> 28.6-29.3 s.
-HOTSPOT_JIT_OPTIONS = "-XX:-DontCompileHugeMethods"
-BATCH_JAVA_OPTIONS = f"{HOTSPOT_JIT_OPTIONS} -XX:+UseParallelGC"
+BATCH_JAVA_OPTIONS = "-XX:+UseParallelGC"
 
 
 def spark_conf(settings: Settings) -> dict[str, str]:

@@ -33,6 +33,8 @@ import numpy as np
 import orjson
 import pandas as pd
 
+from kol.iceberg import day_filter
+from kol.redis_keys import RedisKeys
 from ml import features as F
 from ml.account import read_profiles, with_account_features
 from ml.features import frame_matrix
@@ -241,11 +243,10 @@ def scores_table(ml: MlSettings) -> Any:
 def write_iceberg(ml: MlSettings, rows: pd.DataFrame, day: date) -> int:
     """Replace the day's rows of kol_scores with ``rows`` (one atomic commit)."""
     import pyarrow as pa
-    from pyiceberg.expressions import EqualTo
 
     table = scores_table(ml)
     data = pa.Table.from_pandas(rows, schema=arrow_schema(), preserve_index=False)
-    table.overwrite(data, overwrite_filter=EqualTo("date_day", day))
+    table.overwrite(data, overwrite_filter=day_filter(day=day))
     return len(rows)
 
 
@@ -276,14 +277,14 @@ def write_redis(ml: MlSettings, rows: pd.DataFrame, client: Any = None) -> int:
     """Score hashes; a creator whose hash holds a newer day is left alone. Returns hashes
     written."""
     r = client or redis_client(ml)
-    prefix = f"{ml.score_key_prefix}scores:"
+    keys = RedisKeys(ml.score_key_prefix)
     written = 0
     records = rows.to_dict("records")
     for i in range(0, len(records), ml.redis_batch):
         chunk = records[i : i + ml.redis_batch]
         pipe = r.pipeline(transaction=False)
         for rec in chunk:
-            pipe.hget(prefix + rec["kol_id"], "date_day")
+            pipe.hget(keys.scores(rec["kol_id"]), "date_day")
         current = pipe.execute()
         pipe = r.pipeline(transaction=False)
         for rec, cur in zip(chunk, current, strict=True):
@@ -291,7 +292,7 @@ def write_redis(ml: MlSettings, rows: pd.DataFrame, client: Any = None) -> int:
                 rec["date_day"]
             ):
                 continue
-            pipe.hset(prefix + rec["kol_id"], mapping=redis_mapping(rec))
+            pipe.hset(keys.scores(rec["kol_id"]), mapping=redis_mapping(rec))
             written += 1
         pipe.execute()
     return written

@@ -7,6 +7,7 @@ import logging
 import sys
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -53,7 +54,7 @@ def train(
 
     _quiet()
     ml = _settings(trials, labels)
-    models = ("account", "trust", "success") if model == "all" else (model,)
+    models: tuple[str, ...] = ("account", "trust", "success") if model == "all" else (model,)
     if not set(models) <= {"trust", "success", "account"}:
         err.print(f"unknown model {model!r}: trust, success, account or all")
         raise typer.Exit(2)
@@ -67,7 +68,7 @@ def train(
             highlight=False,
         )
         models = ("trust", "success")
-    outcomes: list = []  # type: ignore[type-arg]
+    outcomes: list[Any] = []
     failed: dict[str, str] = {}
     for kind in models:  # one model's lack of data does not stop the other
         with console.status(f"training {kind} on {ml.gold} ..."):
@@ -121,7 +122,7 @@ def train(
         raise typer.Exit(1)
 
 
-def _train_table(rows: list[dict]) -> None:  # type: ignore[type-arg]
+def _train_table(rows: list[dict[str, Any]]) -> None:
     table = Table(title="training runs")
     for col in ("model", "version", "champion", "reason", "metrics"):
         table.add_column(col)

@@ -181,19 +181,11 @@ def read_features(
 ) -> pd.DataFrame:
     """Rows of ``<gold>.ml_kol_features`` with ``start <= date_day < end`` (or ``= day``),
     through pyiceberg (Arrow, no SQL engine in the way). Ids plus :data:`FEATURES`."""
-    from pyiceberg.expressions import AlwaysTrue, And, EqualTo, GreaterThanOrEqual, LessThan
 
-    from kol.iceberg import catalog
+    from kol.iceberg import catalog, day_filter
 
     table = catalog(ml.core).load_table(f"{ml.gold_schema}.{ml.features_table}")
-    flt: Any = AlwaysTrue()
-    if day is not None:
-        flt = EqualTo("date_day", day)
-    else:
-        if start is not None:
-            flt = And(flt, GreaterThanOrEqual("date_day", start))
-        if end is not None:
-            flt = And(flt, LessThan("date_day", end))
+    flt = day_filter(start, end, day)
     names = set(table.schema().column_names)
     cols = [c for c in (*ID_COLUMNS, *FEATURES) if c in names]
     df = table.scan(row_filter=flt, selected_fields=tuple(cols)).to_pandas()
@@ -226,16 +218,11 @@ def read_daily_outcomes(
     """Per creator and observed day: sales (``gmv_usd``, from fct_product_sales_daily) and
     engagements gained (likes + comments + shares, from fct_kol_daily): what the success
     model predicts over the following days."""
-    from pyiceberg.expressions import AlwaysTrue, And, GreaterThanOrEqual, LessThan
 
-    from kol.iceberg import catalog
+    from kol.iceberg import catalog, day_filter
 
     cat = catalog(ml.core)
-    flt: Any = AlwaysTrue()
-    if start is not None:
-        flt = And(flt, GreaterThanOrEqual("date_day", start))
-    if end is not None:
-        flt = And(flt, LessThan("date_day", end))
+    flt = day_filter(start, end)
     kd = (
         cat.load_table(f"{ml.gold_schema}.fct_kol_daily")
         .scan(

@@ -34,6 +34,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
+from kol.iceberg import day_filter
 from ml.scoring import REFERENCE_KEY
 from ml.settings import MlSettings
 
@@ -542,7 +543,6 @@ def gold_table(ml: MlSettings, name: str, schema: Any) -> Any:
 def write_gold(ml: MlSettings, mon: Monitoring, computed_at: datetime) -> tuple[int, int]:
     """Replace the day's rows of ml_drift and ml_score_stats (one commit each)."""
     import pyarrow as pa
-    from pyiceberg.expressions import EqualTo
 
     drift_rows, stats_rows = gold_frames(ml, mon, computed_at)
     for name, schema, rows in (
@@ -550,7 +550,7 @@ def write_gold(ml: MlSettings, mon: Monitoring, computed_at: datetime) -> tuple[
         (ml.score_stats_table, stats_schema(), stats_rows),
     ):
         data = pa.Table.from_pandas(rows, schema=schema, preserve_index=False)
-        gold_table(ml, name, schema).overwrite(data, overwrite_filter=EqualTo("date_day", mon.day))
+        gold_table(ml, name, schema).overwrite(data, overwrite_filter=day_filter(day=mon.day))
     return len(drift_rows), len(stats_rows)
 
 
@@ -586,14 +586,16 @@ def latest_records(stats: pd.DataFrame) -> list[DriftRecord]:
 def latest_drift(ml: MlSettings, models: Sequence[str]) -> list[DriftRecord]:
     """The newest ml_score_stats row of each of ``models`` (none before the table exists)."""
     from pyiceberg.exceptions import NoSuchTableError
-    from pyiceberg.expressions import In
 
     from kol.iceberg import catalog
 
+    if not models:
+        return []
     try:
         table = catalog(ml.core).load_table(f"{ml.gold_schema}.{ml.score_stats_table}")
     except NoSuchTableError:
         return []
     cols = ("model", "model_version", "date_day", "psi_max", "psi_max_feature", "computed_at")
-    df = table.scan(row_filter=In("model", set(models)), selected_fields=cols).to_pandas()
+    names = ", ".join("'" + m.replace("'", "''") + "'" for m in sorted(set(models)))
+    df = table.scan(row_filter=f"model IN ({names})", selected_fields=cols).to_pandas()
     return latest_records(df)

@@ -250,7 +250,7 @@ class Scorer:
             scores = value * spec.scale
             if contrib is not None and spec.scale < 0:
                 contrib = -contrib
-        scores = np.round(np.clip(scores, 0.0, 100.0), 2)
+        scores = np.round(np.clip(scores, 0.0, 100.0), 2).astype("float64")
         return Scored(scores, value, contrib, labels_for(scores, spec.bands))
 
     def _attribute_prior(

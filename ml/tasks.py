@@ -65,7 +65,7 @@ def batch_scoring_task(task_id: str = "batch_score", **task_kwargs: Any) -> Any:
         "hashes the API reads.",
         **task_kwargs,
     )
-    def batch_score(data_interval_start=None, data_interval_end=None):  # type: ignore[no-untyped-def]
+    def batch_score(data_interval_start=None, data_interval_end=None):
         out = score_interval(data_interval_start, data_interval_end)
         if out["skipped"]:  # shown as skipped in the UI, not as a failed pipeline
             from airflow.exceptions import AirflowSkipException

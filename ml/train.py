@@ -191,6 +191,7 @@ def tune(
     best = study.best_trial
     params = _lgb_params(optuna.trial.FixedTrial(best.params), objective, ml.seed, ml.num_threads)
     history = [{"number": t.number, "value": t.value, **t.params} for t in study.trials]
+    assert best.value is not None  # a finished trial has its value
     return Tuned(params, float(best.value), oofs[best.number], len(study.trials), history)
 
 

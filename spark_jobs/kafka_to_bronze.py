@@ -17,8 +17,7 @@ from pyspark.sql import functions as F
 
 from expectations.gate import gate_written, prefetch_gx
 from ingestion.contracts import TOPICS
-from ingestion.producer import topic_name
-from ingestion.settings import get_ingest_settings
+from ingestion.settings import get_ingest_settings, topic_name
 from kol.settings import get_settings
 from kol.spark import spark_session
 from spark_jobs.bronze import (

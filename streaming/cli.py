@@ -10,11 +10,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from kol.redis_keys import RedisKeys
 from kol.settings import get_settings
 from kol.stack import process
 from streaming.service import StreamService, describe
 from streaming.settings import get_stream_settings
-from streaming.sinks import Keys, redis_client
+from streaming.sinks import redis_client
 
 app = typer.Typer(help="The hot path: Spark Structured Streaming trending scores into Redis.")
 console = Console()
@@ -75,7 +76,7 @@ def status(as_json: bool = typer.Option(False, "--json", help="Machine-readable 
     proc = record.process() if record else None
     health = svc.health()
     progress = svc.progress() or {}
-    keys = Keys(svc.ss.redis_prefix)
+    keys = RedisKeys(svc.ss.redis_prefix)
     try:
         r = redis_client(svc.s)
         raw_stats = cast(dict[bytes, bytes], r.hgetall(keys.stats))

@@ -203,7 +203,7 @@ _NO_ACCOUNT = (np.nan,) * len(ACCOUNT_TEXT_FEATURES)
 def _account_text(ev: ProfileEvent) -> tuple[float, ...]:
     """What the profile's text says about the account (:func:`ml.account.account_features`)."""
     f = account_features(ev.username, ev.nickname, ev.bio, ev.avatar_url)
-    return tuple(np.nan if f[n] is None else f[n] for n in ACCOUNT_TEXT_FEATURES)
+    return tuple(np.nan if (v := f[n]) is None else v for n in ACCOUNT_TEXT_FEATURES)
 
 
 def tune_gc() -> None:
@@ -240,8 +240,7 @@ def _parse_ipc(
 
 
 class ParallelParser:
-    """:func:`parse_table` of a micro-batch split over ``workers`` processes, and the caller's
-    own if ``local``.
+    """:func:`parse_table` of a micro-batch split over ``workers`` processes and the caller.
 
     The check is pure Python, 15-20 us per event, the largest part of a batch; while it runs
     the Spark JVM is idle, so a second process takes part of it off the driver (measured on
@@ -258,13 +257,10 @@ class ParallelParser:
         topic_of: Mapping[str, str],
         max_future_s: int | None,
         workers: int = 1,
-        local: bool = True,
     ) -> None:
         self.topic_of = dict(topic_of)
         self.max_future_s = max_future_s
         self.workers = workers
-        # Whether the caller parses a slice too, or only waits for the workers' results.
-        self.local = local
         self._pool: ProcessPoolExecutor | None = None
         if workers:
             self._start()
@@ -284,19 +280,15 @@ class ParallelParser:
         n = table.num_rows
         if self._pool is None or n < self.MIN_SPLIT:
             return parse_table(table, self.topic_of, self.max_future_s)
-        size = -(-n // (self.workers + self.local))
+        size = -(-n // (self.workers + 1))  # the caller parses the first slice
         try:
             futures: list[Future[tuple[pd.DataFrame, list[tuple[Record, str]]]]] = [
                 self._pool.submit(
                     _parse_ipc, ipc_bytes(table.slice(a, size)), self.topic_of, self.max_future_s
                 )
-                for a in range(size if self.local else 0, n, size)
+                for a in range(size, n, size)
             ]
-            parts = (
-                [parse_table(table.slice(0, size), self.topic_of, self.max_future_s)]
-                if self.local
-                else []
-            )
+            parts = [parse_table(table.slice(0, size), self.topic_of, self.max_future_s)]
             parts += [f.result() for f in futures]
         except BrokenProcessPool:
             log.warning("a parse worker died: parsing this batch here and restarting the pool")

@@ -73,8 +73,8 @@ import numpy as np
 import pyarrow as pa
 
 from ingestion.contracts import DLQ_TOPIC
-from ingestion.producer import ensure_topics, topic_name
-from ingestion.settings import IngestSettings, get_ingest_settings
+from ingestion.producer import ensure_topics
+from ingestion.settings import IngestSettings, get_ingest_settings, topic_name
 from kol.settings import Settings, get_settings
 from streaming.checkpoint import Offsets, batch_range, last_finished_batch
 from streaming.engine import BatchResult, TrendEngine
@@ -110,12 +110,9 @@ class BatchHandler:
     waits for them before its engine step, so at most one batch is in flight and a failed
     write stops the query at the next batch. If the job dies meanwhile, Spark's commit log
     can be one batch ahead of Redis; ``recover`` replays that batch from its offsets in the
-    checkpoint (:mod:`streaming.checkpoint`) before the query starts.
-
-    A third stage was tried (batch N scored in a thread while Spark reads and checks N+1, the
-    check all in two workers): at 25k events/s the lag stayed flat (-469 records/s against
-    +177 as is) but Kafka-to-Redis latency p50/p95 went from 8.0/11.2 s to 14.0/20.4 s, and at
-    20k events/s from 4.7/8.2 s to 6.1/11.5 s, for two batches in flight instead of one.
+    checkpoint (:mod:`streaming.checkpoint`) before the query starts. One batch in flight,
+    not two: scoring batch N while Spark reads N+1 kept up with more events per second but
+    doubled the Kafka-to-Redis latency, the stream's goal.
     """
 
     def __init__(
@@ -134,9 +131,7 @@ class BatchHandler:
         self.busy = threading.Event()
         self.stopping = threading.Event()
         self.checkpoint = checkpoint
-        self.parse = ParallelParser(
-            input_topics(ingest), ss.max_future_s, ss.check_workers, ss.check_in_driver
-        )
+        self.parse = ParallelParser(input_topics(ingest), ss.max_future_s, ss.check_workers)
         self.engine = TrendEngine(ss)
         self.redis = redis_client(settings)
         self.kafka = KafkaOut(settings, ingest, ss)

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ingestion.producer import topic_name
-from ingestion.settings import IngestSettings
+from ingestion.settings import IngestSettings, topic_name
 from kol.settings import Settings
 from streaming.engine import TrendEngine
 from streaming.events import STREAM_TOPICS, Record, event_frame, tune_gc

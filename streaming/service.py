@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from kol.redis_keys import RedisKeys
 from kol.settings import REPO_ROOT, Settings
 from kol.stack.services import Health, Service
 from streaming.settings import StreamSettings, get_stream_settings
@@ -37,7 +38,7 @@ class StreamService(Service):
 
     @property
     def address(self) -> str:
-        return f"redis {self.ss.redis_prefix}trending:rank:all"
+        return f"redis {RedisKeys(self.ss.redis_prefix).rank()}"
 
     def ports(self) -> list[int]:
         return []

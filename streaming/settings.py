@@ -18,7 +18,6 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kol.settings import Settings
-from kol.spark import HOTSPOT_JIT_OPTIONS
 
 SCORES_TOPIC = "kol.scores.stream"
 ALERTS_TOPIC = "kol.alerts.stream"
@@ -123,12 +122,6 @@ class StreamSettings(BaseSettings):
     # Processes that check a micro-batch's records beside the driver (0: the driver alone);
     # see streaming.events.ParallelParser.
     check_workers: int = Field(default=1, ge=0)
-    # Whether the driver checks a share of each batch too, or leaves it all to the workers
-    # (then best with check_workers=2). Leaving it to two workers frees the driver's
-    # interpreter lock for the previous batch's writes, but at 20k events/s for 180 s the lag
-    # slope was 256, 239 and 384 records/s that way against 339 and 287 as is: no difference
-    # beyond the run-to-run spread, and the same latency at 5k events/s (p95 1.12 s).
-    check_in_driver: bool = True
     # Batches of at least this many events are written to Kafka and Redis while Spark reads the
     # next batch (streaming.job.BatchHandler); smaller ones before foreachBatch returns. At
     # 20k events/s a batch's writes take ~2.4 s of ~15 s and overlap the next read entirely;
@@ -145,10 +138,10 @@ class StreamSettings(BaseSettings):
             "org.apache.spark.sql.execution.streaming.checkpointing."
             "FileSystemBasedCheckpointFileManager"
         ),
-        # The JVM's default collector (G1), as before the batch jobs moved to the parallel one:
-        # that move was measured on Silver only, and the stream's latency goal wants short
-        # pauses more than throughput. Not measured for the stream either way.
-        "spark.driver.extraJavaOptions": HOTSPOT_JIT_OPTIONS,
+        # Not the batch jobs' options (kol.spark.BATCH_JAVA_OPTIONS): the JVM's default
+        # collector (G1), whose short pauses suit the stream's latency goal better than the
+        # parallel collector's throughput does for Silver.
+        "spark.driver.extraJavaOptions": "",
     }
     checkpoint_dir: Path | None = None  # default: $KOL_HOME/checkpoints/stream
     # Written by the running job every few seconds; `kol stream status` and the service's

@@ -40,6 +40,7 @@ from ingestion.producer import (
     topic_name,
 )
 from ingestion.settings import IngestSettings
+from kol.redis_keys import RedisKeys
 from kol.settings import Settings
 from streaming.engine import STATE_FORMAT, BatchResult, TrendEngine
 from streaming.settings import StreamSettings
@@ -61,46 +62,6 @@ def redis_client(settings: Settings) -> redis.Redis:
         socket_connect_timeout=10,
         health_check_interval=30,
     )
-
-
-class Keys:
-    """Redis key names of one prefix and one checkpoint (query id)."""
-
-    def __init__(self, prefix: str, query_id: str = "", alerts_key: str = "alerts") -> None:
-        self.prefix = prefix
-        self.alerts_key = alerts_key
-        self.ns = f"{prefix}stream:{query_id}"
-
-    def score(self, key: str) -> str:
-        return f"{self.prefix}trending:{key}"
-
-    def rank(self, platform: str | None = None) -> str:
-        return f"{self.prefix}trending:rank:{platform or 'all'}"
-
-    @property
-    def alerts(self) -> str:
-        return f"{self.prefix}{self.alerts_key}"
-
-    @property
-    def stats(self) -> str:
-        return f"{self.prefix}stream:stats"
-
-    @property
-    def commit(self) -> str:
-        return f"{self.ns}:commit"
-
-    @property
-    def glob(self) -> str:
-        return f"{self.ns}:g"
-
-    def creator(self, key: str) -> str:
-        return f"{self.ns}:c:{key}"
-
-    def seen(self, bucket: int) -> str:
-        return f"{self.ns}:s:{bucket}"
-
-    def dups(self, bucket: int) -> str:
-        return f"{self.ns}:d:{bucket}"
 
 
 # One batch's score hashes, written by Redis itself. redis-py packs each command argument in
@@ -164,7 +125,7 @@ class RedisStore:
     def __init__(self, client: redis.Redis, ss: StreamSettings, query_id: str) -> None:
         self.r = client
         self.ss = ss
-        self.keys = Keys(ss.redis_prefix, query_id, ss.alerts_key)
+        self.keys = RedisKeys(ss.redis_prefix, query_id, ss.alerts_key)
 
     def committed_batch(self) -> int | None:
         raw = self.r.get(self.keys.commit)
@@ -233,7 +194,7 @@ class RedisStore:
                 pipe.eval(
                     _SCORE_HASHES,
                     len(chunk),
-                    *[k.score(up["key"]) for up in chunk],
+                    *[k.trending(up["key"]) for up in chunk],
                     ss.hash_ttl_wall_s,
                     now,
                     *[orjson.dumps(up) for up in chunk],

@@ -15,8 +15,8 @@ from expectations.gate import run_gate
 from ingestion.contracts import PROFILES_TOPIC, TOPICS
 from ingestion.generator import GeneratorConfig
 from ingestion.pipeline import run_world
-from ingestion.producer import KafkaEventSink, ensure_topics, topic_name
-from ingestion.settings import IngestSettings, get_ingest_settings
+from ingestion.producer import KafkaEventSink, ensure_topics
+from ingestion.settings import IngestSettings, get_ingest_settings, topic_name
 from kol.settings import Settings
 from kol.trino import query
 from spark_jobs import bronze_to_silver, kafka_to_bronze

@@ -23,8 +23,8 @@ from gold.settings import GoldSettings, get_gold_settings
 from ingestion.contracts import PROFILES_TOPIC, VIDEOS_TOPIC
 from ingestion.generator import GeneratorConfig, World
 from ingestion.pipeline import run_world
-from ingestion.producer import KafkaEventSink, ensure_topics, topic_name
-from ingestion.settings import IngestSettings, get_ingest_settings
+from ingestion.producer import KafkaEventSink, ensure_topics
+from ingestion.settings import IngestSettings, get_ingest_settings, topic_name
 from kol.settings import Settings
 from kol.trino import query
 from spark_jobs import bronze_to_silver, kafka_to_bronze

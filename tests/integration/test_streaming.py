@@ -33,8 +33,9 @@ from kafka import KafkaConsumer, TopicPartition
 
 from ingestion.contracts import DLQ_TOPIC, VIDEOS_TOPIC
 from ingestion.generator import HOUR, GeneratorConfig, World
-from ingestion.producer import ensure_topics, make_admin, topic_name
-from ingestion.settings import IngestSettings
+from ingestion.producer import ensure_topics, make_admin
+from ingestion.settings import IngestSettings, topic_name
+from kol.redis_keys import RedisKeys
 from kol.settings import REPO_ROOT, Settings
 from streaming.checkpoint import last_finished_batch
 from streaming.engine import BatchResult, CreatorDelta, StateDelta
@@ -42,7 +43,7 @@ from streaming.events import STREAM_TOPICS
 from streaming.feed import RawSink
 from streaming.job import query_id, run
 from streaming.settings import ALERTS_TOPIC, SCORES_TOPIC, StreamSettings
-from streaming.sinks import Keys, RedisStore, redis_client
+from streaming.sinks import RedisStore, redis_client
 
 pytestmark = pytest.mark.integration
 
@@ -302,7 +303,7 @@ def committed(r: redis.Redis, prefix: str, checkpoint: Path) -> int:
     took longer than the whole run once Redis held a few hundred thousand other keys."""
     if not (checkpoint / "metadata").exists():
         return -1  # the query has not started yet
-    raw = r.get(Keys(prefix, query_id(checkpoint)).commit)
+    raw = r.get(RedisKeys(prefix, query_id(checkpoint)).commit)
     return -1 if raw is None else int(raw)
 
 

@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -353,9 +354,42 @@ def test_kafka_killed_while_producing_and_streaming_loses_nothing(
         kafka_to_bronze.run(LANDED)
         assert not bronze_gaps(spark, settings, ingest), "offsets in Kafka that Bronze lacks"
         got = bronze_content(spark, settings, prefix)
+        dead_letters = dlq_content(settings, prefix)
     # Silver cannot be compared: it keeps each event_id once across all topics, and this is
     # the same world (same ids) as the reference, which landed first.
     assert got == bronze_content(spark, settings, world)
+    # The producer's dead letters are the world's invalid events, none added by the outage
+    # (each once, unless the world had to be sent again).
+    reference = dlq_content(settings, world)
+    assert set(dead_letters) == set(reference)
+    if not failed:
+        assert dead_letters == reference
+
+
+def dlq_content(settings: Settings, prefix: str) -> Counter[tuple[str, str, str]]:
+    """The dead-letter records of the topics under ``prefix``: (topic, reason, payload) with
+    how often each is there (their rejected_at is the time of sending, so left out)."""
+    import orjson
+    from kafka import KafkaConsumer, TopicPartition
+
+    from ingestion.contracts import DLQ_TOPIC
+
+    consumer = KafkaConsumer(**settings.kafka_client_config(), consumer_timeout_ms=5000)
+    try:
+        topic = f"{prefix}{DLQ_TOPIC}"
+        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        consumer.assign(parts)
+        consumer.seek_to_beginning(*parts)
+        ends = consumer.end_offsets(parts)
+        out: Counter[tuple[str, str, str]] = Counter()
+        while any(consumer.position(tp) < end for tp, end in ends.items()):
+            for records in consumer.poll(timeout_ms=2000).values():
+                for r in records:
+                    d = orjson.loads(r.value)
+                    out[(d["topic"], d["reason"], d["payload"])] += 1
+        return out
+    finally:
+        consumer.close()
 
 
 def bronze_content(spark: Any, settings: Settings, prefix: str) -> dict[str, tuple[int, int]]:

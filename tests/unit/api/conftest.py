@@ -22,12 +22,12 @@ from api import deps
 from api.cache import dumps
 from api.errors import ServiceUnavailable
 from api.keys import ApiKey
-from api.live import LiveKeys
 from api.main import create_app
 from api.models import ModelOutput, ModelRegistry, features_matrix
 from api.ratelimit import Decision, decide
 from api.schemas import KolFeatures
 from api.settings import ApiSettings
+from kol.redis_keys import RedisKeys
 from kol.settings import Settings
 
 KEY = "kol_testkey0001_secret"
@@ -67,7 +67,7 @@ class FakeLive:
     score_hashes: dict[str, dict[str, str]] = field(default_factory=dict)
     alerts_list: list[dict[str, Any]] = field(default_factory=list)
     cache: dict[str, bytes] = field(default_factory=dict)
-    keys: LiveKeys = field(default_factory=lambda: LiveKeys("kol:", "alerts"))
+    keys: RedisKeys = field(default_factory=lambda: RedisKeys("kol:"))
 
     def _check(self) -> None:
         if self.down:

@@ -93,3 +93,21 @@ def test_stack_service_runs_uvicorn_from_settings(
     svc.prepare()
     assert Path(svc.env()["PROMETHEUS_MULTIPROC_DIR"]).is_dir()
     assert not svc.health().ok  # nothing listens there
+
+
+def test_the_stack_service_serves_what_kol_api_serves() -> None:
+    """One server definition: the supervised command line and `kol api`'s uvicorn.run agree."""
+    from api.server import APP, uvicorn_command, uvicorn_options
+    from api.service import ApiService
+    from api.settings import ApiSettings
+    from kol.settings import Settings
+
+    s = ApiSettings(core=Settings(), port=8123, workers=3)
+    cmd = uvicorn_command(s)
+    opts = uvicorn_options(s)
+    assert cmd[cmd.index("--factory") + 1] == APP and opts["factory"] is True
+    for flag, key in (("--host", "host"), ("--port", "port"), ("--workers", "workers")):
+        assert cmd[cmd.index(flag) + 1] == str(opts[key])
+    assert cmd[cmd.index("--port") + 1] == "8123" and opts["access_log"] is False
+    service = ApiService(Settings())
+    assert service.command() == uvicorn_command(service.api)

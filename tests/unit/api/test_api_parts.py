@@ -19,7 +19,7 @@ from api.cache import GoldCache, pack, unpack
 from api.errors import ServiceUnavailable
 from api.gold import GoldReader, map_trino_error
 from api.keys import KEY_PREFIX, ApiKey, KeyRing, hash_key, new_key
-from api.live import TREND_LABELS, LiveKeys, label_bounds, parse_alert
+from api.live import TREND_LABELS, label_bounds, parse_alert
 from api.models import (
     FEATURES,
     ModelOutput,
@@ -37,6 +37,7 @@ from api.routes.trending import trending_item
 from api.schemas import KolFeatures
 from api.scoring import parse_reasons
 from api.settings import ApiSettings
+from kol.redis_keys import RedisKeys
 
 G = "iceberg.gold"
 FULL = Q.GoldCatalog(
@@ -113,15 +114,10 @@ def test_like_pattern_escapes_wildcards() -> None:
 
 
 # ---- Redis layout ---------------------------------------------------------------------------
-def test_key_layout_matches_the_stream_job() -> None:
+def test_trend_labels_match_the_stream_job() -> None:
     from streaming.score import LABELS, label_for
     from streaming.settings import StreamSettings
-    from streaming.sinks import Keys
 
-    ours, theirs = LiveKeys("kol:", "alerts"), Keys("kol:")
-    assert ours.trending("tiktok:a") == theirs.score("tiktok:a")
-    assert ours.rank() == theirs.rank() and ours.rank("youtube") == theirs.rank("youtube")
-    assert ours.stats == theirs.stats
     assert TREND_LABELS == LABELS
     s = ApiSettings()
     for score in (0.0, 19.99, 20.0, 39.9, 40.0, 59.99, 60.0, 79.99, 80.0, 100.0):
@@ -165,7 +161,7 @@ class DictLive:
     def __init__(self) -> None:
         self.data: dict[str, bytes] = {}
         self.ttls: dict[str, int] = {}
-        self.keys = LiveKeys("kol:", "alerts")
+        self.keys = RedisKeys("kol:")
         self.down = False
 
     async def cache_get(self, key: str) -> bytes | None:
@@ -374,14 +370,14 @@ def test_fixed_window_decision() -> None:
 
 
 class DownLive:
-    keys = LiveKeys("kol:", "alerts")
+    keys = RedisKeys("kol:")
 
     async def incr_window(self, key: str, ttl_s: int, by: int = 1) -> int:
         raise ServiceUnavailable("redis", "down")
 
 
 class CountingLive:
-    keys = LiveKeys("kol:", "alerts")
+    keys = RedisKeys("kol:")
 
     def __init__(self) -> None:
         self.counts: dict[str, int] = {}

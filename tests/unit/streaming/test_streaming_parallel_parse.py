@@ -38,15 +38,15 @@ def table() -> pa.Table:
     return kafka_rows(records)
 
 
-@pytest.fixture(scope="module", params=[True, False], ids=["with-caller", "workers-only"])
-def parser(request: pytest.FixtureRequest) -> Iterator[ParallelParser]:
-    p = ParallelParser(TOPIC_OF, 3600, workers=2, local=request.param)
+@pytest.fixture(scope="module")
+def parser() -> Iterator[ParallelParser]:
+    p = ParallelParser(TOPIC_OF, 3600, workers=2)
     yield p
     p.close()
 
 
 def test_split_parse_equals_one_pass(table: pa.Table, parser: ParallelParser) -> None:
-    assert table.num_rows >= ParallelParser.MIN_SPLIT  # really split, in three or two
+    assert table.num_rows >= ParallelParser.MIN_SPLIT  # really split, in three
     expected, expected_rejects = parse_table(table, TOPIC_OF, 3600)
 
     frame, rejected = parser(table)

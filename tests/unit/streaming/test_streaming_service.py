@@ -13,10 +13,11 @@ import pandas as pd
 import pytest
 
 from ingestion.contracts import VIDEOS_TOPIC
+from kol.redis_keys import RedisKeys
 from kol.settings import Settings
 from streaming.service import StreamService
 from streaming.settings import StreamSettings
-from streaming.sinks import Keys, dead_letter
+from streaming.sinks import dead_letter
 from streaming.trust import TrustScorer, to_trust_score
 
 
@@ -77,8 +78,8 @@ def test_dead_letters_carry_the_contract_code_and_the_source_offset() -> None:
 
 
 def test_redis_key_layout() -> None:
-    keys = Keys("kol:", "q1")
-    assert keys.score("tiktok:ann") == "kol:trending:tiktok:ann"
+    keys = RedisKeys("kol:", "q1")
+    assert keys.trending("tiktok:ann") == "kol:trending:tiktok:ann"
     assert keys.rank("youtube") == "kol:trending:rank:youtube"
     assert keys.rank() == "kol:trending:rank:all"
     assert keys.commit == "kol:stream:q1:commit"
