@@ -10,9 +10,7 @@ A gate runs one GX checkpoint per table, then updates the Data Docs under
 
 Bronze and Silver are gated inside the job that wrote them (:func:`gate_written`), in the job's
 own Spark session: a gate of its own cost a Spark start and a GX import (about 45 s of a small
-day's run) for checks that take seconds. Gold is gated by dbt's tests and the ``gold`` suite,
-which reads the interval's days of the Gold tables with pyiceberg into pandas: a day of Gold is
-one row per creator, and no Spark is started for it.
+day's run) for checks that take seconds. Gold is gated by dbt's tests and the ``gold`` suite.
 
 Speed: a checkpoint first runs ``BOOLEAN_ONLY``,
 which spares GX a Spark job per column check to collect sample unexpected values, and only a
@@ -33,7 +31,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-import pandas as pd
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -109,16 +106,12 @@ def prefetch_gx() -> threading.Thread:
 
 
 @contextmanager
-def gate_session(layer: str, settings: Settings) -> Iterator[SparkSession | None]:
+def gate_session(layer: str, settings: Settings) -> Iterator[SparkSession]:
     """A Spark session for one gate, GX imported meanwhile (both take seconds, on different
-    cores: the JVM starts in its own process). None for Gold, which needs no Spark."""
+    cores: the JVM starts in its own process)."""
     from kol.spark import spark_session
 
     importing = prefetch_gx()
-    if layer == "gold":
-        importing.join()
-        yield None
-        return
     spark = spark_session(f"kol-gate-{layer}", settings)
     try:
         importing.join()
@@ -137,12 +130,11 @@ def validate(
     context: Any,
     layer: str,
     table: str,
-    df: DataFrame | pd.DataFrame,
+    df: DataFrame,
     expectations: list[dict[str, Any]],
     params: dict[str, Any],
 ) -> Validated:
-    """Run one table's expectations through a GX checkpoint; returns the failed ones, described.
-    ``df`` is a Spark or a pandas DataFrame (each has its GX data source)."""
+    """Run one table's expectations through a GX checkpoint; returns the failed ones, described."""
     import great_expectations as gx
     from great_expectations.data_context.types.resource_identifiers import (
         ExpectationSuiteIdentifier as SuiteId,
@@ -150,10 +142,7 @@ def validate(
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
     name = f"{layer}.{table}"
-    if isinstance(df, pd.DataFrame):
-        source = context.data_sources.add_or_update_pandas(name="kol_pandas")
-    else:
-        source = context.data_sources.add_or_update_spark(name="kol_spark")
+    source = context.data_sources.add_or_update_spark(name="kol_spark")
     asset = (
         source.get_asset(name)
         if name in source.get_asset_names()
@@ -197,15 +186,13 @@ def validate(
 
 
 def layer_frames(
-    spark: SparkSession | None, settings: Settings, layer: str, interval: Interval
-) -> dict[str, DataFrame] | dict[str, pd.DataFrame]:
+    spark: SparkSession, settings: Settings, layer: str, interval: Interval
+) -> dict[str, DataFrame]:
     """The interval's slice of every table of a layer (plus the Silver accounting summary)."""
     ingest = get_ingest_settings()
     cat = settings.iceberg_catalog_name
     if layer == "gold":
-        return gold_frames(settings, interval)
-    if spark is None:
-        raise ValueError(f"the {layer} gate needs a Spark session")
+        return gold_frames(spark, settings, interval)
     frames: dict[str, DataFrame] = {}
     summary_rows: list[tuple[str, int | None, int | None, float | None, float | None]] = []
     arrivals: list[datetime | None] = []
@@ -241,34 +228,32 @@ def layer_frames(
     return frames
 
 
-def gold_frames(settings: Settings, interval: Interval) -> dict[str, pd.DataFrame]:
-    """The interval's days of the Gold tables the suite checks (the schema from KOL_GOLD_SCHEMA),
-    read with pyiceberg."""
+def gold_frames(
+    spark: SparkSession, settings: Settings, interval: Interval
+) -> dict[str, DataFrame]:
+    """The interval's days of the Gold tables the suite checks (the schema from KOL_GOLD_SCHEMA)."""
     from gold.runner import interval_days
     from gold.settings import get_gold_settings
-    from kol.iceberg import catalog, day_filter
 
-    cat = catalog(settings)
     schema = get_gold_settings().schema_name
     first, until = interval_days(interval.start.isoformat(), interval.end.isoformat())
     return {
-        table: cat.load_table(f"{schema}.{table}")
-        .scan(row_filter=day_filter(first, until))
-        .to_pandas()
+        table: spark.table(f"{settings.iceberg_catalog_name}.{schema}.{table}").where(
+            (F.col("date_day") >= F.lit(first)) & (F.col("date_day") < F.lit(until))
+        )
         for table in GOLD_TABLES
     }
 
 
 def run_gate(
-    spark: SparkSession | None,
+    spark: SparkSession,
     settings: Settings,
     layer: str,
     interval: Interval,
     quality: QualitySettings | None = None,
-    frames: dict[str, DataFrame] | dict[str, pd.DataFrame] | None = None,
+    frames: dict[str, DataFrame] | None = None,
 ) -> GateResult:
-    """Validate a layer for an interval. ``frames`` overrides the tables (used by tests).
-    ``spark`` may be None for Gold."""
+    """Validate a layer for an interval. ``frames`` overrides the tables (used by tests)."""
     if layer not in LAYERS:
         raise ValueError(f"unknown layer {layer!r}; known: {', '.join(LAYERS)}")
     suite = load_suite(layer)
@@ -281,14 +266,11 @@ def run_gate(
         if not expectations:
             continue
         result.checked += len(expectations)
-        if isinstance(df, pd.DataFrame):
+        df = df.cache()
+        try:
             validated = validate(context, layer, table, df, expectations, params)
-        else:
-            df = df.cache()
-            try:
-                validated = validate(context, layer, table, df, expectations, params)
-            finally:
-                df.unpersist()
+        finally:
+            df.unpersist()
         result.failures += validated.failures
         docs += validated.ids
     context.build_data_docs(resource_identifiers=docs)

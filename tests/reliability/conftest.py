@@ -51,6 +51,10 @@ def restart(settings: Settings, name: str) -> float:
     """`kol stack up`, as an operator would run it: ``name`` and whatever else the outage took
     down (Airflow's components exit when PostgreSQL goes); the seconds until all are healthy."""
     t0 = time.monotonic()
-    manager.up(settings)
+    with pytest.MonkeyPatch.context() as mp:
+        # The services start with this process's environment: the stack's, not the topic
+        # prefix of a test's world (Airflow's tasks would read that world's topics after).
+        mp.delenv("KOL_INGEST_TOPIC_PREFIX", raising=False)
+        manager.up(settings)
     assert not manager.faults(manager.status(settings)), f"the stack did not recover from {name}"
     return time.monotonic() - t0

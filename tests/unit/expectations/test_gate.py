@@ -112,21 +112,24 @@ def test_verdict_names_each_failure_the_count_and_the_docs(tmp_path: Path) -> No
     assert passed[0] == f"bronze gate for {DAY}: 4 checks passed"
 
 
-def test_gold_suite_catches_a_repeated_creator_day_and_an_empty_table(settings: Settings) -> None:
-    """Gold is gated on pandas frames (read with pyiceberg), without Spark."""
-    import pandas as pd
+KOL_DAILY_SCHEMA = (
+    "kol_id STRING, date_day DATE, platform STRING, followers BIGINT, engagement_rate DOUBLE"
+)
 
+
+def test_gold_suite_catches_a_repeated_creator_day_and_an_empty_table(
+    spark: SparkSession, settings: Settings
+) -> None:
     day = DAY.start.date()
     rows = [
         ("tiktok:alice", day, "tiktok", 1200, 0.05),
         ("tiktok:alice", day, "tiktok", 1250, 0.05),  # the day merged twice
         ("youtube:bob", day, "youtube", 5_000_000, 1.7),  # engagement above 100 %
     ]
-    columns = ["kol_id", "date_day", "platform", "followers", "engagement_rate"]
-    daily = pd.DataFrame(rows, columns=columns)
-    empty = pd.DataFrame([], columns=[*columns, "followers_rank"])
+    daily = spark.createDataFrame(rows, KOL_DAILY_SCHEMA)
+    empty = spark.createDataFrame([], f"{KOL_DAILY_SCHEMA}, followers_rank INT")
     result = run_gate(
-        None, settings, "gold", DAY, frames={"fct_kol_daily": daily, "kol_rankings_daily": empty}
+        spark, settings, "gold", DAY, frames={"fct_kol_daily": daily, "kol_rankings_daily": empty}
     )
     text = "\n".join(result.failures)
     assert "expect_compound_columns_to_be_unique" in text
@@ -134,5 +137,5 @@ def test_gold_suite_catches_a_repeated_creator_day_and_an_empty_table(settings: 
     assert "gold.kol_rankings_daily: expect_table_row_count_to_be_between" in text
     assert len(result.failures) == 3
 
-    good = pd.DataFrame([rows[0]], columns=columns)
-    assert run_gate(None, settings, "gold", DAY, frames={"fct_kol_daily": good}).ok
+    good = spark.createDataFrame([rows[0]], KOL_DAILY_SCHEMA)
+    assert run_gate(spark, settings, "gold", DAY, frames={"fct_kol_daily": good}).ok
