@@ -185,7 +185,7 @@ class Settings(BaseSettings):
     @property
     def redis_url(self) -> str:
         """redis:// URL with the password, for ``Redis.from_url`` (sync and asyncio alike)."""
-        pw = self.redis_password.get_secret_value() if self.redis_password else ""
+        pw = secret(self.redis_password)
         auth = f":{quote(pw, safe='')}@" if pw else ""
         return f"redis://{auth}{self.redis_host}:{self.redis_port}/{self.redis_db}"
 
@@ -197,12 +197,12 @@ class Settings(BaseSettings):
     @property
     def kafka_auth(self) -> bool:
         """Whether the broker requires SASL/PLAIN: unless kafka_password is an empty string."""
-        return bool(self.kafka_password and self.kafka_password.get_secret_value())
+        return bool(secret(self.kafka_password))
 
     def kafka_jaas_config(self, **extra: str) -> str:
         """A PlainLoginModule JAAS line for kafka_user; ``extra`` adds options (the broker's
         ``user_<name>`` entries)."""
-        pw = self.kafka_password.get_secret_value() if self.kafka_password else ""
+        pw = secret(self.kafka_password)
         options = {"username": self.kafka_user, "password": pw, **extra}
         quoted = " ".join(f'{k}="{_jaas_escape(v)}"' for k, v in options.items())
         return f"org.apache.kafka.common.security.plain.PlainLoginModule required {quoted};"
@@ -254,7 +254,7 @@ class Settings(BaseSettings):
     @property
     def mlflow_auth(self) -> tuple[str, str] | None:
         """(user, password) for HTTP basic auth, or None when MLflow runs without it."""
-        pw = self.mlflow_password.get_secret_value() if self.mlflow_password else ""
+        pw = secret(self.mlflow_password)
         return (self.mlflow_user, pw) if pw else None
 
     def mlflow_login(self) -> str:
@@ -282,7 +282,7 @@ class Settings(BaseSettings):
     @property
     def trino_auth(self) -> bool:
         """Trino requires a password (over HTTPS); off only when trino_password is empty."""
-        return bool(self.trino_password and self.trino_password.get_secret_value())
+        return bool(secret(self.trino_password))
 
     @property
     def trino_http_scheme(self) -> str:
@@ -306,6 +306,11 @@ class Settings(BaseSettings):
 def _jaas_escape(value: str) -> str:
     """A value inside a JAAS option's double quotes."""
     return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def secret(value: SecretStr | None) -> str:
+    """A credential setting's value; "" for a service that runs without authentication."""
+    return value.get_secret_value() if value is not None else ""
 
 
 # Fields filled from installation_secret() when not set.

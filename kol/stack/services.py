@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from kol.settings import Settings, installation_secret
+from kol.settings import Settings, installation_secret, secret
 
 
 class ServiceError(RuntimeError):
@@ -283,7 +283,7 @@ class Redis(Service):
     def prepare(self) -> None:
         # The password goes in a 0600 file, not on the command line where `ps` shows it.
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        password = self.s.redis_password.get_secret_value() if self.s.redis_password else ""
+        password = secret(self.s.redis_password)
         lines = [
             f"bind {self.s.bind_host}",
             f"port {self.s.redis_port}",

@@ -25,7 +25,7 @@ from fastapi.testclient import TestClient
 from api.keys import KeyStore
 from api.main import create_app
 from api.settings import ApiSettings
-from kol.settings import Settings
+from kol.settings import Settings, secret
 from kol.trino import query
 from streaming.settings import StreamSettings
 from tests.polling import wait_for
@@ -451,7 +451,7 @@ def own_redis(settings: Settings) -> Iterator[tuple[Settings, Any]]:
     binary = shutil.which("redis-server") or "/usr/bin/redis-server"
     port = free_port()
     core = settings.model_copy(update={"redis_port": port})
-    password = core.redis_password.get_secret_value() if core.redis_password else ""
+    password = secret(core.redis_password)
     cmd = [
         binary,
         "-",
