@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV ?= uv
 RUN := $(UV) run --frozen
 # What `make lint` type-checks: every package of the product (tests and bench/ are not).
-PACKAGES := kol ingestion spark_jobs expectations gold ml streaming api dags dashboard
+PACKAGES := kol ingestion spark_jobs expectations gold ml streaming api dashboard dags shell
 export PATH := $(HOME)/.local/bin:$(PATH)
 
 .DEFAULT_GOAL := help

@@ -23,9 +23,9 @@ import uuid
 from rich.console import Console
 from world import produce_world
 
-from kol.pipeline_cli import run_day, run_log, task_durations
 from kol.settings import get_settings
 from kol.trino import query
+from shell.pipeline_cli import run_day, run_log, task_durations
 
 
 def main() -> None:

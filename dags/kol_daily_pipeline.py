@@ -19,7 +19,7 @@ gate fails its task at once (no retries: bad data stays bad); the expectations t
 in the task log and in the Data Docs under `$KOL_HOME/gx`.
 
 Every task is idempotent on the interval: clear and re-run any of them, or backfill a range.
-Logic lives in `kol.orchestration`; this file only wires it.
+Logic lives in `shell.orchestration`; this file only wires it.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ from airflow.sdk import dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from dags.assets import GOLD_READY
-from kol import orchestration as orch
-from kol.operators import GatedSparkSubmitOperator
 from ml.tasks import batch_scoring_task
+from shell import orchestration as orch
+from shell.operators import GatedSparkSubmitOperator
 
 
 @dag(

@@ -12,7 +12,7 @@ import pendulum
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 from airflow.sdk import dag, task
 
-from kol import orchestration as orch
+from shell import orchestration as orch
 
 
 @dag(

@@ -33,8 +33,8 @@ import pendulum
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
 from dags.assets import GOLD_READY
-from kol import orchestration as orch
 from ml import tasks
+from shell import orchestration as orch
 
 # The daily pipeline's asset (same name and URI as in kol_daily_pipeline).
 

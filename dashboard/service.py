@@ -18,7 +18,7 @@ from api.keys import KeyStoreLike, stored_key
 from api.settings import ApiSettings
 from dashboard.settings import DashboardSettings
 from kol.settings import REPO_ROOT, Settings
-from kol.stack.services import AirflowApi, Health, Service, ServiceError
+from shell.stack.services import AirflowApi, Health, Service, ServiceError
 
 KEY_NAME = "dashboard"
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ingestion.settings import IngestSettings, get_ingest_settings
 from kol.settings import REPO_ROOT, Settings
-from kol.stack.services import Health, Service
+from shell.stack.services import Health, Service
 
 # Healthy when an event was delivered this recently (the pace is a few events a second).
 FRESH_S = 60.0

@@ -35,6 +35,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from kol import process
+from kol.settings import REPO_ROOT
 from ml.settings import MlSettings
 
 log = logging.getLogger("kol.ml.evaluate")
@@ -239,12 +241,11 @@ def build_world(
     ml: MlSettings, world: EvalWorld, on_step: Callable[[str, float], None] | None = None
 ) -> None:
     """Land the world through Kafka, Bronze, Silver and dbt (step logs under logs/evaluate/)."""
-    from kol.demo import run_kol
-
     with world_env(world):
         for step, args in world_steps(world, ml.core.data_dir):
             t0 = time.perf_counter()
-            run_kol(ml.core, f"evaluate-{world.name}-{step}", *args)
+            log = ml.core.log_dir / "evaluate" / f"{world.name}-{step}.log"
+            process.run_kol(log, *args, cwd=REPO_ROOT)
             if on_step:
                 on_step(f"{world.name}: {step}", time.perf_counter() - t0)
 

@@ -10,9 +10,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from kol import process
 from kol.redis_keys import RedisKeys
 from kol.settings import get_settings
-from kol.stack import process
 from streaming.service import StreamService, describe
 from streaming.settings import get_stream_settings
 from streaming.sinks import redis_client

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from kol.settings import Settings
-from kol.stack import manager
+from shell.stack import manager
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

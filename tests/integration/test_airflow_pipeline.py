@@ -25,7 +25,9 @@ from ingestion.generator import GeneratorConfig
 from ingestion.pipeline import run_world
 from ingestion.producer import ProcessKafkaSink, ensure_topics
 from ingestion.settings import get_ingest_settings
-from kol.pipeline_cli import (
+from kol.settings import Settings
+from kol.trino import query
+from shell.pipeline_cli import (
     DAG_ID,
     airflow,
     create_backfill,
@@ -35,8 +37,6 @@ from kol.pipeline_cli import (
     task_starts,
     tasks_run,
 )
-from kol.settings import Settings
-from kol.trino import query
 from streaming.feed import RawSink
 
 # Days of their own: in 2025, away from other tests' worlds (the DAG reads the platform's own
@@ -184,7 +184,7 @@ def test_a_failing_silver_gate_stops_the_run_before_dbt(settings: Settings) -> N
 
 def test_the_ui_answers_and_lists_the_dags(settings: Settings) -> None:
     assert httpx.get(f"{settings.airflow_url}/", timeout=10).status_code == 200
-    from kol.stack.services import AirflowApi
+    from shell.stack.services import AirflowApi
 
     user, password = AirflowApi(settings).credentials()
     token = httpx.post(

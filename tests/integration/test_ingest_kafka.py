@@ -24,7 +24,7 @@ from ingestion.generator import GeneratorConfig, World, replay
 from ingestion.producer import KafkaEventSink, ensure_topics, make_admin
 from ingestion.settings import IngestSettings, get_ingest_settings
 from kol.settings import REPO_ROOT, Settings
-from kol.stack.services import all_services
+from shell.stack.services import all_services
 
 pytestmark = pytest.mark.integration
 

@@ -137,7 +137,7 @@ def world(
 
 
 def kol(*args: str) -> Any:
-    from kol.cli import app
+    from shell.cli import app
 
     result = CliRunner().invoke(app, list(args))
     assert result.exit_code == 0, (result.output, result.exception)

@@ -3,8 +3,8 @@ Kafka, Redis and MLflow answer the platform's own clients."""
 
 from __future__ import annotations
 
-from kol import smoke
 from kol.settings import Settings
+from shell import smoke
 
 
 def test_spark_writes_trino_and_pyiceberg_read_the_same_rows(spark, settings, unique):  # type: ignore[no-untyped-def]

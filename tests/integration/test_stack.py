@@ -9,9 +9,10 @@ import time
 
 from typer.testing import CliRunner
 
-from kol.cli import app
+from kol import process
 from kol.settings import Settings
-from kol.stack import manager, process
+from shell.cli import app
+from shell.stack import manager
 
 
 def test_status_json_reports_every_service_healthy(settings: Settings) -> None:

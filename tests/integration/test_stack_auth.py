@@ -11,7 +11,7 @@ import pytest
 import redis
 
 from kol.settings import Settings
-from kol.stack.services import all_services
+from shell.stack.services import all_services
 
 pytestmark = pytest.mark.integration
 

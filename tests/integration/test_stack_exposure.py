@@ -8,7 +8,7 @@ import psutil
 import pytest
 
 from kol.settings import Settings
-from kol.stack import manager
+from shell.stack import manager
 
 pytestmark = pytest.mark.integration
 

@@ -25,9 +25,9 @@ from api.settings import ApiSettings
 from dashboard import ui
 from ingestion.service import LiveProducerService, load_world
 from kol.settings import REPO_ROOT, Settings
-from kol.stack import manager
 from ml.account import has_labelled_accounts
 from ml.settings import MlSettings
+from shell.stack import manager
 
 # A world that keeps `kol demo` to a few minutes here, with the live producer's pace scaled to
 # its size (about one simulated day per 40 minutes, as the default world's).
@@ -64,7 +64,7 @@ def demo(settings: Settings) -> Iterator[Demo]:
     env = {**os.environ, **DEMO_ENV}
     started = time.monotonic()
     run = subprocess.run(
-        [sys.executable, "-m", "kol.cli", "demo"],
+        [sys.executable, "-m", "shell.cli", "demo"],
         env=env,
         cwd=REPO_ROOT,
         capture_output=True,
@@ -80,7 +80,7 @@ def demo(settings: Settings) -> Iterator[Demo]:
 
 
 def planted_breakouts(settings: Settings) -> set[str]:
-    from kol.demo import live_breakouts
+    from shell.demo import live_breakouts
 
     planted = live_breakouts(settings)
     assert planted, (
@@ -97,7 +97,7 @@ def test_demo_leaves_every_part_running(demo: Demo) -> None:
 
 
 def test_both_champions_are_registered(demo: Demo) -> None:
-    from kol.demo import champions
+    from shell.demo import champions
 
     versions = champions(demo.settings)
     kinds = ("trust", "success", "account") if ACCOUNTS else ("trust", "success")
@@ -121,8 +121,8 @@ def test_scores_say_what_they_rest_on_and_the_stream_scores_accounts_live(demo: 
 
 
 def test_latest_day_was_run_by_airflow_and_scored(demo: Demo) -> None:
-    from kol.demo import gold_has_day
-    from kol.stack.services import AirflowApi
+    from shell.demo import gold_has_day
+    from shell.stack.services import AirflowApi
 
     world = load_world(demo.settings)
     user, password = AirflowApi(demo.settings).credentials()

@@ -12,8 +12,9 @@ from collections.abc import Iterator
 import psutil
 import pytest
 
+from kol import process
 from kol.settings import Settings
-from kol.stack import manager, process
+from shell.stack import manager
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

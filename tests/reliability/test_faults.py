@@ -40,10 +40,11 @@ from ingestion.generator import GeneratorConfig
 from ingestion.pipeline import run_world
 from ingestion.producer import KafkaEventSink, ensure_topics
 from ingestion.settings import get_ingest_settings
+from kol import process
 from kol.settings import REPO_ROOT, Settings
 from kol.spark import spark_session
-from kol.stack import manager, process
 from kol.trino import query
+from shell.stack import manager
 from spark_jobs import bronze_to_silver, kafka_to_bronze
 from spark_jobs.interval import Interval
 from tests.polling import wait_for

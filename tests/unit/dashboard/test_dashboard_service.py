@@ -17,7 +17,7 @@ from api.keys import hash_key
 from dashboard.service import DashboardService
 from dashboard.settings import DashboardSettings
 from kol.settings import REPO_ROOT, Settings
-from kol.stack.services import all_services
+from shell.stack.services import all_services
 
 
 @dataclass

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from kol import airflow_cli
-from kol.cli import app
+from shell import airflow_cli
+from shell.cli import app
 
 FAKE_AIRFLOW = """#!/bin/sh
 printf '%s\\n' "$@" > "$OUT/args"

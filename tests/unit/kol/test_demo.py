@@ -11,8 +11,8 @@ from rich.console import Console
 
 from ingestion.service import load_world, world_file
 from ingestion.settings import IngestSettings
-from kol.demo import DemoError, Step, run_kol, run_steps
 from kol.settings import Settings
+from shell.demo import DemoError, Step, run_kol, run_steps
 
 
 @pytest.fixture

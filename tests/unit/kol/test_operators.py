@@ -9,7 +9,7 @@ from airflow.exceptions import AirflowException, AirflowFailException
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 
 from expectations import GATE_FAILED_EXIT
-from kol.operators import GatedSparkSubmitOperator
+from shell.operators import GatedSparkSubmitOperator
 
 
 def submitting(monkeypatch: pytest.MonkeyPatch, returncode: int) -> GatedSparkSubmitOperator:

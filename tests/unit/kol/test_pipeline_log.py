@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kol.pipeline_cli import task_durations, tasks_run
+from shell.pipeline_cli import task_durations, tasks_run
 
 LOG = """\
 2026-11-22T07:23:05.446502Z [info     ] [DAG TEST] starting task_id=kafka_to_bronze map_index=-1

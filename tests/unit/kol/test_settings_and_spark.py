@@ -75,7 +75,7 @@ def test_spark_submit_args_carry_the_same_conf(local: Settings) -> None:
 
 def test_the_daily_dag_operator_arguments_hold_no_secret(local: Settings) -> None:
     """What SparkSubmitOperator gets is rendered in Airflow's UI."""
-    from kol.orchestration import spark_job_kwargs
+    from shell.orchestration import spark_job_kwargs
 
     kwargs = spark_job_kwargs("kafka_to_bronze", local)
     password = local.pg_password.get_secret_value()

@@ -15,9 +15,10 @@ from pathlib import Path
 import psutil
 import pytest
 
+from kol import process
 from kol.settings import Settings
-from kol.stack import manager, process
-from kol.stack.services import Health, Service, kafka_cluster_id
+from shell.stack import manager
+from shell.stack.services import Health, Service, kafka_cluster_id
 
 
 class FakeService(Service):
@@ -208,7 +209,7 @@ def test_a_dependency_cycle_is_an_error_not_a_hang(s, fake_services) -> None:  #
 def test_the_airflow_password_is_shown_once_then_only_where_it_is_kept(tmp_path: Path) -> None:
     import json
 
-    from kol.stack.services import AirflowApi
+    from shell.stack.services import AirflowApi
 
     api = AirflowApi(Settings(home=tmp_path))
     assert "generated at first start" in api.login(reveal=True)

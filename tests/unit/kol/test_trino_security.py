@@ -14,9 +14,9 @@ from pydantic import SecretStr
 from trino.auth import BasicAuthentication
 
 from kol.settings import Settings
-from kol.stack import trino_security
-from kol.stack.services import AirflowApi, Trino
 from kol.trino import trino_client_args
+from shell.stack import trino_security
+from shell.stack.services import AirflowApi, Trino
 
 
 def _mode(path: Path) -> int:

@@ -34,7 +34,7 @@ def test_roc_auc_on_the_test_split_reaches_the_goal() -> None:
 
 
 def test_the_ml_commands_are_mounted() -> None:
-    from kol.cli import app
+    from shell.cli import app
 
     result = CliRunner().invoke(app, ["ml", "--help"])
     assert result.exit_code == 0

@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import functools
 import json
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,8 +35,9 @@ from rich.console import Console
 from rich.table import Table
 
 from ingestion.service import DemoWorld, LiveProducerService, load_world
+from kol import process
 from kol.settings import REPO_ROOT, Settings
-from kol.stack import manager, process
+from shell.stack import manager
 
 
 class DemoError(RuntimeError):
@@ -51,22 +50,10 @@ def log_path(settings: Settings, step: str) -> Path:
 
 def run_kol(settings: Settings, step: str, *args: str) -> None:
     """``kol ARGS`` in a child process, its output in the step's log; raises naming the log."""
-    log = log_path(settings, step)
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("wb") as out:
-        out.write(f"$ kol {' '.join(args)}\n".encode())
-        out.flush()
-        code = subprocess.call(
-            [sys.executable, "-m", "kol.cli", *args],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=REPO_ROOT,
-        )
-    if code != 0:
-        raise DemoError(
-            f"`kol {' '.join(args)}` failed (exit {code})\nlog: {log}\n--- last lines ---\n"
-            + process.tail(log, 25)
-        )
+    try:
+        process.run_kol(log_path(settings, step), *args, cwd=REPO_ROOT)
+    except process.CommandFailed as exc:
+        raise DemoError(str(exc)) from exc
 
 
 # ---- what is already there (a second run skips it) ------------------------------------------
@@ -363,7 +350,7 @@ def _where_to_look(
     settings: Settings, console: Console, key: str, platform: str, username: str, world: DemoWorld
 ) -> None:
     from api.settings import ApiSettings
-    from kol.stack.services import AirflowApi
+    from shell.stack.services import AirflowApi
 
     api = ApiSettings(core=settings).base_url
     airflow_login = AirflowApi(settings).login(reveal=True)

@@ -11,8 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from kol.airflow_cli import airflow
 from kol.settings import get_settings
+from shell.airflow_cli import airflow
 
 app = typer.Typer(help="Run or backfill the daily pipeline through Airflow.")
 console = Console()

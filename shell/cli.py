@@ -13,13 +13,14 @@ from rich.table import Table
 from api.cli import app as api_app
 from gold.cli import app as gold_app
 from ingestion.cli import app as ingest_app
-from kol import airflow_cli
-from kol.jobs_cli import jobs_app, quality_app
-from kol.pipeline_cli import app as pipeline_app
+from kol import process
 from kol.settings import get_settings
-from kol.stack import manager, process
-from kol.stack.services import all_services
 from ml.cli import app as ml_app
+from shell import airflow_cli
+from shell.jobs_cli import jobs_app, quality_app
+from shell.pipeline_cli import app as pipeline_app
+from shell.stack import manager
+from shell.stack.services import all_services
 from streaming.cli import app as stream_app
 
 app = typer.Typer(help="KOL analytics platform.", no_args_is_help=True)
@@ -86,7 +87,7 @@ def stack_up(
 
 
 def _print_airflow_login(s) -> None:
-    from kol.stack.services import AirflowApi
+    from shell.stack.services import AirflowApi
 
     api = AirflowApi(s)
     if process.read_pid(api.pid_file):
@@ -136,7 +137,7 @@ def stack_logs(
 @app.command("demo")
 def demo() -> None:
     """Run the platform end to end on generated data (needs `kol stack up`)."""
-    from kol.demo import run_demo
+    from shell.demo import run_demo
 
     if not run_demo(get_settings(), console):
         raise typer.Exit(1)

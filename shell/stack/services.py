@@ -1,6 +1,6 @@
 """The local stack's services: how each is configured, started and health-checked.
 
-Every service is one foreground process supervised by ``kol.stack.manager``; configuration files
+Every service is one foreground process supervised by ``shell.stack.manager``; configuration files
 are generated from :class:`kol.settings.Settings` into ``$KOL_HOME`` on every start, so changing a
 setting and restarting is all it takes.
 """
@@ -555,7 +555,7 @@ class Trino(Service):
                 "http-server.http.port": s.trino_port,
                 "discovery.uri": f"http://{s.bind_host}:{s.trino_port}",
             }
-        from kol.stack.trino_security import ensure_certificate, password_file_line
+        from shell.stack.trino_security import ensure_certificate, password_file_line
 
         assert s.trino_password is not None  # trino_auth says so
         ensure_certificate(s)

@@ -2,7 +2,7 @@
 
 Every argument is airflow's own (`kol airflow dags list`, `kol airflow tasks test
 kol_daily_pipeline kafka_to_bronze 2026-05-01`, `kol airflow --help`); what `kol` adds is the
-environment the stack's Airflow processes run with (:func:`kol.orchestration.airflow_env`: its
+environment the stack's Airflow processes run with (:func:`shell.orchestration.airflow_env`: its
 home, metadata database, DAG folder and connections), so a data engineer need not export it.
 """
 
@@ -21,8 +21,8 @@ from typing import Any
 import typer
 from rich.console import Console
 
-from kol.orchestration import airflow_env
 from kol.settings import get_settings
+from shell.orchestration import airflow_env
 
 # The echoed command line goes to stderr: stdout is airflow's (`-o json` stays parseable).
 err = Console(stderr=True)
@@ -75,7 +75,7 @@ def airflow(*args: str, log_file: Path | None = None, env: dict[str, str] | None
             return exit_code(proc.wait())
 
 
-# How kol.cli registers :func:`run`: unknown options and extra arguments are left for airflow,
+# How shell.cli registers :func:`run`: unknown options and extra arguments are left for airflow,
 # and --help is airflow's.
 COMMAND: dict[str, Any] = {
     "context_settings": {"allow_extra_args": True, "ignore_unknown_options": True},

@@ -19,6 +19,7 @@ import resource
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections import deque
 from dataclasses import asdict, dataclass
@@ -167,3 +168,29 @@ def tail(path: Path, lines: int = 20) -> str:
             return "".join(deque(f, maxlen=lines))
     except OSError:
         return f"(no log at {path})"
+
+
+class CommandFailed(RuntimeError):
+    """A child command failed; the message names it, its log and the log's last lines."""
+
+
+def run_kol(log: Path, *args: str, cwd: Path | None = None) -> None:
+    """``kol ARGS`` in a child process, its output in ``log``; raises naming the log.
+
+    The child is the installed ``kol`` command (next to this interpreter), not an import of the
+    application shell: layers below the shell may run it without depending on it."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as out:
+        out.write(f"$ kol {' '.join(args)}\n".encode())
+        out.flush()
+        code = subprocess.call(
+            [str(Path(sys.executable).with_name("kol")), *args],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=cwd,
+        )
+    if code != 0:
+        raise CommandFailed(
+            f"`kol {' '.join(args)}` failed (exit {code})\nlog: {log}\n--- last lines ---\n"
+            + tail(log, 25)
+        )

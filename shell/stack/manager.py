@@ -9,9 +9,9 @@ from dataclasses import asdict, dataclass
 
 import psutil
 
+from kol import process
 from kol.settings import Settings
-from kol.stack import process
-from kol.stack.services import OPTIONAL_SERVICES, Service, ServiceError, all_services
+from shell.stack.services import OPTIONAL_SERVICES, Service, ServiceError, all_services
 
 
 @dataclass
