@@ -29,7 +29,7 @@ import orjson
 from prometheus_client import Counter
 
 from api.live import LiveStore
-from api.settings import ApiSettings
+from kol.settings import ApiSettings
 
 # Bump when the shape of a cached value changes, so a deploy never reads old shapes.
 CACHE_VERSION = "v2"

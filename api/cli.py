@@ -10,7 +10,7 @@ import sys
 import typer
 
 from api.server import APP, uvicorn_options
-from api.settings import get_api_settings
+from kol.settings import get_api_settings
 
 app = typer.Typer(
     help="The REST API: serve it (no subcommand), manage its keys and cache.",

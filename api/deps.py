@@ -18,8 +18,8 @@ from api.keys import ApiKey, KeyRing
 from api.live import LiveStore
 from api.models import ModelRegistry
 from api.ratelimit import RateLimiter
-from api.settings import ApiSettings
 from ingestion.contracts import Platform
+from kol.settings import ApiSettings
 
 # The getters are `async def` although they do not await: FastAPI runs a plain `def` dependency
 # in the thread pool, a thread hop per dependency per request.

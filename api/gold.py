@@ -23,7 +23,7 @@ from trino.exceptions import HttpError, TrinoConnectionError, TrinoQueryError, T
 from api import queries as Q
 from api.cache import GoldCache
 from api.errors import InvalidRequest, ServiceUnavailable
-from api.settings import ApiSettings
+from kol.settings import ApiSettings
 from kol.trino import trino_connection
 
 log = logging.getLogger("kol.api")

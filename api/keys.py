@@ -28,7 +28,7 @@ from typing import Any, Protocol
 import anyio
 
 from api.errors import ServiceUnavailable
-from api.settings import ApiSettings
+from kol.settings import ApiSettings
 
 log = logging.getLogger("kol.api")
 

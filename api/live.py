@@ -34,8 +34,8 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from api.errors import ServiceUnavailable
-from api.settings import ApiSettings
 from kol.redis_keys import RedisKeys
+from kol.settings import ApiSettings
 from streaming.score import LABELS as TREND_LABELS
 
 log = logging.getLogger("kol.api")

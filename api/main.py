@@ -33,7 +33,7 @@ from api.observability import ObservabilityMiddleware, configure_logging
 from api.ratelimit import RateLimiter
 from api.routes import alerts, health, kols, predict, scores, search, stats, trending
 from api.routes import models as models_route
-from api.settings import ApiSettings, get_api_settings
+from kol.settings import ApiSettings, get_api_settings
 
 API_VERSION = "1.0.0"
 DOCS_ASSETS = "/static-docs"

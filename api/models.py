@@ -33,7 +33,7 @@ from prometheus_client import Gauge
 
 from api.errors import InvalidRequest, ServiceUnavailable
 from api.schemas import KolFeatures
-from api.settings import ApiSettings
+from kol.settings import ApiSettings
 from ml import features as ml_features
 from ml.account import ACCOUNT_FEATURES
 from ml.scoring import Scorer, spec_from_metadata, top_reasons

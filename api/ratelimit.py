@@ -20,7 +20,7 @@ from prometheus_client import Counter
 
 from api.errors import ServiceUnavailable
 from api.live import LiveStore
-from api.settings import ApiSettings
+from kol.settings import ApiSettings
 
 FALLBACKS = Counter(
     "kol_api_rate_limit_local_total", "Rate-limit decisions taken in memory (Redis down)"

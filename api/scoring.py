@@ -20,11 +20,10 @@ import orjson
 from api.errors import ServiceUnavailable
 from api.gold import GoldReader
 from api.live import LiveStore
-from api.settings import ApiSettings
+from kol.settings import ApiSettings, StreamSettings
 from ml.account import ACCOUNT_BANDS
 from ml.scoring import SUCCESS_BANDS, TRUST_BANDS, band_label
 from streaming import score as trend
-from streaming.settings import StreamSettings
 
 BANDS = {"trust": TRUST_BANDS, "success": SUCCESS_BANDS}
 

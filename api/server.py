@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from api.settings import ApiSettings
+from kol.settings import ApiSettings
 
 APP = "api.main:create_app"
 

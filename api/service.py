@@ -8,7 +8,6 @@ from pathlib import Path
 import httpx
 
 from api.server import uvicorn_command
-from api.settings import ApiSettings
 from kol.settings import REPO_ROOT, Settings
 from shell.stack.services import Health, Service
 
@@ -21,7 +20,7 @@ class ApiService(Service):
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
-        self.api = ApiSettings(core=settings)
+        self.api = settings.api
 
     @property
     def address(self) -> str:

@@ -23,7 +23,7 @@ import numpy as np
 from api.errors import ServiceUnavailable
 from api.models import ModelOutput, ModelRegistry, ScoringModel, predict
 from api.schemas import KolFeatures, Prediction, ProfileFields
-from api.settings import ApiSettings
+from kol.settings import ApiSettings
 from ml.account import account_features
 from ml.features import PROFILE_FEATURES
 from ml.scoring import ACCOUNT, AUDIENCE, TRUST_BANDS, band_label, combine_trust

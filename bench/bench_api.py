@@ -43,7 +43,7 @@ import redis
 
 from api.keys import KeyStore
 from api.server import uvicorn_command
-from api.settings import ApiSettings
+from kol.settings import ApiSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -354,7 +354,7 @@ def main(argv: list[str] | None = None) -> None:
             register_model(s, model_name)
         env = {
             "KOL_STREAM_REDIS_PREFIX": prefix,
-            "KOL_API_TRUST_MODEL_NAME": model_name,
+            "KOL_ML_TRUST_MODEL_NAME": model_name,
             "KOL_API_MODEL_POLL_S": "2",
             "KOL_API_WORKERS": str(workers),
             "KOL_API_LIVE_CACHE_MS": str(live_cache_ms),

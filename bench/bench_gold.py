@@ -30,17 +30,15 @@ from rich.table import Table
 from world import produce_world
 
 from gold import runner
-from gold.settings import get_gold_settings
 from ingestion.contracts import PROFILES_TOPIC
-from ingestion.settings import get_ingest_settings
-from kol.settings import Settings, get_settings
+from kol.settings import Settings, get_gold_settings, get_ingest_settings, get_settings
 from kol.trino import query, trino_connection
 
 
 def land_world(settings: Settings, creators: int, days: int, console: Console) -> dict[str, float]:
     """Generate a world into fresh topics and land it in Bronze and Silver; seconds per step."""
+    from kol.interval import Interval
     from spark_jobs import bronze_to_silver, kafka_to_bronze
-    from spark_jobs.interval import Interval
 
     prefix = get_ingest_settings().topic_prefix
     world = produce_world(creators, days, console, datetime(2026, 3, 1, tzinfo=UTC), prefix)

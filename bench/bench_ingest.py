@@ -31,8 +31,7 @@ from ingestion.producer import (
     make_producer,
     topic_name,
 )
-from ingestion.settings import IngestSettings, get_ingest_settings
-from kol.settings import Settings, get_settings
+from kol.settings import IngestSettings, Settings, get_ingest_settings, get_settings
 
 
 def _timed(fn: Callable[[], int]) -> tuple[int, float]:

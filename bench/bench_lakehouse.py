@@ -27,7 +27,7 @@ from rich.table import Table
 from world import produce_world
 
 from kol import jfr
-from spark_jobs.interval import Interval
+from kol.interval import Interval
 
 
 def print_profile(console: Console, stage: str, path: Path) -> None:
@@ -65,8 +65,7 @@ def main() -> None:
     start, events = world.start, world.events
 
     # Imported here so the Spark JVM is not competing with the producers above.
-    from ingestion.settings import get_ingest_settings
-    from kol.settings import get_settings
+    from kol.settings import get_ingest_settings, get_settings
     from kol.spark import spark_session
     from spark_jobs import bronze_to_silver, kafka_to_bronze
     from spark_jobs.reconcile import bronze_gaps

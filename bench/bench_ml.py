@@ -74,7 +74,7 @@ def synthetic(n: int, seed: int = 0) -> pd.DataFrame:
 
 
 def train_synthetic() -> Any:
-    from ml.settings import MlSettings
+    from kol.settings import MlSettings
     from ml.train import fit_classifier
 
     rows = synthetic(4000, seed=1)
@@ -90,13 +90,13 @@ def load_models(force_synthetic: bool) -> tuple[Any, Any, str]:
     import mlflow
 
     from api.models import MlflowModel, mlflow_loader
-    from api.settings import ApiSettings
+    from kol.settings import ApiSettings
 
     api_settings = ApiSettings(reasons_top_n=3)
     if not force_synthetic:
         try:
+            from kol.settings import get_ml_settings
             from ml.batch import champions
-            from ml.settings import get_ml_settings
 
             scorers, _ = champions(get_ml_settings())
             scorer = scorers.get("trust")

@@ -67,12 +67,10 @@ from ingestion.producer import (
     rdkafka_send,
     topic_name,
 )
-from ingestion.settings import IngestSettings
-from kol.settings import REPO_ROOT, Settings
+from kol.settings import ALERTS_TOPIC, REPO_ROOT, SCORES_TOPIC, IngestSettings, Settings
 from streaming.events import STREAM_TOPICS
 from streaming.feed import RawSink
 from streaming.job import input_topics
-from streaming.settings import ALERTS_TOPIC, SCORES_TOPIC
 from streaming.sinks import redis_client
 
 console = Console(stderr=True)

@@ -17,8 +17,7 @@ from rich.console import Console
 from ingestion.generator import GeneratorConfig
 from ingestion.pipeline import run_world
 from ingestion.producer import ProcessKafkaSink, ensure_topics
-from ingestion.settings import get_ingest_settings
-from kol.settings import get_settings
+from kol.settings import get_ingest_settings, get_settings
 
 
 @dataclass(frozen=True)

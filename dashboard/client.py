@@ -33,7 +33,7 @@ from api.schemas import (
     TrendingList,
     Video,
 )
-from dashboard.settings import DashboardSettings
+from kol.settings import DashboardSettings
 
 M = TypeVar("M", bound=BaseModel)
 

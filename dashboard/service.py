@@ -15,9 +15,7 @@ from pathlib import Path
 import httpx
 
 from api.keys import KeyStoreLike, stored_key
-from api.settings import ApiSettings
-from dashboard.settings import DashboardSettings
-from kol.settings import REPO_ROOT, Settings
+from kol.settings import REPO_ROOT, DashboardSettings, Settings
 from shell.stack.services import AirflowApi, Health, Service, ServiceError
 
 KEY_NAME = "dashboard"
@@ -36,8 +34,8 @@ class DashboardService(Service):
         keys: KeyStoreLike | None = None,
     ) -> None:
         super().__init__(settings)
-        self.api = ApiSettings(core=settings)
-        self.ds = dashboard or DashboardSettings()
+        self.api = settings.api
+        self.ds = dashboard or settings.dashboard
         self._keys = keys
         self._key: str | None = None
 

@@ -20,8 +20,8 @@ import streamlit as st
 
 from api.schemas import Alert
 from dashboard.client import AirflowClient, DashboardError, KolClient
-from dashboard.settings import DashboardSettings, get_dashboard_settings
 from ingestion.contracts import Platform
+from kol.settings import DashboardSettings, get_dashboard_settings
 
 log = logging.getLogger("kol.dashboard")
 

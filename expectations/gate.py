@@ -31,15 +31,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from ingestion.contracts import TOPICS
-from ingestion.settings import get_ingest_settings, topic_name
-from kol.settings import Settings
+from kol.interval import Interval
+from kol.settings import QualitySettings, Settings, get_ingest_settings, topic_name
 from spark_jobs.bronze import rows_in_interval
-from spark_jobs.interval import Interval
 from spark_jobs.tables import BRONZE, REJECTS, SILVER, TOPIC_TABLES
 
 SUITES_DIR = Path(__file__).with_name("suites")
@@ -47,19 +45,6 @@ LAYERS = ("bronze", "silver", "gold")
 # The Gold tables the gold suite checks, each sliced by `date_day` to the interval's days.
 GOLD_TABLES = ("fct_kol_daily", "kol_rankings_daily", "ml_kol_features")
 log = logging.getLogger("kol.quality")
-
-
-class QualitySettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="KOL_QUALITY_", env_file=".env", extra="ignore")
-
-    bronze_min_rows: int = 1
-    max_followers: int = 2_000_000_000  # above the largest account on any platform
-    max_reject_ratio: float = 0.05
-    max_lag_hours: float = 12.0
-    gold_min_rows: int = 1
-
-    def parameters(self) -> dict[str, Any]:
-        return self.model_dump()
 
 
 @dataclass
@@ -232,8 +217,8 @@ def gold_frames(
     spark: SparkSession, settings: Settings, interval: Interval
 ) -> dict[str, DataFrame]:
     """The interval's days of the Gold tables the suite checks (the schema from KOL_GOLD_SCHEMA)."""
-    from gold.runner import interval_days
-    from gold.settings import get_gold_settings
+    from kol.interval import interval_days
+    from kol.settings import get_gold_settings
 
     schema = get_gold_settings().schema_name
     first, until = interval_days(interval.start.isoformat(), interval.end.isoformat())

@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.table import Table
 
 from gold import runner
-from gold.settings import get_gold_settings
-from kol.settings import get_settings
+from kol.interval import interval_days
+from kol.settings import get_gold_settings, get_settings
 
 app = typer.Typer(
     help="Gold: the dbt star schema on Trino (dbt_kol/) and its BI queries.",
@@ -68,7 +68,7 @@ def build(
     if schema:
         gold = gold.model_copy(update={"schema_name": schema})
     try:
-        first, until = runner.interval_days(start, end)
+        first, until = interval_days(start, end)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     run = runner.build(

@@ -15,15 +15,18 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from datetime import time as dt_time
 from pathlib import Path
 from typing import Any
 
-from gold.settings import GoldSettings, get_gold_settings
-from ingestion.settings import get_ingest_settings
-from kol.settings import Settings, get_settings
-from spark_jobs.interval import parse_instant
+from kol.settings import (
+    GoldSettings,
+    Settings,
+    get_gold_settings,
+    get_ingest_settings,
+    get_settings,
+)
 
 # Statuses dbt gives a node that did not do its job (model error, failing test, ...).
 FAILED = frozenset({"error", "fail", "runtime error"})
@@ -62,21 +65,6 @@ class DbtRun:
     def counts(self) -> dict[str, int]:
         """Nodes per (resource type, status), e.g. {'model:success': 23, 'test:pass': 160}."""
         return dict(Counter(f"{n.resource_type}:{n.status}" for n in self.nodes))
-
-
-def interval_days(start: str | None, end: str | None) -> tuple[date | None, date | None]:
-    """A data interval as Gold's whole UTC days: the day of ``start``, and ``end`` rounded up.
-
-    Gold's facts are daily, so an interval ending mid-day still rebuilds that whole day.
-    """
-    first = parse_instant(start).date() if start else None
-    until = None
-    if end:
-        instant = parse_instant(end)
-        until = instant.date() + timedelta(days=0 if instant.time() == dt_time(0) else 1)
-    if first is not None and until is not None and until <= first:
-        raise ValueError(f"empty interval: end {end} is not after start {start}")
-    return first, until
 
 
 def gold_vars(

@@ -32,8 +32,7 @@ from ingestion.producer import (
     SendSummary,
     ensure_topics,
 )
-from ingestion.settings import get_ingest_settings
-from kol.settings import get_settings
+from kol.settings import get_ingest_settings, get_settings
 
 app = typer.Typer(
     help="Ingestion: event contracts, the KOL world generator, importers and Kafka producers.",

@@ -37,8 +37,7 @@ from tenacity import (
 )
 
 from ingestion.contracts import DLQ_TOPIC, TOPICS, BaseEvent, event_key, validate_payload
-from ingestion.settings import IngestSettings, topic_name
-from kol.settings import Settings
+from kol.settings import IngestSettings, Settings, topic_name
 
 log = logging.getLogger(__name__)
 

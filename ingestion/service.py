@@ -16,8 +16,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from ingestion.settings import IngestSettings, get_ingest_settings
-from kol.settings import REPO_ROOT, Settings
+from kol.settings import REPO_ROOT, IngestSettings, Settings, get_ingest_settings
 from shell.stack.services import Health, Service
 
 # Healthy when an event was delivered this recently (the pace is a few events a second).

@@ -24,9 +24,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kol.settings import MlSettings
 from ml.features import profile_features
 from ml.scoring import calibrate
-from ml.settings import MlSettings
 
 # The features a profile's text gives.
 ACCOUNT_TEXT_FEATURES: tuple[str, ...] = (

@@ -35,6 +35,7 @@ import pandas as pd
 
 from kol.iceberg import day_filter
 from kol.redis_keys import RedisKeys
+from kol.settings import MlSettings
 from ml import features as F
 from ml.account import read_profiles, with_account_features
 from ml.features import frame_matrix
@@ -48,7 +49,6 @@ from ml.scoring import (
     labels_for,
     load_scorer,
 )
-from ml.settings import MlSettings
 
 log = logging.getLogger("kol.ml")
 

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ml.settings import MlSettings, get_ml_settings
+from kol.settings import MlSettings, get_ml_settings
 
 app = typer.Typer(
     help="Trust and success models: training, batch scoring, real-data check.", no_args_is_help=True

@@ -36,8 +36,7 @@ import numpy as np
 import pandas as pd
 
 from kol import process
-from kol.settings import REPO_ROOT
-from ml.settings import MlSettings
+from kol.settings import REPO_ROOT, GoldSettings, MlSettings
 
 log = logging.getLogger("kol.ml.evaluate")
 
@@ -234,7 +233,7 @@ def world_ready(ml: MlSettings, world: EvalWorld) -> bool:
 
 
 def world_ml(ml: MlSettings, world: EvalWorld) -> MlSettings:
-    return ml.model_copy(update={"gold_schema": world.schema})
+    return ml.core.with_changes(gold=GoldSettings(schema_name=world.schema)).ml
 
 
 def build_world(

@@ -23,10 +23,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kol.settings import MlSettings
 from ml import account
 from ml.account import ACCOUNT_FEATURES
 from ml.scoring import calibrate
-from ml.settings import MlSettings
 from ml.train import classification_metrics, fit_classifier
 
 PLATFORM_FEATURES = (

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ml.settings import MlSettings
+from kol.settings import MlSettings
 
 ID_COLUMNS: tuple[str, ...] = ("kol_id", "date_day", "platform")
 

@@ -35,8 +35,8 @@ import orjson
 import pandas as pd
 
 from kol.iceberg import day_filter
+from kol.settings import MlSettings
 from ml.scoring import REFERENCE_KEY
-from ml.settings import MlSettings
 
 log = logging.getLogger("kol.ml")
 

@@ -12,13 +12,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kol.settings import MlSettings
 from ml import features as F
 from ml import labels as L
 from ml import registry, report
 from ml.features import FEATURES, frame_matrix
 from ml.monitoring import training_reference
 from ml.scoring import Scorer
-from ml.settings import MlSettings
 from ml.train import (
     classification_metrics,
     regression_metrics,

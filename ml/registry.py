@@ -21,8 +21,8 @@ from typing import Any
 
 from tenacity import retry, stop_after_attempt, wait_exponential
 
+from kol.settings import MlSettings
 from ml.scoring import REFERENCE_KEY, SPEC_KEY, Scorer, ScoreSpec, load_scorer
-from ml.settings import MlSettings
 
 log = logging.getLogger("kol.ml")
 

@@ -15,20 +15,13 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from ml.settings import MlSettings, get_ml_settings
+from kol.interval import day_of
+from kol.settings import MlSettings, get_ml_settings
 
 if TYPE_CHECKING:
     from ml.monitoring import DriftRecord
 
 log = logging.getLogger("kol.ml")
-
-
-def _day(start: Any) -> Any:
-    if start is None:
-        return None
-    if isinstance(start, str):
-        start = datetime.fromisoformat(start)
-    return start.astimezone(UTC).date() if isinstance(start, datetime) else start
 
 
 def score_interval(
@@ -42,7 +35,7 @@ def score_interval(
     from ml.batch import score_day
 
     ml = ml or get_ml_settings()
-    run = score_day(ml, _day(data_interval_start))
+    run = score_day(ml, day_of(data_interval_start))
     out = run.as_dict()
     out["skipped"] = None
     if not any(run.versions.values()):

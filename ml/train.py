@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kol.settings import MlSettings
 from ml.features import FEATURES, frame_matrix, log_prior, naive_forecast
 from ml.scoring import ENGAGEMENT, SHOP, SUCCESS_BANDS, TRUST_BANDS, Scorer, ScoreSpec
-from ml.settings import MlSettings
 
 log = logging.getLogger("kol.ml")
 

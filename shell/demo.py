@@ -80,7 +80,7 @@ def days_in_kafka(settings: Settings, start: datetime, end: datetime) -> bool:
 
 
 def gold_has_day(settings: Settings, table: str, column: str, day: date) -> bool:
-    from gold.settings import get_gold_settings
+    from kol.settings import get_gold_settings
     from kol.trino import query
 
     schema = get_gold_settings().schema_name
@@ -97,8 +97,8 @@ def gold_has_day(settings: Settings, table: str, column: str, day: date) -> bool
 
 def champions(settings: Settings) -> dict[str, str | None]:
     """Champion version of each model (None: none registered)."""
+    from kol.settings import get_ml_settings
     from ml.registry import mlflow_client
-    from ml.settings import get_ml_settings
 
     ml = get_ml_settings()
     client = mlflow_client(ml)
@@ -145,8 +145,8 @@ def steps(settings: Settings, world: DemoWorld) -> list[Step]:
         return "already in Kafka" if days_in_kafka(s, start, end) else None
 
     def trained() -> str | None:
+        from kol.settings import get_ml_settings
         from ml.account import has_labelled_accounts
-        from ml.settings import get_ml_settings
 
         versions = champions(s)
         if not has_labelled_accounts(get_ml_settings().external_dir):
@@ -248,9 +248,8 @@ def run_steps(console: Console, todo: list[Step]) -> None:
 
 def demo_key(settings: Settings) -> str:
     from api.keys import KeyStore, stored_key
-    from api.settings import ApiSettings
 
-    api = ApiSettings(core=settings)
+    api = settings.api
     return stored_key(KeyStore(api), "demo", settings.home / "demo" / "api_key")
 
 
@@ -317,14 +316,13 @@ def stack_memory_mb(settings: Settings) -> float:
 
 
 def run_demo(settings: Settings, console: Console) -> bool:
-    from api.settings import ApiSettings
 
     t0 = time.monotonic()
     world = load_world(settings)
     try:
         run_steps(console, steps(settings, world))
         key = demo_key(settings)
-        base = ApiSettings(core=settings).base_url
+        base = settings.api.base_url
         with console.status("waiting for a creator with its three scores through the API ..."):
             items, profile = wait_for_scores(base, key)
     except (DemoError, manager.StackError) as exc:
@@ -349,10 +347,9 @@ def run_demo(settings: Settings, console: Console) -> bool:
 def _where_to_look(
     settings: Settings, console: Console, key: str, platform: str, username: str, world: DemoWorld
 ) -> None:
-    from api.settings import ApiSettings
     from shell.stack.services import AirflowApi
 
-    api = ApiSettings(core=settings).base_url
+    api = settings.api.base_url
     airflow_login = AirflowApi(settings).login(reveal=True)
     dashboard = f"http://{settings.bind_host}:8501"
     with_dash = {s.service: s for s in manager.status(settings, None)}

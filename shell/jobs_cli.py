@@ -89,7 +89,7 @@ def check(
 ) -> None:
     """Run the layer's expectation suite on the interval; exit 1 if any expectation fails."""
     from expectations.gate import gate_session, run_gate, verdict
-    from spark_jobs.interval import Interval
+    from kol.interval import Interval
 
     settings = get_settings()
     interval = Interval.parse(start, end)

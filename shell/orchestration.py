@@ -100,7 +100,7 @@ class QualityGateFailed(RuntimeError):
 def quality_gate(layer: str, start: datetime, end: datetime) -> dict[str, Any]:
     """Run the GX suite of ``layer`` on the interval; raise naming each failed expectation."""
     from expectations.gate import gate_session, run_gate, verdict
-    from spark_jobs.interval import Interval
+    from kol.interval import Interval
 
     settings = get_settings()
     interval = Interval(start, end)
@@ -135,7 +135,7 @@ def build_gold(start: datetime, end: datetime) -> dict[str, Any]:
     ``kol_gold_ready`` asset is published.
     """
     from gold import runner
-    from gold.runner import interval_days
+    from kol.interval import interval_days
 
     first, until = interval_days(start.isoformat(), end.isoformat())
     run = runner.build(first, until)

@@ -25,8 +25,8 @@ from datetime import UTC, datetime, timedelta
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from kol.interval import Interval
 from kol.settings import Settings
-from spark_jobs.interval import Interval
 from spark_jobs.tables import (
     BRONZE,
     BRONZE_COLUMNS,

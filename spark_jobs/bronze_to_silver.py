@@ -19,11 +19,10 @@ from pyspark.sql import functions as F
 
 from expectations.gate import gate_written, prefetch_gx
 from ingestion.contracts import TOPICS
-from ingestion.settings import get_ingest_settings, topic_name
-from kol.settings import get_settings
+from kol.interval import Interval
+from kol.settings import get_ingest_settings, get_settings, topic_name
 from kol.spark import spark_session
 from spark_jobs.bronze import arrival_sql, rows_in_interval
-from spark_jobs.interval import Interval
 from spark_jobs.silver import (
     TopicAccount,
     account,

@@ -19,8 +19,7 @@ from pyspark.sql import SparkSession, Window
 from pyspark.sql import functions as F
 
 from ingestion.contracts import TOPICS
-from ingestion.settings import IngestSettings, get_ingest_settings, topic_name
-from kol.settings import Settings, get_settings
+from kol.settings import IngestSettings, Settings, get_ingest_settings, get_settings, topic_name
 from kol.spark import spark_session
 from spark_jobs.bronze import arrival, bronze_namespace
 from spark_jobs.tables import TOPIC_TABLES

@@ -23,7 +23,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from streaming.settings import StreamSettings
+from kol.settings import StreamSettings
 
 FOLLOWER_JUMP = "follower_jump"
 ENGAGEMENT_SPIKE = "engagement_spike"

@@ -12,9 +12,8 @@ from rich.table import Table
 
 from kol import process
 from kol.redis_keys import RedisKeys
-from kol.settings import get_settings
+from kol.settings import get_settings, get_stream_settings
 from streaming.service import StreamService, describe
-from streaming.settings import get_stream_settings
 from streaming.sinks import redis_client
 
 app = typer.Typer(help="The hot path: Spark Structured Streaming trending scores into Redis.")

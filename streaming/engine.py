@@ -54,10 +54,10 @@ import orjson
 import pandas as pd
 
 from ingestion.contracts import COMMENTS_TOPIC, PROFILES_TOPIC, VIDEOS_TOPIC
+from kol.settings import StreamSettings
 from ml.account import ACCOUNT_TEXT_FEATURES
 from streaming import alerts as A
 from streaming.score import TrendScore, engagement, history_buckets, trend_scores
-from streaming.settings import StreamSettings
 
 COUNTERS: Final = ("views", "likes", "comments", "shares")
 # A profile snapshot: its counters and what its text says about the account (the account

@@ -11,8 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ingestion.producer import KafkaEventSink, Routed, SendSummary
-from ingestion.settings import IngestSettings
-from kol.settings import Settings
+from kol.settings import IngestSettings, Settings
 
 
 class RawSink:

@@ -74,12 +74,18 @@ import pyarrow as pa
 
 from ingestion.contracts import DLQ_TOPIC
 from ingestion.producer import ensure_topics
-from ingestion.settings import IngestSettings, get_ingest_settings, topic_name
-from kol.settings import Settings, get_settings
+from kol.settings import (
+    IngestSettings,
+    Settings,
+    StreamSettings,
+    get_ingest_settings,
+    get_settings,
+    get_stream_settings,
+    topic_name,
+)
 from streaming.checkpoint import Offsets, batch_range, last_finished_batch
 from streaming.engine import BatchResult, TrendEngine
 from streaming.events import STREAM_TOPICS, ParallelParser, tune_gc
-from streaming.settings import StreamSettings, get_stream_settings
 from streaming.sinks import KafkaOut, RedisStore, dead_letters, redis_client
 from streaming.trust import TrustScorer
 

@@ -15,11 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ingestion.settings import IngestSettings, topic_name
-from kol.settings import Settings
+from kol.settings import IngestSettings, Settings, StreamSettings, topic_name
 from streaming.engine import TrendEngine
 from streaming.events import STREAM_TOPICS, Record, event_frame, tune_gc
-from streaming.settings import StreamSettings
 from streaming.sinks import KafkaOut, RedisStore, dead_letters, redis_client
 
 log = logging.getLogger(__name__)
@@ -110,9 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
     import json
 
-    from ingestion.settings import get_ingest_settings
-    from kol.settings import get_settings
-    from streaming.settings import get_stream_settings
+    from kol.settings import get_ingest_settings, get_settings, get_stream_settings
 
     parser = argparse.ArgumentParser(prog="python -m streaming.plain")
     parser.add_argument("--namespace", default="plain")

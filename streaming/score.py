@@ -48,7 +48,7 @@ from typing import Any, Final
 
 import numpy as np
 
-from streaming.settings import StreamSettings
+from kol.settings import StreamSettings
 
 LABELS: Final = ("Viral", "Hot", "Stable", "Cooling", "Cold")
 

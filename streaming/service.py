@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from kol.redis_keys import RedisKeys
-from kol.settings import REPO_ROOT, Settings
+from kol.settings import REPO_ROOT, Settings, StreamSettings, get_stream_settings
 from shell.stack.services import Health, Service
-from streaming.settings import StreamSettings, get_stream_settings
 
 # The heartbeat is written every 5 s; a job stuck in one micro-batch for longer than this is
 # reported unhealthy (a healthy batch takes well under a second).

@@ -39,11 +39,9 @@ from ingestion.producer import (
     route,
     topic_name,
 )
-from ingestion.settings import IngestSettings
 from kol.redis_keys import RedisKeys
-from kol.settings import Settings
+from kol.settings import IngestSettings, Settings, StreamSettings
 from streaming.engine import STATE_FORMAT, BatchResult, TrendEngine
-from streaming.settings import StreamSettings
 
 if TYPE_CHECKING:
     from streaming.events import Record

@@ -35,11 +35,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kol.settings import Settings
+from kol.settings import Settings, StreamSettings
 from ml.account import ACCOUNT_FEATURES, stream_account_rows
 from ml.features import PROFILE_FEATURES, stream_profile_rows
 from ml.scoring import Scorer, load_scorer, spec_from_metadata
-from streaming.settings import StreamSettings
 
 log = logging.getLogger(__name__)
 

@@ -38,7 +38,7 @@ from api.schemas import (
     Video,
 )
 from api.scoring import read_scores
-from api.settings import ApiSettings
+from kol.settings import ApiSettings
 
 router = APIRouter(prefix="/kols", tags=["creators"], responses=ERROR_RESPONSES)
 

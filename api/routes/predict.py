@@ -20,8 +20,8 @@ from api.schemas import (
     TrendRequest,
 )
 from api.scoring import trend_of_windows
-from api.settings import ApiSettings
 from api.trust import trust_predictions
+from kol.settings import ApiSettings
 
 router = APIRouter(prefix="/predict", tags=["predictions"], responses=ERROR_RESPONSES)
 

@@ -24,8 +24,7 @@ import sqlalchemy as sa
 from ingestion.generator import GeneratorConfig
 from ingestion.pipeline import run_world
 from ingestion.producer import ProcessKafkaSink, ensure_topics
-from ingestion.settings import get_ingest_settings
-from kol.settings import Settings
+from kol.settings import Settings, get_ingest_settings
 from kol.trino import query
 from shell.pipeline_cli import (
     DAG_ID,

@@ -24,10 +24,8 @@ from fastapi.testclient import TestClient
 
 from api.keys import KeyStore
 from api.main import create_app
-from api.settings import ApiSettings
-from kol.settings import Settings, secret
+from kol.settings import ApiSettings, GoldSettings, MlSettings, Settings, StreamSettings, secret
 from kol.trino import query
-from streaming.settings import StreamSettings
 from tests.polling import wait_for
 
 TS = "TIMESTAMP '2026-02-0{d} 10:00:00.000000 UTC'"
@@ -203,22 +201,27 @@ def live_prefix(redis_client: redis.Redis, tag: str) -> Iterator[str]:
 
 
 def api_settings(settings: Settings, schema: str, prefix: str, tag: str, **kw: Any) -> ApiSettings:
-    return ApiSettings(
-        core=settings,
-        stream=StreamSettings(redis_prefix=prefix),
-        gold_schema=schema,
-        keys_db="kol_api_test",
-        keys_refresh_s=0.5,
+    models = MlSettings(
         trust_model_name=f"kol_trust_apitest_{tag}",
         # No account component: trust rests on the audience model this test registers.
         account_model_name=f"kol_trust_account_apitest_{tag}",
         success_model_name=f"kol_success_apitest_{tag}",
+    )
+    api = ApiSettings(
+        keys_db="kol_api_test",
+        keys_refresh_s=0.5,
         model_poll_s=1.0,
         redis_retry_s=0.2,
         live_cache_ms=0,  # each request reads Redis: outages show at once
         access_log=False,
         **kw,
     )
+    return settings.with_changes(
+        stream=StreamSettings(redis_prefix=prefix),
+        gold=GoldSettings(schema_name=schema),
+        ml=models,
+        api=api,
+    ).api
 
 
 @pytest.fixture(scope="module")
@@ -544,11 +547,11 @@ def running_api(api_cfg: ApiSettings, tag: str) -> Iterator[str]:
     port = free_port()
     env = {
         **os.environ,
-        "KOL_API_GOLD_SCHEMA": api_cfg.gold_schema,
+        "KOL_GOLD_SCHEMA": api_cfg.gold_schema,
         "KOL_STREAM_REDIS_PREFIX": api_cfg.redis_prefix,
         "KOL_API_KEYS_DB": api_cfg.keys_db,
-        "KOL_API_TRUST_MODEL_NAME": api_cfg.trust_model_name,
-        "KOL_API_SUCCESS_MODEL_NAME": api_cfg.success_model_name,
+        "KOL_ML_TRUST_MODEL_NAME": api_cfg.trust_model_name,
+        "KOL_ML_SUCCESS_MODEL_NAME": api_cfg.success_model_name,
         "KOL_API_ACCESS_LOG": "false",
         "KOL_API_LIVE_CACHE_MS": "0",
     }

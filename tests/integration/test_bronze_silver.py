@@ -16,12 +16,11 @@ from ingestion.contracts import PROFILES_TOPIC, TOPICS
 from ingestion.generator import GeneratorConfig
 from ingestion.pipeline import run_world
 from ingestion.producer import KafkaEventSink, ensure_topics
-from ingestion.settings import IngestSettings, get_ingest_settings, topic_name
-from kol.settings import Settings
+from kol.interval import Interval
+from kol.settings import IngestSettings, Settings, get_ingest_settings, topic_name
 from kol.trino import query
 from spark_jobs import bronze_to_silver, kafka_to_bronze
 from spark_jobs.bronze import rows_in_interval
-from spark_jobs.interval import Interval
 from spark_jobs.reconcile import bronze_gaps
 from spark_jobs.silver import (
     Inserted,

@@ -19,16 +19,21 @@ import pytest
 from pyspark.sql import SparkSession
 
 from gold import runner
-from gold.settings import GoldSettings, get_gold_settings
 from ingestion.contracts import PROFILES_TOPIC, VIDEOS_TOPIC
 from ingestion.generator import GeneratorConfig, World
 from ingestion.pipeline import run_world
 from ingestion.producer import KafkaEventSink, ensure_topics
-from ingestion.settings import IngestSettings, get_ingest_settings, topic_name
-from kol.settings import Settings
+from kol.interval import Interval
+from kol.settings import (
+    GoldSettings,
+    IngestSettings,
+    Settings,
+    get_gold_settings,
+    get_ingest_settings,
+    topic_name,
+)
 from kol.trino import query
 from spark_jobs import bronze_to_silver, kafka_to_bronze
-from spark_jobs.interval import Interval
 
 DAYS = 3
 START = datetime(2026, 3, 1, tzinfo=UTC)

@@ -22,8 +22,7 @@ from ingestion.cli import app
 from ingestion.contracts import DLQ_TOPIC, PROFILES_TOPIC, TOPICS
 from ingestion.generator import GeneratorConfig, World, replay
 from ingestion.producer import KafkaEventSink, ensure_topics, make_admin
-from ingestion.settings import IngestSettings, get_ingest_settings
-from kol.settings import REPO_ROOT, Settings
+from kol.settings import REPO_ROOT, IngestSettings, Settings, get_ingest_settings
 from shell.stack.services import all_services
 
 pytestmark = pytest.mark.integration

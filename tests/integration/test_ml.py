@@ -24,18 +24,21 @@ from pyspark.sql import SparkSession
 from typer.testing import CliRunner
 
 from gold import runner
-from gold.settings import get_gold_settings
 from ingestion.generator import GeneratorConfig, World
 from ingestion.pipeline import run_world
 from ingestion.producer import KafkaEventSink, ensure_topics
-from ingestion.settings import get_ingest_settings
-from kol.settings import Settings
+from kol.interval import Interval
+from kol.settings import (
+    MlSettings,
+    Settings,
+    get_gold_settings,
+    get_ingest_settings,
+    get_ml_settings,
+)
 from kol.trino import query
 from ml.account import ACCOUNT_FEATURES, has_labelled_accounts
 from ml.features import FEATURES
-from ml.settings import MlSettings, get_ml_settings
 from spark_jobs import bronze_to_silver, kafka_to_bronze
-from spark_jobs.interval import Interval
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -94,7 +97,7 @@ def world(
         assert run.success, [(n.name, n.message) for n in run.failed] or run.error
 
     env = {
-        "KOL_ML_GOLD_SCHEMA": schema,
+        "KOL_GOLD_SCHEMA": schema,
         "KOL_ML_LABELS_DIR": str(labels_dir),
         "KOL_ML_TRUST_MODEL_NAME": f"kol_trust_mlit_{tag}",
         "KOL_ML_SUCCESS_MODEL_NAME": f"kol_success_mlit_{tag}",
@@ -102,7 +105,7 @@ def world(
         "KOL_ML_TRUST_EXPERIMENT": f"it-ml-trust-{tag}",
         "KOL_ML_SUCCESS_EXPERIMENT": f"it-ml-success-{tag}",
         "KOL_ML_ACCOUNT_EXPERIMENT": f"it-ml-account-{tag}",
-        "KOL_ML_REDIS_PREFIX": f"itml:{tag}:",
+        "KOL_STREAM_REDIS_PREFIX": f"itml:{tag}:",
         "KOL_ML_OPTUNA_TRIALS": "3",
         # Eight days: a two-day horizon leaves room for a time-based backtest.
         "KOL_ML_SUCCESS_HORIZON_DAYS": "2",
@@ -330,7 +333,7 @@ def test_batch_scoring_fills_gold_and_redis_and_is_idempotent(
     assert float(h["success_score"]) == row["success_score"]
     # The API reads those hashes into its scores response.
     from api.scoring import combine
-    from api.settings import ApiSettings
+    from kol.settings import ApiSettings
 
     combined = combine(kol_id, {}, h, None, None, None, ApiSettings())
     assert combined["trust"]["source"] == "redis"
@@ -388,7 +391,7 @@ def test_one_creator_scores_identically_in_training_batch_and_api(
     and the API's model loaded from MLflow agree on the held-out creators' latest day."""
     from api.models import mlflow_loader
     from api.schemas import KolFeatures
-    from api.settings import ApiSettings
+    from kol.settings import ApiSettings
     from ml import features as F
 
     ml = world.ml
@@ -398,7 +401,7 @@ def test_one_creator_scores_identically_in_training_batch_and_api(
     assert len(at_training) >= 5
     batch = scores_table(world)
     batch = batch[batch["date_day"] == LAST_DAY].set_index("kol_id")
-    api_settings = ApiSettings(trust_model_name=ml.trust_model_name, reasons_top_n=3)
+    api_settings = ml.core.with_changes(api=ApiSettings(reasons_top_n=3)).api
     model = mlflow_loader(api_settings)(ml.trust_model_name, trust_run["version"])
     feats = F.read_features(ml, day=LAST_DAY).set_index("kol_id").loc[at_training.index]
     bodies = [

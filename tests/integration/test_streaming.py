@@ -34,15 +34,21 @@ from kafka import KafkaConsumer, TopicPartition
 from ingestion.contracts import DLQ_TOPIC, VIDEOS_TOPIC
 from ingestion.generator import HOUR, GeneratorConfig, World
 from ingestion.producer import ensure_topics, make_admin
-from ingestion.settings import IngestSettings, topic_name
 from kol.redis_keys import RedisKeys
-from kol.settings import REPO_ROOT, Settings
+from kol.settings import (
+    ALERTS_TOPIC,
+    REPO_ROOT,
+    SCORES_TOPIC,
+    IngestSettings,
+    Settings,
+    StreamSettings,
+    topic_name,
+)
 from streaming.checkpoint import last_finished_batch
 from streaming.engine import BatchResult, CreatorDelta, StateDelta
 from streaming.events import STREAM_TOPICS
 from streaming.feed import RawSink
 from streaming.job import query_id, run
-from streaming.settings import ALERTS_TOPIC, SCORES_TOPIC, StreamSettings
 from streaming.sinks import RedisStore, redis_client
 
 pytestmark = pytest.mark.integration
@@ -162,7 +168,7 @@ def job_env(fed: Fed, label: str, tmp: Path, champion: str) -> dict[str, str]:
         # The generator delivers comments up to days late (scrapers sample them at the next
         # visit); a watermark beyond the world keeps them all, so two runs can be compared.
         "KOL_STREAM_WATERMARK_S": str(30 * 86400),
-        "KOL_STREAM_TRUST_MODEL_NAME": champion,
+        "KOL_ML_ACCOUNT_MODEL_NAME": champion,
     }
 
 

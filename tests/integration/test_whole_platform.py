@@ -21,12 +21,10 @@ from typing import Any
 import httpx
 import pytest
 
-from api.settings import ApiSettings
 from dashboard import ui
 from ingestion.service import LiveProducerService, load_world
-from kol.settings import REPO_ROOT, Settings
+from kol.settings import REPO_ROOT, MlSettings, Settings
 from ml.account import has_labelled_accounts
-from ml.settings import MlSettings
 from shell.stack import manager
 
 # A world that keeps `kol demo` to a few minutes here, with the live producer's pace scaled to
@@ -74,7 +72,7 @@ def demo(settings: Settings) -> Iterator[Demo]:
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
     print(f"kol demo took {time.monotonic() - started:.0f}s")
     key = (settings.home / "demo" / "api_key").read_text().strip()
-    yield Demo(settings, ApiSettings(core=settings).base_url, key, run.stdout)
+    yield Demo(settings, settings.api.base_url, key, run.stdout)
     # The suite's other modules do not need the live load; a developer's stack stays up.
     manager.down(settings, ["producer", "stream"])
 

@@ -33,20 +33,23 @@ import httpx
 import pytest
 
 from api.keys import KeyStore
-from api.settings import ApiSettings
 from gold import runner
-from gold.settings import GoldSettings, get_gold_settings
 from ingestion.generator import GeneratorConfig
 from ingestion.pipeline import run_world
 from ingestion.producer import KafkaEventSink, ensure_topics
-from ingestion.settings import get_ingest_settings
 from kol import process
-from kol.settings import REPO_ROOT, Settings
+from kol.interval import Interval
+from kol.settings import (
+    REPO_ROOT,
+    GoldSettings,
+    Settings,
+    get_gold_settings,
+    get_ingest_settings,
+)
 from kol.spark import spark_session
 from kol.trino import query
 from shell.stack import manager
 from spark_jobs import bronze_to_silver, kafka_to_bronze
-from spark_jobs.interval import Interval
 from tests.polling import wait_for
 from tests.reliability.conftest import kill_service, restart
 
@@ -425,7 +428,7 @@ def bronze_content(spark: Any, settings: Settings, prefix: str) -> dict[str, tup
 @pytest.fixture(scope="module")
 def api(settings: Settings) -> Iterator[tuple[httpx.Client, int]]:
     """The stack's own API service (as `kol stack up` runs it), a key for it, and its pid."""
-    cfg = ApiSettings(core=settings)
+    cfg = settings.api
     store = KeyStore(cfg)
     record, key = store.create("fault-injection")
     (svc,) = manager.select(settings, ["api"])
@@ -464,7 +467,7 @@ def test_mlflow_killed_api_keeps_serving_the_models_it_loaded(
     client, pid = api
     before = {m["kind"]: m["available"] for m in client.get("/readyz").json()["models"]}
     kill_service(settings, "mlflow")
-    time.sleep(ApiSettings(core=settings).readyz_cache_s + 1)
+    time.sleep(settings.api.readyz_cache_s + 1)
     during = client.get("/readyz").json()
     assert {m["kind"]: m["available"] for m in during["models"]} == before
     assert settings.mlflow_tracking_uri not in str(during)

@@ -26,9 +26,8 @@ from api.main import create_app
 from api.models import ModelOutput, ModelRegistry, features_matrix
 from api.ratelimit import Decision, decide
 from api.schemas import KolFeatures
-from api.settings import ApiSettings
 from kol.redis_keys import RedisKeys
-from kol.settings import Settings
+from kol.settings import ApiSettings, Settings
 
 KEY = "kol_testkey0001_secret"
 KOL = "tiktok:minh.anh"
@@ -309,13 +308,13 @@ class ApiFixture:
 
 @pytest.fixture
 def api_settings(tmp_path: Any) -> ApiSettings:
-    return ApiSettings(
-        core=Settings(home=tmp_path),
+    api = ApiSettings(
         access_log=False,
         max_batch_size=3,
         max_page_size=50,
         readyz_cache_s=0,  # each test's /readyz sees the fakes as they are now
     )
+    return Settings(home=tmp_path, api=api).api
 
 
 @pytest.fixture

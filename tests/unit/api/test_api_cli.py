@@ -99,10 +99,9 @@ def test_the_stack_service_serves_what_kol_api_serves() -> None:
     """One server definition: the supervised command line and `kol api`'s uvicorn.run agree."""
     from api.server import APP, uvicorn_command, uvicorn_options
     from api.service import ApiService
-    from api.settings import ApiSettings
-    from kol.settings import Settings
+    from kol.settings import ApiSettings
 
-    s = ApiSettings(core=Settings(), port=8123, workers=3)
+    s = ApiSettings(port=8123, workers=3)
     cmd = uvicorn_command(s)
     opts = uvicorn_options(s)
     assert cmd[cmd.index("--factory") + 1] == APP and opts["factory"] is True

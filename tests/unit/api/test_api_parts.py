@@ -36,8 +36,8 @@ from api.ratelimit import RateLimiter, decide
 from api.routes.trending import trending_item
 from api.schemas import KolFeatures
 from api.scoring import parse_reasons
-from api.settings import ApiSettings
 from kol.redis_keys import RedisKeys
+from kol.settings import ApiSettings
 
 G = "iceberg.gold"
 FULL = Q.GoldCatalog(
@@ -115,8 +115,8 @@ def test_like_pattern_escapes_wildcards() -> None:
 
 # ---- Redis layout ---------------------------------------------------------------------------
 def test_trend_labels_match_the_stream_job() -> None:
+    from kol.settings import StreamSettings
     from streaming.score import LABELS, label_for
-    from streaming.settings import StreamSettings
 
     assert TREND_LABELS == LABELS
     s = ApiSettings()
@@ -640,9 +640,9 @@ def test_settings_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
     s = ApiSettings()
     assert (s.gold_schema, s.port, s.redis_prefix) == ("gold_test", 8111, "t1:")
     assert s.gold_table_prefix == "iceberg.gold_test"
-    monkeypatch.setenv("KOL_API_GOLD_SCHEMA", "gold; drop")
+    monkeypatch.setenv("KOL_GOLD_SCHEMA", "gold; drop")
     with pytest.raises(ValueError, match="identifier"):
-        ApiSettings()
+        ApiSettings().gold_schema  # noqa: B018
 
 
 def test_live_answers_are_reused_briefly() -> None:

@@ -37,7 +37,7 @@ from api.schemas import (
 )
 from dashboard import ui
 from dashboard.client import AirflowClient, KolClient
-from dashboard.settings import DashboardSettings
+from kol.settings import DashboardSettings
 
 APP = Path(__file__).resolve().parents[3] / "dashboard" / "app.py"
 KEY = "kol_dashtest01_secret"

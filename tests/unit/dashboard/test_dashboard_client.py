@@ -17,7 +17,7 @@ from dashboard.client import (
     KolClient,
     NotFoundError,
 )
-from dashboard.settings import DashboardSettings
+from kol.settings import DashboardSettings
 from tests.unit.dashboard.conftest import KEY, READY_REDIS_DOWN, FakeAirflow, FakeApi, down
 
 

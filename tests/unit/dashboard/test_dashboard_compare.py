@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from dashboard.client import KolClient
-from dashboard.settings import DashboardSettings
+from kol.settings import DashboardSettings
 from tests.unit.dashboard.conftest import FakeApi, Runner, down, metrics, no_crash, texts
 
 TWO = {"kols": "tiktok:minh.anh,youtube:chef.lan"}

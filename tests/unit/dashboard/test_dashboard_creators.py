@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from dashboard.client import KolClient
-from dashboard.settings import DashboardSettings
 from dashboard.views.creators import trusted
+from kol.settings import DashboardSettings
 from tests.unit.dashboard.conftest import FakeApi, Runner, down, metrics, no_crash, texts
 
 MINH = {"platform": "tiktok", "username": "minh.anh"}

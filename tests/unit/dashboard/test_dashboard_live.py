@@ -6,7 +6,7 @@ import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 from dashboard.client import KolClient
-from dashboard.settings import DashboardSettings
+from kol.settings import DashboardSettings
 from tests.unit.dashboard.conftest import (
     READY_REDIS_DOWN,
     FakeApi,

@@ -7,8 +7,8 @@ from streamlit.testing.v1 import AppTest
 
 from api.schemas import ModelInfo
 from dashboard.client import AirflowClient, KolClient
-from dashboard.settings import DashboardSettings
 from dashboard.views.platform import metrics_table
+from kol.settings import DashboardSettings
 from tests.unit.dashboard.conftest import (
     FakeAirflow,
     FakeApi,

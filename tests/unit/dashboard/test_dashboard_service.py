@@ -15,8 +15,7 @@ from pydantic import SecretStr
 
 from api.keys import hash_key
 from dashboard.service import DashboardService
-from dashboard.settings import DashboardSettings
-from kol.settings import REPO_ROOT, Settings
+from kol.settings import REPO_ROOT, DashboardSettings, Settings
 from shell.stack.services import all_services
 
 

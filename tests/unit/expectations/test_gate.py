@@ -10,14 +10,13 @@ from pyspark.sql import SparkSession
 
 from expectations.gate import (
     GateResult,
-    QualitySettings,
     expectations_for,
     load_suite,
     run_gate,
     verdict,
 )
-from kol.settings import Settings
-from spark_jobs.interval import Interval
+from kol.interval import Interval
+from kol.settings import QualitySettings, Settings
 
 DAY = Interval.parse("2026-11-01", "2026-11-02")
 PROFILE_SCHEMA = (

@@ -60,7 +60,7 @@ def test_unit_tests_are_left_to_the_setting_unless_asked(calls: list[dict[str, A
 
 
 def test_daily_builds_leave_dbt_unit_tests_out(monkeypatch: pytest.MonkeyPatch) -> None:
-    from gold.settings import GoldSettings
+    from kol.settings import GoldSettings
 
     seen: list[list[str]] = []
 

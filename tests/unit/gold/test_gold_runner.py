@@ -10,8 +10,8 @@ import pytest
 from pydantic import SecretStr
 
 from gold import runner
-from gold.settings import GoldSettings
-from kol.settings import Settings
+from kol.interval import interval_days
+from kol.settings import GoldSettings, Settings
 
 
 @pytest.mark.parametrize(
@@ -28,16 +28,16 @@ from kol.settings import Settings
 def test_interval_days_covers_the_interval_with_whole_utc_days(
     start: str | None, end: str | None, expected: tuple[date | None, date | None]
 ) -> None:
-    assert runner.interval_days(start, end) == expected
+    assert interval_days(start, end) == expected
 
 
 def test_interval_days_rejects_an_empty_interval() -> None:
     with pytest.raises(ValueError, match="empty interval"):
-        runner.interval_days("2026-02-02", "2026-02-01")
+        interval_days("2026-02-02", "2026-02-01")
 
 
 def test_gold_vars_follow_the_ingest_topic_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
-    from ingestion.settings import get_ingest_settings
+    from kol.settings import get_ingest_settings
 
     monkeypatch.setenv("KOL_INGEST_TOPIC_PREFIX", "it42.")
     get_ingest_settings.cache_clear()

@@ -18,8 +18,7 @@ from ingestion.producer import (
     route,
     topic_name,
 )
-from ingestion.settings import IngestSettings
-from kol.settings import Settings
+from kol.settings import IngestSettings, Settings
 
 GOOD = {
     "event_id": "p-1",

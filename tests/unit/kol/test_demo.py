@@ -10,8 +10,7 @@ import pytest
 from rich.console import Console
 
 from ingestion.service import load_world, world_file
-from ingestion.settings import IngestSettings
-from kol.settings import Settings
+from kol.settings import IngestSettings, Settings
 from shell.demo import DemoError, Step, run_kol, run_steps
 
 

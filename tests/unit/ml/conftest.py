@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from kol.settings import MlSettings
 from ml.features import FEATURES
-from ml.settings import MlSettings
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import orjson
 import pandas as pd
 
 from api.queries import KOL_SCORES_COLUMNS
+from kol.settings import MlSettings, Settings, StreamSettings
 from ml.batch import SCORE_COLUMNS, arrow_schema, score_features, write_redis
-from ml.settings import MlSettings
 from tests.unit.ml.conftest import synthetic_rows
 
 
@@ -54,7 +54,7 @@ def test_rows_have_the_api_columns_and_the_arrow_schema(trust_classifier: Any) -
 
 
 def test_redis_hashes_and_newer_days_win(trust_classifier: Any) -> None:
-    ml = MlSettings(redis_prefix="t:", redis_batch=2)
+    ml = Settings(stream=StreamSettings(redis_prefix="t:"), ml=MlSettings(redis_batch=2)).ml
     r = FakeRedis()
     new = rows_for(date(2026, 3, 5), trust_classifier)
     assert write_redis(ml, new, r) == 5
@@ -161,6 +161,6 @@ def test_a_naive_success_forecast_is_written_as_such() -> None:
     engagement = rows[rows["success_target_kind"] == "engagement"]
     assert np.allclose(engagement["success_prediction"], 560 / 28 * 7)
     r = FakeRedis()
-    write_redis(MlSettings(redis_prefix="t:"), rows, r)
+    write_redis(Settings(stream=StreamSettings(redis_prefix="t:")).ml, rows, r)
     h = r.h[f"t:scores:{rows['kol_id'].iloc[0]}"]
     assert h["success_basis"] == "naive:creator_mean" and "trust_basis" not in h

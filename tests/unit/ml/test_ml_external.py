@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from kol.settings import REPO_ROOT
+from kol.settings import REPO_ROOT, MlSettings
 from ml.external import FEATURE_SETS, evaluate, read_split
-from ml.settings import MlSettings
 
 DATA = REPO_ROOT.parent / "shared" / "data" / "external" / "instagram_fake_spammer"
 pytestmark = pytest.mark.skipif(not DATA.exists(), reason=f"{DATA} is not there")

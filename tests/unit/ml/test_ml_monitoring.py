@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from kol.settings import MlSettings
 from ml import batch, monitoring
 from ml.features import FEATURES
 from ml.monitoring import (
@@ -26,7 +27,6 @@ from ml.monitoring import (
     training_reference,
 )
 from ml.scoring import TRUST_BANDS, Scorer
-from ml.settings import MlSettings
 from tests.unit.ml.conftest import synthetic_rows
 
 DAY = date(2026, 3, 5)

@@ -119,7 +119,7 @@ def test_one_creator_scores_identically_in_training_batch_and_api(
 
     from api.models import MlflowModel
     from api.schemas import KolFeatures
-    from api.settings import ApiSettings
+    from kol.settings import ApiSettings
     from ml.batch import score_features
     from ml.scoring import SPEC_KEY
     from ml.train import score_frame
@@ -193,9 +193,8 @@ def test_the_stream_scores_a_champion_through_the_same_scorer(trust_classifier: 
     """streaming.trust with a spec'd champion: profile features as dbt computes them, the
     same Scorer; equal to the API's score for a body with only those features."""
     from api.schemas import KolFeatures
-    from kol.settings import Settings
+    from kol.settings import Settings, StreamSettings
     from ml.features import profile_features
-    from streaming.settings import StreamSettings
     from streaming.trust import TrustScorer
 
     scorer = trust_classifier.scorer("kol_trust", "1")
@@ -259,11 +258,10 @@ def test_the_stream_scores_the_account_component_of_a_profile_event(
     import orjson
 
     from ingestion.contracts import PROFILES_TOPIC
-    from kol.settings import Settings
+    from kol.settings import Settings, StreamSettings
     from ml.account import account_features
     from streaming.engine import TrendEngine
     from streaming.events import Record, event_frame
-    from streaming.settings import StreamSettings
     from streaming.trust import TrustScorer, not_streamable
 
     scorer = account_classifier.scorer("kol_trust_account", "1")

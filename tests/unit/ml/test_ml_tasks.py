@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
+from kol.interval import day_of
 from ml.monitoring import DriftRecord
-from ml.tasks import _day, retrain_due
+from ml.tasks import retrain_due
 
 DAGS = Path(__file__).resolve().parents[3] / "dags"
 NOW = datetime(2026, 3, 9, 3, tzinfo=UTC)
@@ -31,10 +32,10 @@ def test_gold_triggered_runs_train_only_when_due() -> None:
     assert retrain_due("asset_triggered", NOW - timedelta(days=7), NOW, WEEK)[0]
 
 
-def test_interval_start_is_the_scored_day() -> None:
-    assert str(_day(datetime(2026, 3, 1, tzinfo=UTC))) == "2026-03-01"
-    assert str(_day("2026-03-01T00:00:00+00:00")) == "2026-03-01"
-    assert _day(None) is None
+def test_interval_start_is_the_scoredday_of() -> None:
+    assert str(day_of(datetime(2026, 3, 1, tzinfo=UTC))) == "2026-03-01"
+    assert str(day_of("2026-03-01T00:00:00+00:00")) == "2026-03-01"
+    assert day_of(None) is None
 
 
 @pytest.fixture
@@ -104,8 +105,8 @@ def test_drift_below_threshold_stale_or_already_seen_does_not_retrain() -> None:
 def test_check_due_reads_drift_and_survives_a_broken_read(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
+    from kol.settings import MlSettings
     from ml import tasks
-    from ml.settings import MlSettings
 
     now = datetime.now(UTC)
     monkeypatch.setattr(tasks, "last_training", lambda ml, exp: now - timedelta(days=1))

@@ -187,7 +187,7 @@ def test_metrics() -> None:
 
 
 def test_a_rolling_origin_backtest_forecasts_each_week_from_the_weeks_before() -> None:
-    from ml.settings import MlSettings
+    from kol.settings import MlSettings
     from ml.train import backtest_success, origin_weeks
 
     rng = np.random.default_rng(1)

@@ -9,8 +9,8 @@ import pytest
 from pyspark.sql import SparkSession
 
 from ingestion.contracts import PRODUCTS_TOPIC, PROFILES_TOPIC, VIDEOS_TOPIC, ProfileEvent
+from kol.interval import Interval
 from spark_jobs.bronze import to_bronze
-from spark_jobs.interval import Interval
 from spark_jobs.silver import (
     batch_repeats,
     contract_fields,

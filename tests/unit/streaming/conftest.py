@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from streaming.settings import StreamSettings
+from kol.settings import StreamSettings
 
 
 @pytest.fixture

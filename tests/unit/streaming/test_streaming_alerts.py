@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from kol.settings import StreamSettings
 from streaming import alerts as A
-from streaming.settings import StreamSettings
 
 
 @pytest.mark.parametrize(

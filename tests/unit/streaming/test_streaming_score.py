@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from kol.settings import StreamSettings
 from streaming.score import (
     combine,
     label_for,
@@ -13,7 +14,6 @@ from streaming.score import (
     trend_score,
     velocity,
 )
-from streaming.settings import StreamSettings
 
 REF = 1_000  # the creator's latest bucket
 

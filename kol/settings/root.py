@@ -9,7 +9,6 @@ clusters is a matter of setting these variables, never of editing code.
 from __future__ import annotations
 
 import os
-import secrets
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -19,7 +18,14 @@ from urllib.parse import quote
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from kol.settings.api import ApiSettings
+from kol.settings.base import _BUILDING, REPO_ROOT, Section, installation_secret, secret
+from kol.settings.dashboard import DashboardSettings
+from kol.settings.gold import GoldSettings
+from kol.settings.ingest import IngestSettings
+from kol.settings.ml import MlSettings
+from kol.settings.quality import QualitySettings
+from kol.settings.stream import StreamSettings
 
 
 class Settings(BaseSettings):
@@ -121,6 +127,33 @@ class Settings(BaseSettings):
     # How long `kol stack up` waits for one service to answer its health check.
     start_timeout_s: float = 180.0
 
+    # ---- the layers' sections, each read from its own KOL_<SECTION>_* variables -------------
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    stream: StreamSettings = Field(default_factory=StreamSettings)
+    gold: GoldSettings = Field(default_factory=GoldSettings)
+    quality: QualitySettings = Field(default_factory=QualitySettings)
+    ml: MlSettings = Field(default_factory=MlSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
+
+    def __init__(self, **values: Any) -> None:
+        token = _BUILDING.set(True)
+        try:
+            super().__init__(**values)
+        finally:
+            _BUILDING.reset(token)
+
+    @model_validator(mode="after")
+    def _link_sections(self) -> Settings:
+        self._link()
+        return self
+
+    def _link(self) -> None:
+        for name in SECTIONS:
+            section: Section = getattr(self, name)
+            section._root = self
+        self.dashboard.fill_defaults()
+
     @model_validator(mode="after")
     def _installation_secrets(self) -> Settings:
         if not self.pg_password.get_secret_value():
@@ -143,6 +176,13 @@ class Settings(BaseSettings):
         if self.trino_ca_file is None:
             self.trino_ca_file = self.trino_cert_file
         return self
+
+    def with_changes(self, **changes: Any) -> Settings:
+        """A copy with some fields or whole sections replaced (``gold=GoldSettings(...)``),
+        its sections linked to it; this Settings is left as it is."""
+        new = self.model_copy(update=changes, deep=True)
+        new._link()
+        return new
 
     # ---- derived locations -------------------------------------------------------------
     @property
@@ -308,36 +348,10 @@ def _jaas_escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"')
 
 
-def secret(value: SecretStr | None) -> str:
-    """A credential setting's value; "" for a service that runs without authentication."""
-    return value.get_secret_value() if value is not None else ""
-
+SECTIONS = ("ingest", "stream", "gold", "quality", "ml", "api", "dashboard")
 
 # Fields filled from installation_secret() when not set.
 _GENERATED_SECRETS = ("redis_password", "kafka_password", "trino_password", "mlflow_password")
-
-
-def installation_secret(home: Path, name: str) -> str:
-    """A random secret created once per installation, kept 0600 in ``$KOL_HOME/secrets``.
-
-    Every process of the platform (the stack's services, Airflow tasks, the API, tests) reads
-    the same file; the first to need it creates it. Written under a private name and linked
-    into place so that two processes starting at once never see half a secret or two.
-    """
-    path = home / "secrets" / name
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = path.with_name(f".{name}.{os.getpid()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_urlsafe(24))
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            pass  # another process won; use its secret
-        finally:
-            tmp.unlink()
-    return path.read_text().strip()
 
 
 @lru_cache

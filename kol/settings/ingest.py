@@ -1,17 +1,17 @@
-"""Settings of the ingestion layer (env prefix ``KOL_INGEST_``).
-
-Addresses and partition counts come from the core :mod:`kol.settings`; this class only holds
-what is particular to producing events.
-"""
+"""The ingestion section (``KOL_INGEST_*``): producing events, and the Kafka topic names every
+layer uses (:func:`topic_name`)."""
 
 from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from kol.settings.base import Section
 
 
-class IngestSettings(BaseSettings):
+class IngestSettings(Section):
+    section = "ingest"
     model_config = SettingsConfigDict(
         env_prefix="KOL_INGEST_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
     )
@@ -51,8 +51,5 @@ def get_ingest_settings() -> IngestSettings:
 
 
 def topic_name(logical: str, ingest: IngestSettings) -> str:
-    """The Kafka topic of a logical topic (``kol.videos.raw``) under the configured prefix.
-
-    Here, not with the producer, so that Spark drivers and the gates name topics without
-    importing Kafka clients."""
+    """The Kafka topic of a logical topic (``kol.videos.raw``) under the configured prefix."""
     return f"{ingest.topic_prefix}{logical}"

@@ -1,25 +1,23 @@
-"""Settings of the ML layer (env prefix ``KOL_ML_``).
+"""The ML section (``KOL_ML_*``): tables, the model registry's names (which the API and the
+stream load by), training and scoring.
 
-Addresses (Trino, MLflow, Redis) come from the core :mod:`kol.settings`; the Gold schema is the
-one dbt writes (``KOL_GOLD_SCHEMA``); the Redis key prefix is the hot path's, so the API reads
-the score hashes where batch scoring writes them.
+The Gold schema is the one dbt writes (the gold section's ``KOL_GOLD_SCHEMA``); the Redis key
+prefix is the hot path's, so the API reads the score hashes where batch scoring writes them.
 """
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
 
-from kol.settings import REPO_ROOT, Settings
-
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+from kol.settings.base import REPO_ROOT, Section, SqlIdentifier
 
 
-class MlSettings(BaseSettings):
+class MlSettings(Section):
+    section = "ml"
     model_config = SettingsConfigDict(
         env_prefix="KOL_ML_",
         env_file=".env",
@@ -28,14 +26,9 @@ class MlSettings(BaseSettings):
         populate_by_name=True,
     )
 
-    core: Settings = Field(default_factory=Settings, exclude=True)
-
     # ---- where the data is --------------------------------------------------------------------
-    gold_schema: str = Field(
-        default="gold", validation_alias=AliasChoices("KOL_ML_GOLD_SCHEMA", "KOL_GOLD_SCHEMA")
-    )
-    features_table: str = "ml_kol_features"
-    scores_table: str = "kol_scores"
+    features_table: SqlIdentifier = "ml_kol_features"
+    scores_table: SqlIdentifier = "kol_scores"
     # Ground truth of generated worlds (`kol ingest generate` writes labels-seed<N>.jsonl here
     # by default); empty = <state dir>/data/generator. Later files win for the same creator.
     labels_dir: Path | None = None
@@ -77,14 +70,13 @@ class MlSettings(BaseSettings):
 
     # ---- scoring ------------------------------------------------------------------------------
     reasons_top_n: int = Field(default=3, ge=0)
-    redis_prefix: str | None = None  # default: the stream's (KOL_STREAM_REDIS_PREFIX)
     redis_batch: int = Field(default=5000, ge=1)
     score_threads: int = Field(default=2, ge=1)
 
     # ---- monitoring (ml.monitoring) -----------------------------------------------------------
     monitoring_experiment: str = "kol_monitoring"
-    drift_table: str = "ml_drift"
-    score_stats_table: str = "ml_score_stats"
+    drift_table: SqlIdentifier = "ml_drift"
+    score_stats_table: SqlIdentifier = "ml_score_stats"
     # Quantile bins per feature in the training reference (plus below-min and missing bins).
     drift_bins: int = Field(default=10, ge=2, le=100)
     # A champion whose largest feature PSI on its newest scored day reaches this retrains early
@@ -94,16 +86,11 @@ class MlSettings(BaseSettings):
     # by design as the population ages.
     drift_ignore_features: list[str] = ["days_since_first_seen"]
 
-    @field_validator(
-        "gold_schema", "features_table", "scores_table", "drift_table", "score_stats_table"
-    )
-    @classmethod
-    def _identifier(cls, value: str) -> str:
-        if not _IDENTIFIER.match(value):
-            raise ValueError(f"{value!r} is not a plain SQL identifier")
-        return value
-
     # ---- derived ------------------------------------------------------------------------------
+    @property
+    def gold_schema(self) -> str:
+        return self.core.gold.schema_name
+
     @property
     def gold(self) -> str:
         return f"{self.core.trino_catalog}.{self.gold_schema}"
@@ -115,11 +102,7 @@ class MlSettings(BaseSettings):
 
     @property
     def score_key_prefix(self) -> str:
-        if self.redis_prefix is not None:
-            return self.redis_prefix
-        from streaming.settings import StreamSettings
-
-        return StreamSettings().redis_prefix
+        return self.core.stream.redis_prefix
 
 
 @lru_cache

@@ -1,38 +1,30 @@
-"""Settings of the REST API (env prefix ``KOL_API_``).
+"""The REST API's section (``KOL_API_*``): port and workers, cache TTLs, rate limits, request
+bounds, the API key store and how models are served.
 
-Addresses of Redis, Trino, MLflow and PostgreSQL come from the core :class:`kol.settings.Settings`
-(``core``); the Redis key prefix and the trending label thresholds come from the hot path's
-:class:`streaming.settings.StreamSettings` (``stream``), so the API reads exactly the keys the
-stream job writes. This class holds what is particular to serving: port and workers, cache TTLs,
-rate limits, request bounds, the API key store and the models to load.
+What it shares is read from the other sections, so the API reads where the other layers write:
+the Gold schema (gold), the Redis key prefix and trending thresholds (stream), the registered
+models' names and alias (ml).
 """
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from pydantic import AliasChoices, Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
 
-from kol.settings import Settings
-from streaming.settings import StreamSettings
+from kol.settings.base import Section, SqlIdentifier, identifier
 
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+if TYPE_CHECKING:
+    from kol.settings.stream import StreamSettings
 
 
-class ApiSettings(BaseSettings):
+class ApiSettings(Section):
+    section = "api"
     model_config = SettingsConfigDict(
-        env_prefix="KOL_API_",
-        env_file=".env",
-        env_file_encoding="utf-8",
-        extra="ignore",
-        # ApiSettings(gold_schema=...) in code, KOL_API_GOLD_SCHEMA / KOL_GOLD_SCHEMA in the env.
-        populate_by_name=True,
+        env_prefix="KOL_API_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
     )
-
-    core: Settings = Field(default_factory=Settings, exclude=True)
-    stream: StreamSettings = Field(default_factory=StreamSettings, exclude=True)
 
     # ---- process -------------------------------------------------------------------------
     host: str | None = None  # default: the core bind_host
@@ -42,11 +34,6 @@ class ApiSettings(BaseSettings):
     log_level: str = "INFO"
 
     # ---- Gold (Trino) ----------------------------------------------------------------------
-    # Same variable as dbt_kol/profiles.yml and gold.settings (KOL_GOLD_SCHEMA), so the API reads
-    # where dbt writes; KOL_API_GOLD_SCHEMA overrides it for the API alone.
-    gold_schema: str = Field(
-        default="gold", validation_alias=AliasChoices("KOL_API_GOLD_SCHEMA", "KOL_GOLD_SCHEMA")
-    )
     # A hung Trino must turn into a 503 within seconds, not the client's 2-minute default.
     trino_timeout_s: float = Field(default=15.0, gt=0)
     # Cache misses run in threads; capping them keeps a burst of misses from queueing behind
@@ -88,7 +75,7 @@ class ApiSettings(BaseSettings):
 
     # ---- API keys ---------------------------------------------------------------------------
     # PostgreSQL database (created when missing) holding schema "api" with the key hashes.
-    keys_db: str = "kol_api"
+    keys_db: SqlIdentifier = "kol_api"
     keys_refresh_s: float = Field(default=5.0, gt=0)  # revocations apply within this long
 
     # ---- request bounds ---------------------------------------------------------------------
@@ -111,10 +98,6 @@ class ApiSettings(BaseSettings):
 
     # ---- models -----------------------------------------------------------------------------
     models_enabled: bool = True
-    trust_model_name: str = "kol_trust"
-    success_model_name: str = "kol_success"
-    account_model_name: str = "kol_trust_account"  # trust's account component
-    model_alias: str = "champion"
     model_poll_s: float = Field(default=60.0, gt=0)  # how often the alias is looked up
     # Prediction x scale = score 0-100 (100 for a model predicting a probability).
     model_output_scale: float = 100.0
@@ -126,14 +109,6 @@ class ApiSettings(BaseSettings):
     # Score bands, highest first: (label, lower bound). Used when the score source has no label.
     score_bands: list[tuple[str, float]] = [("high", 70.0), ("medium", 40.0), ("low", 0.0)]
 
-    @field_validator("gold_schema", "keys_db")
-    @classmethod
-    def _identifier(cls, value: str) -> str:
-        # Schema and database names are formatted into SQL (identifiers cannot be bound).
-        if not _IDENTIFIER.match(value):
-            raise ValueError(f"{value!r} is not a plain SQL identifier")
-        return value
-
     # ---- derived ----------------------------------------------------------------------------
     @property
     def bind_host(self) -> str:
@@ -142,6 +117,32 @@ class ApiSettings(BaseSettings):
     @property
     def base_url(self) -> str:
         return f"http://{self.bind_host}:{self.port}"
+
+    @property
+    def stream(self) -> StreamSettings:
+        return self.core.stream
+
+    @property
+    def gold_schema(self) -> str:
+        return self.core.gold.schema_name
+
+    # The models served are the ones ML registers (KOL_ML_*_MODEL_NAME, KOL_ML_ALIAS).
+    @property
+    def trust_model_name(self) -> str:
+        return self.core.ml.trust_model_name
+
+    @property
+    def success_model_name(self) -> str:
+        return self.core.ml.success_model_name
+
+    @property
+    def account_model_name(self) -> str:
+        """Trust's account component."""
+        return self.core.ml.account_model_name
+
+    @property
+    def model_alias(self) -> str:
+        return self.core.ml.alias
 
     @property
     def redis_prefix(self) -> str:
@@ -154,9 +155,7 @@ class ApiSettings(BaseSettings):
 
     @property
     def gold_table_prefix(self) -> str:
-        if not _IDENTIFIER.match(self.core.trino_catalog):
-            raise ValueError(f"trino catalog {self.core.trino_catalog!r} is not an identifier")
-        return f"{self.core.trino_catalog}.{self.gold_schema}"
+        return f"{identifier(self.core.trino_catalog)}.{self.gold_schema}"
 
 
 @lru_cache

@@ -1,10 +1,9 @@
-"""Settings of the hot path (env prefix ``KOL_STREAM_``).
+"""The hot path's section (``KOL_STREAM_*``): time scales, score and alert constants, TTLs, the
+Redis key prefix every reader of the live state uses, and where the job keeps its checkpoint.
 
-Addresses (Kafka, Redis, MLflow, Spark master) and the state directory come from the core
-:mod:`kol.settings`; topic names follow :mod:`ingestion.settings` (its ``topic_prefix`` applies to
-the stream's input and output topics alike, so a test run never shares topics with another).
-This class holds what is particular to the trending job: time scales, score and alert constants,
-TTLs and where the job keeps its checkpoint.
+Topic names follow the ingest section's ``topic_prefix`` (input and output topics alike, so a
+test run never shares topics with another); the live trust model is the ML section's account
+component.
 
 All durations are event-time seconds unless the name says ``wall``.
 """
@@ -13,17 +12,22 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-from kol.settings import Settings
+from kol.settings.base import Section
+
+if TYPE_CHECKING:
+    from kol.settings.root import Settings
 
 SCORES_TOPIC = "kol.scores.stream"
 ALERTS_TOPIC = "kol.alerts.stream"
 
 
-class StreamSettings(BaseSettings):
+class StreamSettings(Section):
+    section = "stream"
     model_config = SettingsConfigDict(
         env_prefix="KOL_STREAM_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
     )
@@ -106,33 +110,26 @@ class StreamSettings(BaseSettings):
 
     # ---- live trust scoring --------------------------------------------------------------
     trust_enabled: bool = True
-    # Trust's account component: the one whose inputs a profile event carries (ml.account).
-    trust_model_name: str = "kol_trust_account"
-    trust_model_alias: str = "champion"
     trust_refresh_wall_s: int = 600  # look for a newly promoted champion this often
     # Prediction x scale = trust 0-100: 100 for a model predicting P(genuine audience).
     trust_output_scale: float = 100.0
 
     # ---- process -------------------------------------------------------------------------
     query_name: str = "kol_trending"
-    # The job's own master, None for the stack's (KOL_SPARK_MASTER). More task slots than the
-    # 2 cores: a task reading Kafka spends most of its time waiting for fetches (measured, 300k
-    # records: 3.3 s with 2 slots, 1.5 s with 6), and the stream's tasks do nothing else.
+    # The job's own master, None for the stack's (KOL_SPARK_MASTER). More task slots than
+    # cores: a task reading Kafka spends most of its time waiting for fetches, and the stream's
+    # tasks do nothing else (bench/README.md).
     spark_master: str | None = "local[6]"
     # Processes that check a micro-batch's records beside the driver (0: the driver alone);
     # see streaming.events.ParallelParser.
     check_workers: int = Field(default=1, ge=0)
     # Batches of at least this many events are written to Kafka and Redis while Spark reads the
-    # next batch (streaming.job.BatchHandler); smaller ones before foreachBatch returns. At
-    # 20k events/s a batch's writes take ~2.4 s of ~15 s and overlap the next read entirely;
-    # at 5k events/s (3-5k-event batches) the writer thread only competed with the next
-    # batch for the interpreter: Kafka-to-Redis latency p50/p95 0.73/1.41 s written in line,
-    # 1.08/1.95 s written behind.
+    # next batch (streaming.job.BatchHandler); smaller ones before foreachBatch returns, where
+    # a writer thread would only compete with the next batch for the interpreter.
     write_behind_min_events: int = Field(default=50_000, ge=0)
     # Spark settings of the job's own session, on top of kol.spark's. The file-system
     # checkpoint manager writes the offset and commit logs without Hadoop's FileContext
-    # permission calls (which fork a shell per file without the native Hadoop library):
-    # measured ~25 ms instead of ~80 ms per log write, twice per micro-batch.
+    # permission calls, which fork a shell per file without the native Hadoop library.
     spark_conf: dict[str, str] = {
         "spark.sql.streaming.checkpointFileManagerClass": (
             "org.apache.spark.sql.execution.streaming.checkpointing."
@@ -157,6 +154,15 @@ class StreamSettings(BaseSettings):
         if not self.viral_at > self.hot_at > self.stable_at > self.cooling_at:
             raise ValueError("label thresholds must decrease: viral > hot > stable > cooling")
         return self
+
+    @property
+    def trust_model_name(self) -> str:
+        """Trust's account component: the one whose inputs a profile event carries."""
+        return self.core.ml.account_model_name
+
+    @property
+    def trust_model_alias(self) -> str:
+        return self.core.ml.alias
 
     @property
     def window_buckets(self) -> int:

@@ -1,4 +1,4 @@
-"""Settings of the Gold layer (env prefix ``KOL_GOLD_``).
+"""The Gold section (``KOL_GOLD_*``): where dbt writes, which every reader of Gold follows.
 
 Trino's address, user and catalog come from the core :mod:`kol.settings`; dbt_kol/profiles.yml
 reads the same ``KOL_TRINO_*`` variables, so `dbt` run by hand and `kol gold build` agree.
@@ -10,12 +10,13 @@ from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-from kol.settings import REPO_ROOT
+from kol.settings.base import REPO_ROOT, Section, SqlIdentifier
 
 
-class GoldSettings(BaseSettings):
+class GoldSettings(Section):
+    section = "gold"
     model_config = SettingsConfigDict(
         env_prefix="KOL_GOLD_",
         env_file=".env",
@@ -26,8 +27,9 @@ class GoldSettings(BaseSettings):
 
     # Schema of the marts in the Trino catalog; staging and intermediate views go to
     # <schema>_staging and <schema>_intermediate. Tests and benchmarks use their own.
-    # KOL_GOLD_SCHEMA, the variable dbt_kol/profiles.yml reads too.
-    schema_name: str = Field(default="gold", validation_alias="KOL_GOLD_SCHEMA")
+    # KOL_GOLD_SCHEMA, the variable dbt_kol/profiles.yml reads too; the API, ML and the gates
+    # read Gold here.
+    schema_name: SqlIdentifier = Field(default="gold", validation_alias="KOL_GOLD_SCHEMA")
     dbt_project_dir: Path = REPO_ROOT / "dbt_kol"
     dbt_target: str = "local"
     dbt_threads: int = 4
