@@ -29,9 +29,8 @@ from ingestion.producer import (
     ensure_topics,
     make_admin,
     make_producer,
-    topic_name,
 )
-from ingestion.settings import IngestSettings, get_ingest_settings
+from ingestion.settings import IngestSettings, get_ingest_settings, topic_name
 from kol.settings import Settings, get_settings
 
 

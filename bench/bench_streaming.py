@@ -65,9 +65,8 @@ from ingestion.producer import (
     make_admin,
     make_rdkafka_producer,
     rdkafka_send,
-    topic_name,
 )
-from ingestion.settings import IngestSettings
+from ingestion.settings import IngestSettings, topic_name
 from kol.settings import REPO_ROOT, Settings
 from streaming.events import STREAM_TOPICS
 from streaming.feed import RawSink

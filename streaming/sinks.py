@@ -37,9 +37,8 @@ from ingestion.producer import (
     make_rdkafka_producer,
     rdkafka_send,
     route,
-    topic_name,
 )
-from ingestion.settings import IngestSettings
+from ingestion.settings import IngestSettings, topic_name
 from kol.redis_keys import RedisKeys
 from kol.settings import Settings
 from streaming.engine import STATE_FORMAT, BatchResult, TrendEngine

@@ -16,9 +16,8 @@ from ingestion.producer import (
     ProcessKafkaSink,
     SendSummary,
     route,
-    topic_name,
 )
-from ingestion.settings import IngestSettings
+from ingestion.settings import IngestSettings, topic_name
 from kol.settings import Settings
 
 GOOD = {
