@@ -29,9 +29,8 @@ from ingestion.producer import (
     ensure_topics,
     make_admin,
     make_producer,
-    topic_name,
 )
-from kol.settings import IngestSettings, Settings, get_ingest_settings, get_settings
+from kol.settings import IngestSettings, Settings, get_ingest_settings, get_settings, topic_name
 
 
 def _timed(fn: Callable[[], int]) -> tuple[int, float]:

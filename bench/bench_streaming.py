@@ -65,9 +65,8 @@ from ingestion.producer import (
     make_admin,
     make_rdkafka_producer,
     rdkafka_send,
-    topic_name,
 )
-from kol.settings import ALERTS_TOPIC, REPO_ROOT, SCORES_TOPIC, IngestSettings, Settings
+from kol.settings import ALERTS_TOPIC, REPO_ROOT, SCORES_TOPIC, IngestSettings, Settings, topic_name
 from streaming.events import STREAM_TOPICS
 from streaming.feed import RawSink
 from streaming.job import input_topics

@@ -2,7 +2,7 @@
 
 dbt reads its connection from dbt_kol/profiles.yml, which takes every value from ``KOL_*``
 environment variables; :func:`run_dbt` sets those variables from :class:`kol.settings.Settings`
-and :class:`gold.settings.GoldSettings` for the duration of one dbt invocation, so values from
+and :class:`kol.settings.GoldSettings` for the duration of one dbt invocation, so values from
 a ``.env`` file or a caller's Settings object reach dbt too.
 """
 

@@ -37,10 +37,9 @@ from ingestion.producer import (
     make_rdkafka_producer,
     rdkafka_send,
     route,
-    topic_name,
 )
 from kol.redis_keys import RedisKeys
-from kol.settings import IngestSettings, Settings, StreamSettings
+from kol.settings import IngestSettings, Settings, StreamSettings, topic_name
 from streaming.engine import STATE_FORMAT, BatchResult, TrendEngine
 
 if TYPE_CHECKING:

@@ -16,9 +16,8 @@ from ingestion.producer import (
     ProcessKafkaSink,
     SendSummary,
     route,
-    topic_name,
 )
-from kol.settings import IngestSettings, Settings
+from kol.settings import IngestSettings, Settings, topic_name
 
 GOOD = {
     "event_id": "p-1",
