@@ -18,7 +18,6 @@ import asyncio
 import gc
 import logging
 import math
-import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from prometheus_client import Gauge
 
 from api.errors import InvalidRequest, ServiceUnavailable
 from api.schemas import KolFeatures
+from kol.champion import mlflow_session, version_uri
 from kol.settings import ApiSettings
 from ml import features as ml_features
 from ml.account import ACCOUNT_FEATURES
@@ -234,18 +234,6 @@ def split_metrics(logged: dict[str, float]) -> tuple[dict[str, float], dict[str,
     return metrics, baselines
 
 
-def _mlflow(settings: ApiSettings) -> Any:
-    # An absent tracking server must not hold a request thread for minutes of retries.
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
-    import mlflow
-
-    uri = settings.core.mlflow_login()
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    return mlflow
-
-
 def mlflow_resolver(settings: ApiSettings) -> Resolver:
     """Alias -> version through MLflow's REST API: polling must not import mlflow (seconds and
     ~150 MB per worker) while no model exists."""
@@ -303,28 +291,11 @@ def _from_ms(value: Any) -> datetime | None:
     return datetime.fromtimestamp(int(value) / 1000, UTC) if value else None
 
 
-# Artifacts the tracking server named in the settings serves itself (``--serve-artifacts``).
-REGISTRY_SCHEMES = ("mlflow-artifacts",)
-
-
-def check_artifact_uri(name: str, version: str, uri: str) -> str:
-    """``uri`` if it is in the registry's own artifact store, else a ValueError: loading a
-    model unpickles it, and a version whose source points anywhere else (a file on this host,
-    another server) would run whatever is there."""
-    scheme = uri.split(":", 1)[0] if ":" in uri else "file"
-    if scheme not in REGISTRY_SCHEMES:
-        raise ValueError(
-            f"{name} v{version} is stored outside the registry ({scheme}: artifacts); "
-            f"only {', '.join(REGISTRY_SCHEMES)} URIs are loaded"
-        )
-    return uri
-
-
 def mlflow_loader(settings: ApiSettings) -> Loader:
     def load(name: str, version: str) -> ScoringModel:
-        mlflow = _mlflow(settings)
-        where = mlflow.MlflowClient().get_model_version_download_uri(name, version)
-        uri = check_artifact_uri(name, version, where)
+        # An absent tracking server must not hold a request thread for minutes of retries.
+        mlflow = mlflow_session(settings.core, retries=0, timeout_s=10)
+        uri = version_uri(mlflow.MlflowClient(), name, version)
         pyfunc = mlflow.pyfunc.load_model(uri)
         native = None
         if "lightgbm" in pyfunc.metadata.flavors:

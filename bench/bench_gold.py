@@ -30,8 +30,8 @@ from rich.table import Table
 from world import produce_world
 
 from gold import runner
-from ingestion.contracts import PROFILES_TOPIC
 from kol.settings import Settings, get_gold_settings, get_ingest_settings, get_settings
+from kol.topics import PROFILES_TOPIC
 from kol.trino import query, trino_connection
 
 

@@ -30,7 +30,8 @@ from ingestion.producer import (
     make_admin,
     make_producer,
 )
-from kol.settings import IngestSettings, Settings, get_ingest_settings, get_settings, topic_name
+from kol.settings import IngestSettings, Settings, get_ingest_settings, get_settings
+from kol.topics import topic_name
 
 
 def _timed(fn: Callable[[], int]) -> tuple[int, float]:

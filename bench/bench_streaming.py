@@ -66,7 +66,8 @@ from ingestion.producer import (
     make_rdkafka_producer,
     rdkafka_send,
 )
-from kol.settings import ALERTS_TOPIC, REPO_ROOT, SCORES_TOPIC, IngestSettings, Settings, topic_name
+from kol.settings import REPO_ROOT, IngestSettings, Settings
+from kol.topics import ALERTS_TOPIC, SCORES_TOPIC, topic_name
 from streaming.events import STREAM_TOPICS
 from streaming.feed import RawSink
 from streaming.job import input_topics

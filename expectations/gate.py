@@ -36,9 +36,9 @@ from pyspark.sql import functions as F
 
 from ingestion.contracts import TOPICS
 from kol.interval import Interval
-from kol.settings import QualitySettings, Settings, get_ingest_settings, topic_name
-from spark_jobs.bronze import rows_in_interval
-from spark_jobs.tables import BRONZE, REJECTS, SILVER, TOPIC_TABLES
+from kol.lakehouse import BRONZE, REJECTS, SILVER, TOPIC_TABLES, rows_in_interval
+from kol.settings import QualitySettings, Settings, get_ingest_settings
+from kol.topics import topic_name
 
 SUITES_DIR = Path(__file__).with_name("suites")
 LAYERS = ("bronze", "silver", "gold")

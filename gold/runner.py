@@ -247,7 +247,7 @@ def oldest_arrived_day(
     from pyiceberg.exceptions import NoSuchTableError
 
     from kol.iceberg import catalog
-    from spark_jobs.tables import LANDED, SILVER, TOPIC_TABLES
+    from kol.lakehouse import LANDED, SILVER, TOPIC_TABLES
 
     settings = settings or get_settings()
     cat = catalog(settings)
@@ -259,7 +259,7 @@ def oldest_arrived_day(
             table = cat.load_table(f"{SILVER}.{names.silver}")
         except NoSuchTableError:
             continue
-        # As spark_jobs.bronze.rows_in_interval: landed_ts, or the Kafka timestamp of rows
+        # As kol.lakehouse.rows_in_interval: landed_ts, or the Kafka timestamp of rows
         # written before that column existed. (pyiceberg's filter syntax.)
         kafka_ts = f"kafka_timestamp >= '{lo}' AND kafka_timestamp < '{hi}'"
         in_interval = kafka_ts

@@ -19,7 +19,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from ingestion.contracts import DLQ_TOPIC, SCHEMAS_DIR, TOPICS, write_schemas
+from ingestion.contracts import SCHEMAS_DIR, TOPICS, write_schemas
 from ingestion.generator import PRESETS, World
 from ingestion.importers import ImportFormatError, iter_records, plan_import
 from ingestion.pipeline import GenerateStats, run_world
@@ -33,6 +33,7 @@ from ingestion.producer import (
     ensure_topics,
 )
 from kol.settings import get_ingest_settings, get_settings
+from kol.topics import DLQ_TOPIC
 
 app = typer.Typer(
     help="Ingestion: event contracts, the KOL world generator, importers and Kafka producers.",

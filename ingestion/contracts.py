@@ -29,16 +29,18 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from ingestion.counts import CountParseError, parse_count, parse_percent
+from kol.topics import (
+    COMMENTS_TOPIC,
+    DISCOVERY_TOPIC,
+    PRODUCTS_TOPIC,
+    PROFILES_TOPIC,
+    RAW_TOPICS,
+    VIDEOS_TOPIC,
+)
 
 PLATFORMS: Final = ("tiktok", "youtube", "instagram")
 Platform = Literal["tiktok", "youtube", "instagram"]
 
-PROFILES_TOPIC: Final = "kol.profiles.raw"
-VIDEOS_TOPIC: Final = "kol.videos.raw"
-COMMENTS_TOPIC: Final = "kol.comments.raw"
-PRODUCTS_TOPIC: Final = "kol.products.raw"
-DISCOVERY_TOPIC: Final = "kol.discovery.raw"
-DLQ_TOPIC: Final = "kol.dlq"
 
 SCHEMAS_DIR = Path(__file__).with_name("schemas")
 # Gold converts sales to USD with this seed's rates. A currency without a rate could only count
@@ -213,6 +215,7 @@ TOPIC_MODELS: Final[dict[str, type[BaseEvent]]] = {
     DISCOVERY_TOPIC: DiscoveryEvent,
 }
 TOPICS: Final = tuple(TOPIC_MODELS)
+assert TOPICS == RAW_TOPICS, "one contract per raw topic, in kol.topics' order"
 
 # The event_type each producer of this platform writes on each topic.
 EVENT_TYPES: Final = {

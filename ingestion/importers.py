@@ -18,13 +18,8 @@ from typing import Any
 
 import orjson
 
-from ingestion.contracts import (
-    DISCOVERY_TOPIC,
-    EVENT_TYPES,
-    PROFILES_TOPIC,
-    TOPICS,
-    ProfileEvent,
-)
+from ingestion.contracts import EVENT_TYPES, TOPICS, ProfileEvent
+from kol.topics import DISCOVERY_TOPIC, PROFILES_TOPIC
 
 JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")
 _BOM = b"\xef\xbb\xbf"

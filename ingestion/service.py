@@ -118,7 +118,7 @@ class LiveProducerService(Service):
         """
         from kafka import KafkaConsumer, TopicPartition
 
-        from ingestion.contracts import VIDEOS_TOPIC
+        from kol.topics import VIDEOS_TOPIC
 
         topic = f"{self.ingest.topic_prefix}{VIDEOS_TOPIC}"
         try:

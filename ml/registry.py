@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -21,6 +20,7 @@ from typing import Any
 
 from tenacity import retry, stop_after_attempt, wait_exponential
 
+from kol.champion import champion_version, mlflow_session
 from kol.settings import MlSettings
 from ml.scoring import REFERENCE_KEY, SPEC_KEY, Scorer, ScoreSpec, load_scorer
 
@@ -96,29 +96,16 @@ def decide(
 
 
 def mlflow_client(ml: MlSettings) -> Any:
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    import mlflow
-    from mlflow import MlflowClient
-
-    uri = ml.core.mlflow_login()
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+    return mlflow_session(ml.core).MlflowClient()
 
 
 def champion(ml: MlSettings, name: str) -> Scorer | None:
     """The current champion as a scorer; None if there is none. A champion without a score
     spec raises ``ValueError`` (the caller decides)."""
-    client = mlflow_client(ml)
-    try:
-        client.get_model_version_by_alias(name, ml.alias)
-    except Exception as exc:  # no such model or alias
-        if "RESOURCE_DOES_NOT_EXIST" in str(exc) or "not found" in str(exc).lower():
-            return None
-        raise
-    return load_scorer(ml.core.mlflow_login(), name, ml.alias)
+    version = champion_version(mlflow_client(ml), name, ml.alias)
+    if version is None:
+        return None
+    return load_scorer(ml.core.mlflow_login(), name, version)
 
 
 @retry(stop=stop_after_attempt(3), wait=wait_exponential(min=1, max=10), reraise=True)

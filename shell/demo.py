@@ -63,7 +63,7 @@ def days_in_kafka(settings: Settings, start: datetime, end: datetime) -> bool:
     """True when the platform's profile topic already holds records stamped in [start, end)."""
     from kafka import KafkaConsumer, TopicPartition
 
-    from ingestion.contracts import PROFILES_TOPIC
+    from kol.topics import PROFILES_TOPIC
 
     consumer = KafkaConsumer(**settings.kafka_client_config())
     try:

@@ -22,15 +22,14 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from kol.interval import Interval
+from kol.lakehouse import BRONZE, LANDED, arrived_between
 from kol.settings import Settings
 from spark_jobs.tables import (
-    BRONZE,
     BRONZE_COLUMNS,
-    LANDED,
     added_since,
     current_snapshot_id,
     ensure_columns,
@@ -39,11 +38,6 @@ from spark_jobs.tables import (
     has_rows_from,
     tblproperties,
 )
-
-
-def sql_ts(ts: datetime) -> str:
-    """A UTC timestamp literal for Spark SQL (sessions run in UTC)."""
-    return ts.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def kafka_offset_range(
@@ -126,25 +120,6 @@ def to_bronze(kafka: DataFrame, interval: Interval, ingest_time: datetime) -> Da
     )
 
 
-def arrival(df: DataFrame) -> Column:
-    """Where ``df``'s rows sit in the platform's timeline (:data:`spark_jobs.tables.LANDED`);
-    rows written before that column existed were landed by their Kafka timestamp."""
-    if LANDED in df.columns:
-        return F.coalesce(F.col(LANDED), F.col("kafka_timestamp"))
-    return F.col("kafka_timestamp")
-
-
-def arrived_between(df: DataFrame, lo: datetime, hi: datetime) -> Column:
-    """``lo <= arrival(df) < hi``, spelled out so that Iceberg can prune files on either
-    column's bounds (a coalesce hides them)."""
-    ts = F.col("kafka_timestamp")
-    in_ts = (ts >= F.lit(lo)) & (ts < F.lit(hi))
-    if LANDED not in df.columns:
-        return in_ts
-    landed = F.col(LANDED)
-    return ((landed >= F.lit(lo)) & (landed < F.lit(hi))) | (landed.isNull() & in_ts)
-
-
 # How far back landed_offsets looks for the last records landed. The newest landed records hold
 # the highest offsets, so a short look is enough; a topic landed longer ago than this (or
 # never since the column existed) is read from Kafka's earliest offset once.
@@ -179,21 +154,6 @@ def landed_offsets(
 def _partitions(spark: SparkSession, table: str, kafka_topic: str) -> int:
     row = spark.table(table).where(F.col("topic") == kafka_topic).agg(F.max("partition")).first()
     return 0 if row is None or row[0] is None else int(row[0]) + 1
-
-
-def arrival_sql(alias: str, interval: Interval) -> str:
-    """SQL for "the row of ``alias`` belongs to ``interval``" (as :func:`arrival`), in a form
-    Iceberg prunes files with."""
-    lo, hi = f"TIMESTAMP '{sql_ts(interval.start)}'", f"TIMESTAMP '{sql_ts(interval.end)}'"
-    return (
-        f"(({alias}.{LANDED} >= {lo} AND {alias}.{LANDED} < {hi}) OR ({alias}.{LANDED} IS NULL "
-        f"AND {alias}.kafka_timestamp >= {lo} AND {alias}.kafka_timestamp < {hi}))"
-    )
-
-
-def rows_in_interval(df: DataFrame, interval: Interval) -> DataFrame:
-    """The rows of a Bronze, Silver or rejects table that belong to ``interval``."""
-    return df.where(arrived_between(df, interval.start, interval.end))
 
 
 def ensure_bronze_table(spark: SparkSession, table: str) -> None:

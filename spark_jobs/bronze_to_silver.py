@@ -20,9 +20,10 @@ from pyspark.sql import functions as F
 from expectations.gate import gate_written, prefetch_gx
 from ingestion.contracts import TOPICS
 from kol.interval import Interval
-from kol.settings import get_ingest_settings, get_settings, topic_name
+from kol.lakehouse import BRONZE, REJECTS, SILVER, TOPIC_TABLES, arrival_sql, rows_in_interval
+from kol.settings import get_ingest_settings, get_settings
 from kol.spark import spark_session
-from spark_jobs.bronze import arrival_sql, rows_in_interval
+from kol.topics import topic_name
 from spark_jobs.silver import (
     TopicAccount,
     account,
@@ -36,7 +37,6 @@ from spark_jobs.silver import (
     silver_rows,
     table_conflicts,
 )
-from spark_jobs.tables import BRONZE, REJECTS, SILVER, TOPIC_TABLES
 
 log = logging.getLogger("kol.jobs.silver")
 

@@ -18,8 +18,10 @@ from pyspark.sql import functions as F
 from expectations.gate import gate_written, prefetch_gx
 from ingestion.contracts import TOPICS
 from kol.interval import Interval
-from kol.settings import get_ingest_settings, get_settings, topic_name
+from kol.lakehouse import TOPIC_TABLES, rows_in_interval
+from kol.settings import get_ingest_settings, get_settings
 from kol.spark import spark_session
+from kol.topics import topic_name
 from spark_jobs.bronze import (
     bronze_namespace,
     ensure_bronze_table,
@@ -27,10 +29,8 @@ from spark_jobs.bronze import (
     landed_offsets,
     merge_into_bronze,
     read_kafka,
-    rows_in_interval,
     to_bronze,
 )
-from spark_jobs.tables import TOPIC_TABLES
 
 log = logging.getLogger("kol.jobs.bronze")
 

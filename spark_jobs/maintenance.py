@@ -16,9 +16,9 @@ from datetime import UTC, datetime, timedelta
 
 from pyspark.sql import SparkSession
 
+from kol.lakehouse import sql_ts
 from kol.settings import get_settings
 from kol.spark import spark_session
-from spark_jobs.bronze import sql_ts
 
 log = logging.getLogger("kol.jobs.maintenance")
 NAMESPACES = ("bronze", "silver", "gold")

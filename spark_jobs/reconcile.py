@@ -19,10 +19,11 @@ from pyspark.sql import SparkSession, Window
 from pyspark.sql import functions as F
 
 from ingestion.contracts import TOPICS
-from kol.settings import IngestSettings, Settings, get_ingest_settings, get_settings, topic_name
+from kol.lakehouse import TOPIC_TABLES, arrival
+from kol.settings import IngestSettings, Settings, get_ingest_settings, get_settings
 from kol.spark import spark_session
-from spark_jobs.bronze import arrival, bronze_namespace
-from spark_jobs.tables import TOPIC_TABLES
+from kol.topics import topic_name
+from spark_jobs.bronze import bronze_namespace
 
 log = logging.getLogger("kol.jobs.reconcile")
 

@@ -24,11 +24,10 @@ from pyspark.sql import functions as F
 
 from ingestion.contracts import PLATFORMS, TOPIC_MODELS, CountRaw, PercentRaw
 from kol.interval import Interval
+from kol.lakehouse import LANDED, arrival, rows_in_interval
 from spark_jobs import counts
-from spark_jobs.bronze import arrival, rows_in_interval
 from spark_jobs.functions import json_fields
 from spark_jobs.tables import (
-    LANDED,
     added_since,
     current_snapshot_id,
     ensure_columns,

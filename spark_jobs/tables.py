@@ -1,46 +1,14 @@
-"""Names and layouts of the Bronze and Silver tables, in one place for jobs, gates and tests."""
+"""Layouts of the Bronze and Silver tables and the jobs' helpers on them (names: kol.lakehouse)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
-
-from ingestion.contracts import (
-    COMMENTS_TOPIC,
-    DISCOVERY_TOPIC,
-    PRODUCTS_TOPIC,
-    PROFILES_TOPIC,
-    TOPICS,
-    VIDEOS_TOPIC,
-)
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-BRONZE = "bronze"
-SILVER = "silver"
-
-
-@dataclass(frozen=True)
-class TopicTables:
-    topic: str
-    bronze: str  # table name inside the bronze namespace
-    silver: str  # table name inside the silver namespace
-
-
-TOPIC_TABLES: dict[str, TopicTables] = {
-    PROFILES_TOPIC: TopicTables(PROFILES_TOPIC, "profiles_raw", "profiles"),
-    VIDEOS_TOPIC: TopicTables(VIDEOS_TOPIC, "videos_raw", "video_stats"),
-    COMMENTS_TOPIC: TopicTables(COMMENTS_TOPIC, "comments_raw", "comments"),
-    PRODUCTS_TOPIC: TopicTables(PRODUCTS_TOPIC, "products_raw", "products"),
-    DISCOVERY_TOPIC: TopicTables(DISCOVERY_TOPIC, "discovery_raw", "discovery"),
-}
-assert set(TOPIC_TABLES) == set(TOPICS)
-
-REJECTS = "rejects"
-
 BRONZE_COLUMNS = """
     topic STRING NOT NULL,
     `partition` INT NOT NULL,
@@ -51,15 +19,6 @@ BRONZE_COLUMNS = """
     ingest_time TIMESTAMP NOT NULL,
     landed_ts TIMESTAMP
 """
-
-# Where a record sits in the platform's timeline: the interval whose run landed it in Bronze.
-# Its Kafka timestamp, unless it was stamped in an interval that had already been landed (a
-# producer's skewed clock, a late retry, a replay): then the start of the interval that found
-# it. Every layer selects an interval's rows on it (spark_jobs.bronze.rows_in_interval), so such
-# a record goes through Silver and Gold with the next run instead of being skipped. Null in rows
-# written before the column existed: those were landed by their Kafka timestamp.
-LANDED = "landed_ts"
-
 
 # How the jobs write every Bronze and Silver table.
 # - No distribution: each task's rows go to the day partitions they belong to. Hash

@@ -53,8 +53,8 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from ingestion.contracts import COMMENTS_TOPIC, PROFILES_TOPIC, VIDEOS_TOPIC
 from kol.settings import StreamSettings
+from kol.topics import COMMENTS_TOPIC, PROFILES_TOPIC, VIDEOS_TOPIC
 from ml.account import ACCOUNT_TEXT_FEATURES
 from streaming import alerts as A
 from streaming.score import TrendScore, engagement, history_buckets, trend_scores

@@ -30,17 +30,9 @@ import pandas as pd
 import pyarrow as pa
 from pandas.util import hash_array
 
-from ingestion.contracts import (
-    COMMENTS_TOPIC,
-    PROFILES_TOPIC,
-    VIDEOS_TOPIC,
-    CommentEvent,
-    ProfileEvent,
-    Rejection,
-    VideoEvent,
-    validate_payload,
-)
+from ingestion.contracts import CommentEvent, ProfileEvent, Rejection, VideoEvent, validate_payload
 from ingestion.counts import parse_count
+from kol.topics import COMMENTS_TOPIC, PROFILES_TOPIC, VIDEOS_TOPIC
 from ml.account import ACCOUNT_TEXT_FEATURES, account_features
 from streaming.engine import EVENT_COLUMNS
 

@@ -72,7 +72,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
-from ingestion.contracts import DLQ_TOPIC
 from ingestion.producer import ensure_topics
 from kol.settings import (
     IngestSettings,
@@ -81,8 +80,8 @@ from kol.settings import (
     get_ingest_settings,
     get_settings,
     get_stream_settings,
-    topic_name,
 )
+from kol.topics import DLQ_TOPIC, topic_name
 from streaming.checkpoint import Offsets, batch_range, last_finished_batch
 from streaming.engine import BatchResult, TrendEngine
 from streaming.events import STREAM_TOPICS, ParallelParser, tune_gc

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from kol.settings import IngestSettings, Settings, StreamSettings, topic_name
+from kol.settings import IngestSettings, Settings, StreamSettings
+from kol.topics import topic_name
 from streaming.engine import TrendEngine
 from streaming.events import STREAM_TOPICS, Record, event_frame, tune_gc
 from streaming.sinks import KafkaOut, RedisStore, dead_letters, redis_client

@@ -31,7 +31,6 @@ from typing import TYPE_CHECKING, Any, cast
 import orjson
 import redis
 
-from ingestion.contracts import DLQ_TOPIC
 from ingestion.producer import (
     dlq_record,
     make_rdkafka_producer,
@@ -39,7 +38,8 @@ from ingestion.producer import (
     route,
 )
 from kol.redis_keys import RedisKeys
-from kol.settings import IngestSettings, Settings, StreamSettings, topic_name
+from kol.settings import IngestSettings, Settings, StreamSettings
+from kol.topics import DLQ_TOPIC, topic_name
 from streaming.engine import STATE_FORMAT, BatchResult, TrendEngine
 
 if TYPE_CHECKING:

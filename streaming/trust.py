@@ -27,7 +27,6 @@ newly promoted champion is picked up without a restart.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from typing import Any
@@ -35,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kol.champion import champion_version, mlflow_session, version_uri
 from kol.settings import Settings, StreamSettings
 from ml.account import ACCOUNT_FEATURES, stream_account_rows
 from ml.features import PROFILE_FEATURES, stream_profile_rows
@@ -70,45 +70,40 @@ class TrustScorer:
         if not force and now - self._checked < self.ss.trust_refresh_wall_s:
             return
         self._checked = now
-        # An absent or slow tracking server must not hold the job up for minutes of retries.
-        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
         name, alias = self.ss.trust_model_name, self.ss.trust_model_alias
         try:
-            import mlflow
-            from mlflow import MlflowClient
-
-            uri = self.settings.mlflow_login()
-            mlflow.set_tracking_uri(uri)
-            mlflow.set_registry_uri(uri)
-            mv = MlflowClient(tracking_uri=uri, registry_uri=uri).get_model_version_by_alias(
-                name, alias
-            )
+            # An absent or slow tracking server must not hold the job up for minutes of retries.
+            mlflow = mlflow_session(self.settings, retries=0, timeout_s=10)
+            client = mlflow.MlflowClient()
+            version = champion_version(client, name, alias)
         except Exception as exc:
             self._say_once(f"no model {name}@{alias} ({type(exc).__name__}: {_first_line(exc)})")
             return
-        if mv.version == self.version:
+        if version is None:
+            self._say_once(f"no model {name}@{alias}")
+            return
+        if version == self.version:
             return
         try:
-            model = mlflow.pyfunc.load_model(f"models:/{name}/{mv.version}")
+            model = mlflow.pyfunc.load_model(version_uri(client, name, version))
             schema = model.metadata.get_input_schema()
             inputs = schema.input_names() if schema is not None else None
             if spec_from_metadata(getattr(model.metadata, "metadata", None)) is not None:
-                model = load_scorer(uri, name, str(mv.version))
+                model = load_scorer(self.settings.mlflow_tracking_uri, name, version)
                 inputs = None
         except Exception as exc:
-            self._say_once(f"cannot load {name} v{mv.version} ({type(exc).__name__}: {exc})")
+            self._say_once(f"cannot load {name} v{version} ({type(exc).__name__}: {exc})")
             return
         why = not_streamable(model)
         if why:
             with self._lock:
-                self.model, self.inputs, self.version = None, None, mv.version
-            self._say_once(f"{name} v{mv.version} {why}")
+                self.model, self.inputs, self.version = None, None, version
+            self._say_once(f"{name} v{version} {why}")
             return
         with self._lock:
-            self.model, self.inputs, self.version = model, inputs, mv.version
-        self.status = f"on: {name}@{alias} = v{mv.version}"
-        log.info("live trust scoring with %s v%s (inputs: %s)", name, mv.version, inputs)
+            self.model, self.inputs, self.version = model, inputs, version
+        self.status = f"on: {name}@{alias} = v{version}"
+        log.info("live trust scoring with %s v%s (inputs: %s)", name, version, inputs)
 
     def __call__(self, features: pd.DataFrame) -> np.ndarray | None:
         with self._lock:

@@ -15,13 +15,7 @@ from typing import Any
 
 import orjson
 
-from ingestion.contracts import (
-    COMMENTS_TOPIC,
-    DISCOVERY_TOPIC,
-    PRODUCTS_TOPIC,
-    PROFILES_TOPIC,
-    VIDEOS_TOPIC,
-)
+from kol.topics import COMMENTS_TOPIC, DISCOVERY_TOPIC, PRODUCTS_TOPIC, PROFILES_TOPIC, VIDEOS_TOPIC
 
 _COMMON_FLAWS = (
     "missing_username",

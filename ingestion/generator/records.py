@@ -10,17 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from ingestion import corpus
-from ingestion.contracts import (
-    COMMENTS_TOPIC,
-    DISCOVERY_TOPIC,
-    EVENT_TYPES,
-    PRODUCTS_TOPIC,
-    PROFILES_TOPIC,
-    VIDEOS_TOPIC,
-)
+from ingestion.contracts import EVENT_TYPES
 from ingestion.counts import format_count
 from ingestion.generator.creators import profile_url
 from ingestion.generator.model import Creator, Product, Video
+from kol.topics import COMMENTS_TOPIC, DISCOVERY_TOPIC, PRODUCTS_TOPIC, PROFILES_TOPIC, VIDEOS_TOPIC
 
 MISSING_DISPLAYS = ("—", "", "N/A")
 

@@ -18,13 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from ingestion import corpus
-from ingestion.contracts import (
-    COMMENTS_TOPIC,
-    DISCOVERY_TOPIC,
-    PRODUCTS_TOPIC,
-    PROFILES_TOPIC,
-    VIDEOS_TOPIC,
-)
 from ingestion.generator.behaviours import (
     Comment,
     bot_comments,
@@ -47,6 +40,7 @@ from ingestion.generator.records import (
     profile_record,
     video_record,
 )
+from kol.topics import COMMENTS_TOPIC, DISCOVERY_TOPIC, PRODUCTS_TOPIC, PROFILES_TOPIC, VIDEOS_TOPIC
 
 # Ages (hours) at which a scraper revisits a video: often while it is fresh, rarely after.
 SNAPSHOT_AGES_H = (1, 3, 6, 12, 24, 36, 48, 72, 96, 120, 168, 240, 336, 504, 720)

@@ -22,8 +22,9 @@ from tenacity import (
     wait_exponential,
 )
 
-from ingestion.contracts import DLQ_TOPIC, TOPICS
-from kol.settings import IngestSettings, Settings, topic_name
+from ingestion.contracts import TOPICS
+from kol.settings import IngestSettings, Settings
+from kol.topics import DLQ_TOPIC, topic_name
 
 log = logging.getLogger(__name__)
 

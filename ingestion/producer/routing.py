@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 import orjson
 
-from ingestion.contracts import DLQ_TOPIC, BaseEvent, event_key, validate_payload
+from ingestion.contracts import BaseEvent, event_key, validate_payload
+from kol.topics import DLQ_TOPIC
 
 
 @dataclass(frozen=True, slots=True)

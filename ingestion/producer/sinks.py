@@ -18,11 +18,12 @@ from typing import IO, Any, Protocol
 
 from kafka.partitioner.default import murmur2
 
-from ingestion.contracts import DLQ_TOPIC, TOPICS
+from ingestion.contracts import TOPICS
 from ingestion.producer.kafka_python import make_producer
 from ingestion.producer.routing import Routed, route
 from ingestion.producer.summary import SendSummary
-from kol.settings import IngestSettings, Settings, topic_name
+from kol.settings import IngestSettings, Settings
+from kol.topics import DLQ_TOPIC, topic_name
 
 log = logging.getLogger(__name__)
 

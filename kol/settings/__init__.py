@@ -19,16 +19,14 @@ from kol.settings.base import (
 )
 from kol.settings.dashboard import DashboardSettings, get_dashboard_settings
 from kol.settings.gold import GoldSettings, get_gold_settings
-from kol.settings.ingest import IngestSettings, get_ingest_settings, topic_name
+from kol.settings.ingest import IngestSettings, get_ingest_settings
 from kol.settings.ml import MlSettings, get_ml_settings
 from kol.settings.quality import QualitySettings
 from kol.settings.root import SECTIONS, Settings, get_settings
-from kol.settings.stream import ALERTS_TOPIC, SCORES_TOPIC, StreamSettings, get_stream_settings
+from kol.settings.stream import StreamSettings, get_stream_settings
 
 __all__ = [
-    "ALERTS_TOPIC",
     "REPO_ROOT",
-    "SCORES_TOPIC",
     "SECTIONS",
     "ApiSettings",
     "DashboardSettings",
@@ -50,5 +48,4 @@ __all__ = [
     "identifier",
     "installation_secret",
     "secret",
-    "topic_name",
 ]

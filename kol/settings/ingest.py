@@ -48,8 +48,3 @@ class IngestSettings(Section):
 @lru_cache
 def get_ingest_settings() -> IngestSettings:
     return IngestSettings()
-
-
-def topic_name(logical: str, ingest: IngestSettings) -> str:
-    """The Kafka topic of a logical topic (``kol.videos.raw``) under the configured prefix."""
-    return f"{ingest.topic_prefix}{logical}"

@@ -18,12 +18,10 @@ from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from kol.settings.base import Section
+from kol.topics import ALERTS_TOPIC, SCORES_TOPIC
 
 if TYPE_CHECKING:
     from kol.settings.root import Settings
-
-SCORES_TOPIC = "kol.scores.stream"
-ALERTS_TOPIC = "kol.alerts.stream"
 
 
 class StreamSettings(Section):

@@ -12,15 +12,16 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from expectations.gate import run_gate
-from ingestion.contracts import PROFILES_TOPIC, TOPICS
+from ingestion.contracts import TOPICS
 from ingestion.generator import GeneratorConfig
 from ingestion.pipeline import run_world
 from ingestion.producer import KafkaEventSink, ensure_topics
 from kol.interval import Interval
-from kol.settings import IngestSettings, Settings, get_ingest_settings, topic_name
+from kol.lakehouse import TOPIC_TABLES, rows_in_interval
+from kol.settings import IngestSettings, Settings, get_ingest_settings
+from kol.topics import PROFILES_TOPIC, topic_name
 from kol.trino import query
 from spark_jobs import bronze_to_silver, kafka_to_bronze
-from spark_jobs.bronze import rows_in_interval
 from spark_jobs.reconcile import bronze_gaps
 from spark_jobs.silver import (
     Inserted,
@@ -30,7 +31,6 @@ from spark_jobs.silver import (
     table_conflicts,
 )
 from spark_jobs.tables import (
-    TOPIC_TABLES,
     WRITE_PROPERTIES,
     ensure_write_properties,
     has_rows_between,

@@ -19,7 +19,6 @@ import pytest
 from pyspark.sql import SparkSession
 
 from gold import runner
-from ingestion.contracts import PROFILES_TOPIC, VIDEOS_TOPIC
 from ingestion.generator import GeneratorConfig, World
 from ingestion.pipeline import run_world
 from ingestion.producer import KafkaEventSink, ensure_topics
@@ -30,8 +29,8 @@ from kol.settings import (
     Settings,
     get_gold_settings,
     get_ingest_settings,
-    topic_name,
 )
+from kol.topics import PROFILES_TOPIC, VIDEOS_TOPIC, topic_name
 from kol.trino import query
 from spark_jobs import bronze_to_silver, kafka_to_bronze
 

@@ -19,10 +19,11 @@ from kafka.errors import KafkaError, SaslAuthenticationFailedError
 from typer.testing import CliRunner
 
 from ingestion.cli import app
-from ingestion.contracts import DLQ_TOPIC, PROFILES_TOPIC, TOPICS
+from ingestion.contracts import TOPICS
 from ingestion.generator import GeneratorConfig, World, replay
 from ingestion.producer import KafkaEventSink, ensure_topics, make_admin
 from kol.settings import REPO_ROOT, IngestSettings, Settings, get_ingest_settings
+from kol.topics import DLQ_TOPIC, PROFILES_TOPIC
 from shell.stack.services import all_services
 
 pytestmark = pytest.mark.integration

@@ -31,19 +31,11 @@ import pytest
 import redis
 from kafka import KafkaConsumer, TopicPartition
 
-from ingestion.contracts import DLQ_TOPIC, VIDEOS_TOPIC
 from ingestion.generator import HOUR, GeneratorConfig, World
 from ingestion.producer import ensure_topics, make_admin
 from kol.redis_keys import RedisKeys
-from kol.settings import (
-    ALERTS_TOPIC,
-    REPO_ROOT,
-    SCORES_TOPIC,
-    IngestSettings,
-    Settings,
-    StreamSettings,
-    topic_name,
-)
+from kol.settings import REPO_ROOT, IngestSettings, Settings, StreamSettings
+from kol.topics import ALERTS_TOPIC, DLQ_TOPIC, SCORES_TOPIC, VIDEOS_TOPIC, topic_name
 from streaming.checkpoint import last_finished_batch
 from streaming.engine import BatchResult, CreatorDelta, StateDelta
 from streaming.events import STREAM_TOPICS

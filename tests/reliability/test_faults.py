@@ -180,7 +180,7 @@ def silver_hashes(spark: Any, settings: Settings, prefix: str) -> dict[str, tupl
     of every column but the write time)."""
     from pyspark.sql import functions as F
 
-    from spark_jobs.tables import REJECTS, SILVER, TOPIC_TABLES
+    from kol.lakehouse import REJECTS, SILVER, TOPIC_TABLES
 
     cat = settings.iceberg_catalog_name
     out = {}
@@ -198,7 +198,7 @@ def silver_hashes(spark: Any, settings: Settings, prefix: str) -> dict[str, tupl
 
 
 def delete_silver(spark: Any, settings: Settings, prefix: str) -> None:
-    from spark_jobs.tables import REJECTS, SILVER, TOPIC_TABLES
+    from kol.lakehouse import REJECTS, SILVER, TOPIC_TABLES
 
     cat = settings.iceberg_catalog_name
     for t in TOPIC_TABLES.values():
@@ -382,7 +382,7 @@ def dlq_content(settings: Settings, prefix: str) -> Counter[tuple[str, str, str]
     import orjson
     from kafka import KafkaConsumer, TopicPartition
 
-    from ingestion.contracts import DLQ_TOPIC
+    from kol.topics import DLQ_TOPIC
 
     consumer = KafkaConsumer(**settings.kafka_client_config(), consumer_timeout_ms=5000)
     try:
@@ -408,7 +408,7 @@ def bronze_content(spark: Any, settings: Settings, prefix: str) -> dict[str, tup
     Kafka record of the same event (Silver counts it as a duplicate)."""
     from pyspark.sql import functions as F
 
-    from spark_jobs.tables import BRONZE, TOPIC_TABLES
+    from kol.lakehouse import BRONZE, TOPIC_TABLES
 
     out = {}
     for t in TOPIC_TABLES.values():

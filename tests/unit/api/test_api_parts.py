@@ -25,7 +25,6 @@ from api.models import (
     ModelOutput,
     ModelRegistry,
     band_label,
-    check_artifact_uri,
     features_frame,
     split_metrics,
     to_scores,
@@ -36,6 +35,7 @@ from api.ratelimit import RateLimiter, decide
 from api.routes.trending import trending_item
 from api.schemas import KolFeatures
 from api.scoring import parse_reasons
+from kol.champion import check_artifact_uri
 from kol.redis_keys import RedisKeys
 from kol.settings import ApiSettings
 

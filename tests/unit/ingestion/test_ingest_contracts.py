@@ -10,15 +10,9 @@ import orjson
 import pytest
 
 from ingestion.contracts import (
-    COMMENTS_TOPIC,
     CURRENCIES,
-    DISCOVERY_TOPIC,
-    DLQ_TOPIC,
-    PRODUCTS_TOPIC,
-    PROFILES_TOPIC,
     TOPIC_MODELS,
     TOPICS,
-    VIDEOS_TOPIC,
     BaseEvent,
     Rejection,
     json_schema,
@@ -26,6 +20,14 @@ from ingestion.contracts import (
     schema_path,
     validate_payload,
     write_schemas,
+)
+from kol.topics import (
+    COMMENTS_TOPIC,
+    DISCOVERY_TOPIC,
+    DLQ_TOPIC,
+    PRODUCTS_TOPIC,
+    PROFILES_TOPIC,
+    VIDEOS_TOPIC,
 )
 
 BASE = {

@@ -17,16 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ingestion.cli import app
-from ingestion.contracts import (
-    COMMENTS_TOPIC,
-    PRODUCTS_TOPIC,
-    PROFILES_TOPIC,
-    TOPICS,
-    VIDEOS_TOPIC,
-    BaseEvent,
-    Rejection,
-    validate_payload,
-)
+from ingestion.contracts import TOPICS, BaseEvent, Rejection, validate_payload
 from ingestion.counts import parse_count
 from ingestion.generator import (
     FLAWS,
@@ -39,6 +30,7 @@ from ingestion.generator import (
     replay,
     scheduled,
 )
+from kol.topics import COMMENTS_TOPIC, PRODUCTS_TOPIC, PROFILES_TOPIC, VIDEOS_TOPIC
 
 SMALL = GeneratorConfig(creators=40, days=4, seed=7)
 

@@ -9,7 +9,6 @@ from typing import Any
 import orjson
 import pytest
 
-from ingestion.contracts import COMMENTS_TOPIC, PROFILES_TOPIC, VIDEOS_TOPIC
 from ingestion.importers import (
     ImportFormatError,
     infer_topic,
@@ -18,6 +17,7 @@ from ingestion.importers import (
 )
 from ingestion.producer import DryRunSink, SendSummary
 from kol.settings import REPO_ROOT
+from kol.topics import COMMENTS_TOPIC, PROFILES_TOPIC, VIDEOS_TOPIC
 
 EXTERNAL = REPO_ROOT.parent / "shared" / "data" / "external"
 

@@ -8,7 +8,6 @@ import orjson
 import pytest
 from kafka.partitioner.default import murmur2
 
-from ingestion.contracts import DLQ_TOPIC, PROFILES_TOPIC
 from ingestion.producer import (
     DryRunSink,
     JsonlSink,
@@ -17,7 +16,8 @@ from ingestion.producer import (
     SendSummary,
     route,
 )
-from kol.settings import IngestSettings, Settings, topic_name
+from kol.settings import IngestSettings, Settings
+from kol.topics import DLQ_TOPIC, PROFILES_TOPIC, topic_name
 
 GOOD = {
     "event_id": "p-1",

@@ -257,8 +257,8 @@ def test_the_stream_scores_the_account_component_of_a_profile_event(
     score batch scoring gives the same profile (ml.account.account_features on both paths)."""
     import orjson
 
-    from ingestion.contracts import PROFILES_TOPIC
     from kol.settings import Settings, StreamSettings
+    from kol.topics import PROFILES_TOPIC
     from ml.account import account_features
     from streaming.engine import TrendEngine
     from streaming.events import Record, event_frame

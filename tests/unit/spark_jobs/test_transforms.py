@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 import pytest
 from pyspark.sql import SparkSession
 
-from ingestion.contracts import PRODUCTS_TOPIC, PROFILES_TOPIC, VIDEOS_TOPIC, ProfileEvent
+from ingestion.contracts import ProfileEvent
 from kol.interval import Interval
+from kol.topics import PRODUCTS_TOPIC, PROFILES_TOPIC, VIDEOS_TOPIC
 from spark_jobs.bronze import to_bronze
 from spark_jobs.silver import (
     batch_repeats,

@@ -11,9 +11,9 @@ import orjson
 import pandas as pd
 import pytest
 
-from ingestion.contracts import COMMENTS_TOPIC, PROFILES_TOPIC, VIDEOS_TOPIC
 from ingestion.generator import GeneratorConfig, World
 from kol.settings import StreamSettings
+from kol.topics import COMMENTS_TOPIC, PROFILES_TOPIC, VIDEOS_TOPIC
 from streaming.engine import EVENT_COLUMNS, Bucket, StateDelta, TrendEngine, iso, isos
 from streaming.events import Record, event_frame
 

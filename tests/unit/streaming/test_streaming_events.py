@@ -8,9 +8,10 @@ import numpy as np
 import orjson
 import pytest
 
-from ingestion.contracts import COMMENTS_TOPIC, PROFILES_TOPIC, VIDEOS_TOPIC, BaseEvent
+from ingestion.contracts import BaseEvent
 from ingestion.contracts import validate_payload as contract_check
 from ingestion.generator import GeneratorConfig, World
+from kol.topics import COMMENTS_TOPIC, PROFILES_TOPIC, VIDEOS_TOPIC
 from streaming.engine import EVENT_COLUMNS
 from streaming.events import STREAM_TOPICS, Record, event_frame, normalized_text
 

@@ -12,9 +12,9 @@ import orjson
 import pandas as pd
 import pytest
 
-from ingestion.contracts import VIDEOS_TOPIC
 from kol.redis_keys import RedisKeys
 from kol.settings import Settings, StreamSettings
+from kol.topics import VIDEOS_TOPIC
 from streaming.service import StreamService
 from streaming.sinks import dead_letter
 from streaming.trust import TrustScorer, to_trust_score
