@@ -11,5 +11,6 @@ Layout (as in fastapi/full-stack-fastapi-template):
   creator's scores from wherever they exist; ``models.py``: the MLflow champions;
 * ``keys.py`` and ``ratelimit.py``: API keys (hashed in PostgreSQL) and per-key limits;
   ``observability.py``: Prometheus metrics and JSON access logs; ``errors.py``: error answers;
-* ``settings.py``: ``KOL_API_*``; ``cli.py``: ``kol api``; ``service.py``: the stack service.
+* ``settings.py``: ``KOL_API_*``; ``cli.py``: ``kol api``. The local stack runs the API as its
+  ``api`` service (:mod:`shell.stack.services.api`).
 """

@@ -15,7 +15,7 @@ import pytest
 from ingestion.contracts import VIDEOS_TOPIC
 from kol.redis_keys import RedisKeys
 from kol.settings import Settings
-from streaming.service import StreamService
+from shell.stack.services.stream import StreamService
 from streaming.settings import StreamSettings
 from streaming.sinks import dead_letter
 from streaming.trust import TrustScorer, to_trust_score

@@ -18,7 +18,8 @@ from api.keys import KeyStoreLike, stored_key
 from api.settings import ApiSettings
 from dashboard.settings import DashboardSettings
 from kol.settings import REPO_ROOT, Settings
-from shell.stack.services import AirflowApi, Health, Service, ServiceError
+from shell.stack.services.airflow import AirflowApi
+from shell.stack.services.base import Health, Service, ServiceError
 
 KEY_NAME = "dashboard"
 
