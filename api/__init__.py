@@ -4,7 +4,7 @@ Layout (as in fastapi/full-stack-fastapi-template):
 
 * ``main.py``: the app factory (``uvicorn --factory api.main:create_app``);
 * ``routes/<resource>.py``: one APIRouter each (health, kols, scores, trending, predict,
-  search, stats, alerts); ``deps.py``: their ``Annotated`` dependencies; ``schemas.py``: every
+  search, stats, alerts); ``deps.py``: their ``Annotated`` dependencies; ``schemas/``: every
   request and response model;
 * ``queries.py``: all SQL sent to Trino (Gold); ``gold.py``: running it, with ``cache.py`` (the
   Redis cache of Gold answers); ``live.py``: the hot path's Redis keys; ``scoring.py``: a
