@@ -6,7 +6,7 @@ import json
 
 from dashboard.client import KolClient
 from dashboard.settings import DashboardSettings
-from dashboard.views.creators import trusted
+from dashboard.views.find_creators import trusted
 from tests.unit.dashboard.conftest import FakeApi, Runner, down, metrics, no_crash, texts
 
 MINH = {"platform": "tiktok", "username": "minh.anh"}
