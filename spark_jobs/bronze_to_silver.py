@@ -24,19 +24,10 @@ from kol.settings import get_settings
 from kol.spark import spark_session
 from spark_jobs.bronze import arrival_sql, rows_in_interval
 from spark_jobs.interval import Interval
-from spark_jobs.silver import (
-    TopicAccount,
-    account,
-    batch_repeats,
-    batch_stats,
-    ensure_table_like,
-    insert_new,
-    merge_new,
-    parse_bronze,
-    rejects_rows,
-    silver_rows,
-    table_conflicts,
-)
+from spark_jobs.silver.account import TopicAccount, account, batch_stats
+from spark_jobs.silver.dedup import batch_repeats, silver_rows
+from spark_jobs.silver.parse import parse_bronze, rejects_rows
+from spark_jobs.silver.write import ensure_table_like, insert_new, merge_new, table_conflicts
 from spark_jobs.tables import BRONZE, REJECTS, SILVER, TOPIC_TABLES
 
 log = logging.getLogger("kol.jobs.silver")

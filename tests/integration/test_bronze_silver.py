@@ -23,13 +23,8 @@ from spark_jobs import bronze_to_silver, kafka_to_bronze
 from spark_jobs.bronze import rows_in_interval
 from spark_jobs.interval import Interval
 from spark_jobs.reconcile import bronze_gaps
-from spark_jobs.silver import (
-    Inserted,
-    SilverWriteError,
-    insert_new,
-    parse_bronze,
-    table_conflicts,
-)
+from spark_jobs.silver.parse import parse_bronze
+from spark_jobs.silver.write import Inserted, SilverWriteError, insert_new, table_conflicts
 from spark_jobs.tables import (
     TOPIC_TABLES,
     WRITE_PROPERTIES,

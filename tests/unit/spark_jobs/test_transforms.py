@@ -11,13 +11,8 @@ from pyspark.sql import SparkSession
 from ingestion.contracts import PRODUCTS_TOPIC, PROFILES_TOPIC, VIDEOS_TOPIC, ProfileEvent
 from spark_jobs.bronze import to_bronze
 from spark_jobs.interval import Interval
-from spark_jobs.silver import (
-    batch_repeats,
-    contract_fields,
-    parse_bronze,
-    rejects_rows,
-    silver_rows,
-)
+from spark_jobs.silver.dedup import batch_repeats, silver_rows
+from spark_jobs.silver.parse import contract_fields, parse_bronze, rejects_rows
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 DAY = Interval.parse("2026-11-01", "2026-11-02")
