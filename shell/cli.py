@@ -21,7 +21,7 @@ from shell.jobs_cli import jobs_app, quality_app
 from shell.pipeline_cli import app as pipeline_app
 from shell.stack import manager
 from shell.stack.services import all_services
-from streaming.cli import app as stream_app
+from shell.stream_cli import app as stream_app
 
 app = typer.Typer(help="KOL analytics platform.", no_args_is_help=True)
 stack_app = typer.Typer(help="The local stack: PostgreSQL, Redis, Kafka, Trino, MLflow.")
@@ -87,7 +87,7 @@ def stack_up(
 
 
 def _print_airflow_login(s) -> None:
-    from shell.stack.services import AirflowApi
+    from shell.stack.services.airflow import AirflowApi
 
     api = AirflowApi(s)
     if process.read_pid(api.pid_file):

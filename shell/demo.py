@@ -34,10 +34,11 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from ingestion.service import DemoWorld, LiveProducerService, load_world
+from ingestion.demo_world import DemoWorld, load_world
 from kol import process
 from kol.settings import REPO_ROOT, Settings
 from shell.stack import manager
+from shell.stack.services.producer import LiveProducerService
 
 
 class DemoError(RuntimeError):
@@ -347,7 +348,7 @@ def run_demo(settings: Settings, console: Console) -> bool:
 def _where_to_look(
     settings: Settings, console: Console, key: str, platform: str, username: str, world: DemoWorld
 ) -> None:
-    from shell.stack.services import AirflowApi
+    from shell.stack.services.airflow import AirflowApi
 
     api = settings.api.base_url
     airflow_login = AirflowApi(settings).login(reveal=True)

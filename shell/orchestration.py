@@ -169,6 +169,6 @@ def cleanup_data_docs(keep_days: int = 30, settings: Settings | None = None) -> 
 
 def airflow_env(settings: Settings | None = None) -> dict[str, str]:
     """The environment Airflow's own processes run with (for `airflow` CLI calls)."""
-    from shell.stack.services import AirflowApi
+    from shell.stack.services.airflow import AirflowApi
 
     return AirflowApi(settings or get_settings()).env()

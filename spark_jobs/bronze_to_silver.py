@@ -24,19 +24,10 @@ from kol.lakehouse import BRONZE, REJECTS, SILVER, TOPIC_TABLES, arrival_sql, ro
 from kol.settings import get_ingest_settings, get_settings
 from kol.spark import spark_session
 from kol.topics import topic_name
-from spark_jobs.silver import (
-    TopicAccount,
-    account,
-    batch_repeats,
-    batch_stats,
-    ensure_table_like,
-    insert_new,
-    merge_new,
-    parse_bronze,
-    rejects_rows,
-    silver_rows,
-    table_conflicts,
-)
+from spark_jobs.silver.account import TopicAccount, account, batch_stats
+from spark_jobs.silver.dedup import batch_repeats, silver_rows
+from spark_jobs.silver.parse import parse_bronze, rejects_rows
+from spark_jobs.silver.write import ensure_table_like, insert_new, merge_new, table_conflicts
 
 log = logging.getLogger("kol.jobs.silver")
 

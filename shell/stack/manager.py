@@ -11,7 +11,8 @@ import psutil
 
 from kol import process
 from kol.settings import Settings
-from shell.stack.services import OPTIONAL_SERVICES, Service, ServiceError, all_services
+from shell.stack.services import OPTIONAL_SERVICES, all_services
+from shell.stack.services.base import Service, ServiceError
 
 
 @dataclass

@@ -183,7 +183,7 @@ def test_a_failing_silver_gate_stops_the_run_before_dbt(settings: Settings) -> N
 
 def test_the_ui_answers_and_lists_the_dags(settings: Settings) -> None:
     assert httpx.get(f"{settings.airflow_url}/", timeout=10).status_code == 200
-    from shell.stack.services import AirflowApi
+    from shell.stack.services.airflow import AirflowApi
 
     user, password = AirflowApi(settings).credentials()
     token = httpx.post(

@@ -23,13 +23,8 @@ from kol.topics import PROFILES_TOPIC, topic_name
 from kol.trino import query
 from spark_jobs import bronze_to_silver, kafka_to_bronze
 from spark_jobs.reconcile import bronze_gaps
-from spark_jobs.silver import (
-    Inserted,
-    SilverWriteError,
-    insert_new,
-    parse_bronze,
-    table_conflicts,
-)
+from spark_jobs.silver.parse import parse_bronze
+from spark_jobs.silver.write import Inserted, SilverWriteError, insert_new, table_conflicts
 from spark_jobs.tables import (
     WRITE_PROPERTIES,
     ensure_write_properties,

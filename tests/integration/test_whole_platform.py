@@ -22,10 +22,11 @@ import httpx
 import pytest
 
 from dashboard import ui
-from ingestion.service import LiveProducerService, load_world
+from ingestion.demo_world import load_world
 from kol.settings import REPO_ROOT, MlSettings, Settings
 from ml.account import has_labelled_accounts
 from shell.stack import manager
+from shell.stack.services.producer import LiveProducerService
 
 # A world that keeps `kol demo` to a few minutes here, with the live producer's pace scaled to
 # its size (about one simulated day per 40 minutes, as the default world's).
@@ -120,7 +121,7 @@ def test_scores_say_what_they_rest_on_and_the_stream_scores_accounts_live(demo: 
 
 def test_latest_day_was_run_by_airflow_and_scored(demo: Demo) -> None:
     from shell.demo import gold_has_day
-    from shell.stack.services import AirflowApi
+    from shell.stack.services.airflow import AirflowApi
 
     world = load_world(demo.settings)
     user, password = AirflowApi(demo.settings).credentials()

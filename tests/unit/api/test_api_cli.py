@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 from api import keys
 from api.cli import app
 from api.keys import KeyRecord, hash_key
-from api.service import ApiService
 from kol.settings import Settings
+from shell.stack.services.api import ApiService
 
 
 class MemoryKeyStore:
@@ -98,8 +98,8 @@ def test_stack_service_runs_uvicorn_from_settings(
 def test_the_stack_service_serves_what_kol_api_serves() -> None:
     """One server definition: the supervised command line and `kol api`'s uvicorn.run agree."""
     from api.server import APP, uvicorn_command, uvicorn_options
-    from api.service import ApiService
-    from kol.settings import ApiSettings
+    from kol.settings import ApiSettings, Settings
+    from shell.stack.services.api import ApiService
 
     s = ApiSettings(port=8123, workers=3)
     cmd = uvicorn_command(s)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from dashboard.client import KolClient
-from dashboard.views.creators import trusted
+from dashboard.views.find_creators import trusted
 from kol.settings import DashboardSettings
 from tests.unit.dashboard.conftest import FakeApi, Runner, down, metrics, no_crash, texts
 

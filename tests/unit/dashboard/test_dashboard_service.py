@@ -14,9 +14,9 @@ import pytest
 from pydantic import SecretStr
 
 from api.keys import hash_key
-from dashboard.service import DashboardService
 from kol.settings import REPO_ROOT, DashboardSettings, Settings
 from shell.stack.services import all_services
+from shell.stack.services.dashboard import DashboardService
 
 
 @dataclass
@@ -85,7 +85,7 @@ def test_health_is_streamlits_own_check(
             raise answer
         return answer
 
-    monkeypatch.setattr("dashboard.service.httpx.get", get)
+    monkeypatch.setattr("shell.stack.services.dashboard.httpx.get", get)
     health = _service(s, FakeKeyStore()).health()
     assert asked == ["http://127.0.0.1:8599/_stcore/health"]
     assert health.ok is ok

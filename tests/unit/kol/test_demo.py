@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from ingestion.service import load_world, world_file
+from ingestion.demo_world import load_world, world_file
 from kol.settings import IngestSettings, Settings
 from shell.demo import DemoError, Step, run_kol, run_steps
 

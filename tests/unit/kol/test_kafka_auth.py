@@ -11,7 +11,7 @@ from pydantic import SecretStr
 
 from ingestion.producer import rdkafka_client_config
 from kol.settings import Settings
-from shell.stack.services import Kafka
+from shell.stack.services.kafka import Kafka
 
 
 @pytest.fixture

@@ -18,7 +18,8 @@ import pytest
 from kol import process
 from kol.settings import Settings
 from shell.stack import manager
-from shell.stack.services import Health, Service, kafka_cluster_id
+from shell.stack.services.base import Health, Service
+from shell.stack.services.kafka import kafka_cluster_id
 
 
 class FakeService(Service):
@@ -209,7 +210,7 @@ def test_a_dependency_cycle_is_an_error_not_a_hang(s, fake_services) -> None:  #
 def test_the_airflow_password_is_shown_once_then_only_where_it_is_kept(tmp_path: Path) -> None:
     import json
 
-    from shell.stack.services import AirflowApi
+    from shell.stack.services.airflow import AirflowApi
 
     api = AirflowApi(Settings(home=tmp_path))
     assert "generated at first start" in api.login(reveal=True)

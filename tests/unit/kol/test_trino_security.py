@@ -16,7 +16,8 @@ from trino.auth import BasicAuthentication
 from kol.settings import Settings
 from kol.trino import trino_client_args
 from shell.stack import trino_security
-from shell.stack.services import AirflowApi, Trino
+from shell.stack.services.airflow import AirflowApi
+from shell.stack.services.trino import Trino
 
 
 def _mode(path: Path) -> int:

@@ -12,13 +12,8 @@ from ingestion.contracts import ProfileEvent
 from kol.interval import Interval
 from kol.topics import PRODUCTS_TOPIC, PROFILES_TOPIC, VIDEOS_TOPIC
 from spark_jobs.bronze import to_bronze
-from spark_jobs.silver import (
-    batch_repeats,
-    contract_fields,
-    parse_bronze,
-    rejects_rows,
-    silver_rows,
-)
+from spark_jobs.silver.dedup import batch_repeats, silver_rows
+from spark_jobs.silver.parse import contract_fields, parse_bronze, rejects_rows
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 DAY = Interval.parse("2026-11-01", "2026-11-02")

@@ -15,7 +15,7 @@ import pytest
 from kol.redis_keys import RedisKeys
 from kol.settings import Settings, StreamSettings
 from kol.topics import VIDEOS_TOPIC
-from streaming.service import StreamService
+from shell.stack.services.stream import StreamService
 from streaming.sinks import dead_letter
 from streaming.trust import TrustScorer, to_trust_score
 

@@ -9,7 +9,7 @@ import httpx
 
 from api.server import uvicorn_command
 from kol.settings import REPO_ROOT, Settings
-from shell.stack.services import Health, Service
+from shell.stack.services.base import Health, Service
 
 
 class ApiService(Service):

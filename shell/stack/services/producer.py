@@ -9,55 +9,16 @@ that is as soon as the backdated first day has been sent.
 
 from __future__ import annotations
 
-import json
 import sys
 import time
-from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from ingestion.demo_world import load_world
 from kol.settings import REPO_ROOT, IngestSettings, Settings, get_ingest_settings
-from shell.stack.services import Health, Service
+from shell.stack.services.base import Health, Service
 
 # Healthy when an event was delivered this recently (the pace is a few events a second).
 FRESH_S = 60.0
-
-
-@dataclass(frozen=True)
-class DemoWorld:
-    """The demo's generated world: its history ends the day before the live producer starts."""
-
-    start: date
-    days: int
-    creators: int
-    seed: int
-
-    @property
-    def last_day(self) -> date:
-        return self.start + timedelta(days=self.days - 1)
-
-
-def world_file(settings: Settings) -> Path:
-    return settings.home / "demo" / "world.json"
-
-
-def load_world(
-    settings: Settings, ingest: IngestSettings | None = None, today: date | None = None
-) -> DemoWorld:
-    """The world of an earlier demo, else a new one ending yesterday (kept for the next run,
-    so that a second demo and the live producer use the same creators and days)."""
-    path = world_file(settings)
-    if path.exists():
-        w = json.loads(path.read_text())
-        return DemoWorld(date.fromisoformat(w["start"]), w["days"], w["creators"], w["seed"])
-    i = ingest or get_ingest_settings()
-    today = today or datetime.now(UTC).date()
-    world = DemoWorld(
-        today - timedelta(days=i.demo_days), i.demo_days, i.demo_creators, i.demo_seed
-    )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({**asdict(world), "start": world.start.isoformat()}, indent=2))
-    return world
 
 
 class LiveProducerService(Service):

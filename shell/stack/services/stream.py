@@ -7,7 +7,6 @@ progress file the job rewrites every few seconds, is fresh and says the query is
 
 from __future__ import annotations
 
-import json
 import signal
 import sys
 import time
@@ -16,7 +15,8 @@ from typing import Any
 
 from kol.redis_keys import RedisKeys
 from kol.settings import REPO_ROOT, Settings, StreamSettings, get_stream_settings
-from shell.stack.services import Health, Service
+from shell.stack.services.base import Health, Service
+from streaming.heartbeat import describe, read_progress
 
 # The heartbeat is written every 5 s; a job stuck in one micro-batch for longer than this is
 # reported unhealthy (a healthy batch takes well under a second).
@@ -53,11 +53,7 @@ class StreamService(Service):
         return self.ss.progress_file(self.s)
 
     def progress(self) -> dict[str, Any] | None:
-        try:
-            data = json.loads(self.progress_file.read_text())
-        except (OSError, ValueError):
-            return None
-        return data if isinstance(data, dict) else None
+        return read_progress(self.progress_file)
 
     def health(self) -> Health:
         data = self.progress()
@@ -69,18 +65,3 @@ class StreamService(Service):
         if age > STALE_AFTER_S:
             return Health(False, f"heartbeat {age:.0f}s old")
         return Health(True, describe(data))
-
-
-def describe(data: dict[str, Any]) -> str:
-    rate = data.get("processed_rows_per_second")
-    parts = [
-        f"batch {data.get('last_batch', '-')}",
-        f"{data.get('events', 0):,} events",
-        f"{data.get('rejected', 0):,} rejected",
-    ]
-    if rate:
-        parts.append(f"{rate:,.0f} ev/s")
-    if data.get("watermark"):
-        parts.append(f"watermark {data['watermark']}")
-    parts.append(f"trust {data.get('trust')}")
-    return ", ".join(parts)

@@ -16,7 +16,8 @@ import httpx
 
 from api.keys import KeyStoreLike, stored_key
 from kol.settings import REPO_ROOT, DashboardSettings, Settings
-from shell.stack.services import AirflowApi, Health, Service, ServiceError
+from shell.stack.services.airflow import AirflowApi
+from shell.stack.services.base import Health, Service, ServiceError
 
 KEY_NAME = "dashboard"
 

@@ -13,7 +13,8 @@ from rich.table import Table
 from kol import process
 from kol.redis_keys import RedisKeys
 from kol.settings import get_settings, get_stream_settings
-from streaming.service import StreamService, describe
+from shell.stack.services.stream import StreamService
+from streaming.heartbeat import describe
 from streaming.sinks import redis_client
 
 app = typer.Typer(help="The hot path: Spark Structured Streaming trending scores into Redis.")
