@@ -42,8 +42,9 @@ from ingestion.producer import (
 from ingestion.settings import IngestSettings
 from kol.redis_keys import RedisKeys
 from kol.settings import Settings
-from streaming.engine import STATE_FORMAT, BatchResult, TrendEngine
+from streaming.engine import BatchResult, TrendEngine
 from streaming.settings import StreamSettings
+from streaming.state import STATE_FORMAT
 
 if TYPE_CHECKING:
     from streaming.events import Record

@@ -38,12 +38,13 @@ from ingestion.settings import IngestSettings, topic_name
 from kol.redis_keys import RedisKeys
 from kol.settings import REPO_ROOT, Settings
 from streaming.checkpoint import last_finished_batch
-from streaming.engine import BatchResult, CreatorDelta, StateDelta
+from streaming.engine import BatchResult
 from streaming.events import STREAM_TOPICS
 from streaming.feed import RawSink
 from streaming.job import query_id, run
 from streaming.settings import ALERTS_TOPIC, SCORES_TOPIC, StreamSettings
 from streaming.sinks import RedisStore, redis_client
+from streaming.state import CreatorDelta, StateDelta
 
 pytestmark = pytest.mark.integration
 

@@ -13,9 +13,11 @@ import pytest
 
 from ingestion.contracts import COMMENTS_TOPIC, PROFILES_TOPIC, VIDEOS_TOPIC
 from ingestion.generator import GeneratorConfig, World
-from streaming.engine import EVENT_COLUMNS, Bucket, StateDelta, TrendEngine, iso, isos
+from streaming.engine import EVENT_COLUMNS, TrendEngine
 from streaming.events import Record, event_frame
 from streaming.settings import StreamSettings
+from streaming.state import Bucket, StateDelta
+from streaming.windows import iso, isos
 
 MIN = 60_000
 T0 = 1_735_689_600_000  # 2025-01-01T00:00:00Z
