@@ -41,7 +41,8 @@ from streaming.checkpoint import last_finished_batch
 from streaming.engine import BatchResult
 from streaming.events import STREAM_TOPICS
 from streaming.feed import RawSink
-from streaming.job import query_id, run
+from streaming.handler import query_id
+from streaming.job import run
 from streaming.settings import ALERTS_TOPIC, SCORES_TOPIC, StreamSettings
 from streaming.sinks import RedisStore, redis_client
 from streaming.state import CreatorDelta, StateDelta
