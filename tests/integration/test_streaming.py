@@ -31,6 +31,7 @@ import pytest
 import redis
 from kafka import KafkaConsumer, TopicPartition
 
+from bench.support.feed import RawSink
 from ingestion.contracts import DLQ_TOPIC, VIDEOS_TOPIC
 from ingestion.generator import HOUR, GeneratorConfig, World
 from ingestion.producer import ensure_topics, make_admin
@@ -40,7 +41,6 @@ from kol.settings import REPO_ROOT, Settings
 from streaming.checkpoint import last_finished_batch
 from streaming.engine import BatchResult
 from streaming.events import STREAM_TOPICS
-from streaming.feed import RawSink
 from streaming.handler import query_id
 from streaming.job import run
 from streaming.settings import ALERTS_TOPIC, SCORES_TOPIC, StreamSettings

@@ -106,7 +106,8 @@ class PlainConsumer:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m streaming.plain``: consume the stream's topics until idle, print a summary."""
+    """``python -m bench.support.plain``: consume the stream's topics until idle, print a
+    summary."""
     import argparse
     import json
 
@@ -114,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     from kol.settings import get_settings
     from streaming.settings import get_stream_settings
 
-    parser = argparse.ArgumentParser(prog="python -m streaming.plain")
+    parser = argparse.ArgumentParser(prog="python -m bench.support.plain")
     parser.add_argument("--namespace", default="plain")
     parser.add_argument("--latency-log", type=Path)
     parser.add_argument("--idle-s", type=float, default=5.0)
