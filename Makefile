@@ -47,7 +47,7 @@ unit: setup ## Unit tests only (no services needed)
 
 .PHONY: bench
 bench: setup ## Benchmarks in bench/ (need the stack: starts and stops it like `make test`)
-	@bash infra/with-stack.sh bash -c 'set -e; for b in bench/bench_*.py; do echo "== $$b"; $(RUN) python $$b; done'
+	@bash infra/with-stack.sh bash -c 'set -e; for b in bench/bench_*.py; do m=bench.$$(basename $$b .py); echo "== $$m"; $(RUN) python -m $$m; done'
 
 .PHONY: lint
 lint: setup ## ruff (lint + format check) and mypy on every package of the product

@@ -211,7 +211,7 @@ class RunInfo:
 Loader = Callable[[str, str], ScoringModel]  # (name, version) -> model
 Describer = Callable[[str, str], RunInfo]  # (name, version) -> its run
 
-# The naive forecasts ml.train.success_metrics scores the success model against, logged as
+# The naive forecasts ml.success.success_metrics scores the success model against, logged as
 # <all|shop|engagement>_<forecast>_<metric> beside the model's own <kind>_model_<metric>.
 NAIVE_FORECASTS = ("last_week", "creator_mean")
 

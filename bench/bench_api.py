@@ -1,7 +1,7 @@
 """REST API latency and throughput on loopback: a Redis-backed trending read, a cached creator
 profile (Gold answer from the Redis cache + live scores) and POST /predict/trust.
 
-    uv run python bench/bench_api.py [--rates 300,600,1000] [--seconds 8] [--max-requests 20000]
+    uv run python -m bench.bench_api [--rates 300,600,1000] [--seconds 8] [--max-requests 20000]
                                      [--connections 32] [--workers N] [--live-cache-ms MS]
                                      [--gold-local-s S] [--no-predict] [--json]
 

@@ -1,7 +1,7 @@
 """Gold on a generated world: `dbt build` wall time, and the BI queries' latency on warm Trino.
 
-    uv run python bench/bench_gold.py [--creators 1000] [--days 30] [--runs 20] [--json]
-    uv run python bench/bench_gold.py --reuse-prefix bench1a2b3c.   # Silver already loaded
+    uv run python -m bench.bench_gold [--creators 1000] [--days 30] [--runs 20] [--json]
+    uv run python -m bench.bench_gold --reuse-prefix bench1a2b3c.   # Silver already loaded
 
 About 33 events per creator per day: the defaults give ~1M events. The world goes to Kafka
 topics under a unique prefix and is landed in Bronze and Silver in-process (timed, but not
@@ -27,8 +27,8 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
-from world import produce_world
 
+from bench.world import produce_world
 from gold import runner
 from kol.settings import Settings, get_gold_settings, get_ingest_settings, get_settings
 from kol.topics import PROFILES_TOPIC

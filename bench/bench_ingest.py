@@ -1,7 +1,7 @@
 """Ingestion throughput: generate only, generate + contract check, kafka-python's own ceiling,
 and generate + produce to the real Kafka in one and in several processes.
 
-    uv run python bench/bench_ingest.py [--creators 300] [--days 4] [--producers 2] [--json]
+    uv run python -m bench.bench_ingest [--creators 300] [--days 4] [--producers 2] [--json]
 
 Needs the local stack's Kafka for the produce rows (``--no-kafka`` skips them). Topics are
 created under a unique prefix and deleted afterwards.

@@ -1,6 +1,6 @@
 """Bronze and Silver throughput on a generated world, against the real stack.
 
-    uv run python bench/bench_lakehouse.py [--creators 600] [--days 10] [--json] [--jfr DIR]
+    uv run python -m bench.bench_lakehouse [--creators 600] [--days 10] [--json] [--jfr DIR]
 
 About 33 events per creator per day: the defaults give ~200k events; `--creators 3000
 --days 10` gives ~1M. The world goes to Kafka topics under a unique prefix (the Kafka
@@ -21,12 +21,12 @@ from contextlib import AbstractContextManager, nullcontext
 from datetime import timedelta
 from pathlib import Path
 
-from machine import describe
 from rich.console import Console
 from rich.table import Table
-from world import produce_world
 
-from kol import jfr
+from bench.machine import describe
+from bench.support import jfr
+from bench.world import produce_world
 from kol.interval import Interval
 
 

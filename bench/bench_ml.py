@@ -1,6 +1,6 @@
 """Scoring speed of the trust model, in process: single-creator latency and batch throughput.
 
-    uv run python bench/bench_ml.py [--calls 5000] [--creators 200000] [--threads 2]
+    uv run python -m bench.bench_ml [--calls 5000] [--creators 200000] [--threads 2]
                                     [--synthetic] [--json]
 
 The model is the registered champion ``kol_trust@champion`` when MLflow has one (as the API

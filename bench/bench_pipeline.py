@@ -1,6 +1,6 @@
 """Wall time of one daily run of `kol_daily_pipeline`, per task, on a generated day.
 
-    uv run python bench/bench_pipeline.py [--creators 30000] [--json]
+    uv run python -m bench.bench_pipeline [--creators 30000] [--json]
 
 About 33 events per creator per day: the default gives ~1M events in one day. The day goes
 to Kafka topics under a unique prefix, on a day no earlier run used; then the whole DAG runs
@@ -21,8 +21,8 @@ import time
 import uuid
 
 from rich.console import Console
-from world import produce_world
 
+from bench.world import produce_world
 from kol.settings import get_settings
 from kol.trino import query
 from shell.pipeline_cli import run_day, run_log, task_durations

@@ -1,16 +1,16 @@
 """Hot-path benchmark: the Spark streaming job against a plain single-process Kafka consumer.
 
-    uv run python bench/bench_streaming.py                    # about 12 minutes (make bench)
-    uv run python bench/bench_streaming.py --quick            # about 2 minutes, no sustained phase
-    uv run python bench/bench_streaming.py --only sustain --sustain 20000,22000
-    uv run python bench/bench_streaming.py --only sustain --sustain 20000 --producers 3
-    uv run python bench/bench_streaming.py --only drain --drain-batch 60000 --skip-plain
+    uv run python -m bench.bench_streaming                    # about 12 minutes (make bench)
+    uv run python -m bench.bench_streaming --quick            # about 2 minutes, no sustained phase
+    uv run python -m bench.bench_streaming --only sustain --sustain 20000,22000
+    uv run python -m bench.bench_streaming --only sustain --sustain 20000 --producers 3
+    uv run python -m bench.bench_streaming --only drain --drain-batch 60000 --skip-plain
 
 Needs the local stack (Kafka, Redis). Every phase uses topics and Redis keys of its own
 (unique prefixes, deleted afterwards). Both contenders run the same engine, sinks and Redis
 writes (streaming.engine / streaming.sinks); what differs is how records are read and checked:
 Spark (Kafka source, micro-batches, the pydantic check on the driver split over two processes)
-or kafka-python + pydantic in one Python process (streaming.plain).
+or kafka-python + pydantic in one Python process (bench.support.plain).
 
 Phases:
 
@@ -55,10 +55,11 @@ from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
-from machine import describe
 from rich.console import Console
 from rich.table import Table
 
+from bench.machine import describe
+from bench.support.feed import RawSink
 from ingestion.generator import GeneratorConfig, World, replay, scheduled
 from ingestion.producer import (
     ensure_topics,
@@ -69,9 +70,8 @@ from ingestion.producer import (
 from kol.settings import REPO_ROOT, IngestSettings, Settings
 from kol.topics import ALERTS_TOPIC, SCORES_TOPIC, topic_name
 from streaming.events import STREAM_TOPICS
-from streaming.feed import RawSink
-from streaming.job import input_topics
 from streaming.sinks import redis_client
+from streaming.source import input_topics
 
 console = Console(stderr=True)
 WARMUP_EVENTS = 3_000
@@ -337,7 +337,7 @@ def contender(
         cmd = [
             sys.executable,
             "-m",
-            "streaming.plain",
+            "bench.support.plain",
             "--namespace",
             f"plain-{lane.run}",
             "--latency-log",
@@ -434,7 +434,7 @@ def drain(
             [
                 sys.executable,
                 "-m",
-                "streaming.plain",
+                "bench.support.plain",
                 "--namespace",
                 f"plain-{run}",
                 "--idle-s",

@@ -8,7 +8,7 @@ rules, and it scores the platform's creators from the same fields their profile 
 the one implementation of these features (batch scoring, the API and the stream call it).
 
 What it cannot see: how an audience behaves. A creator with a clean profile who bought followers
-scores well here; the audience component (:mod:`ml.train`'s trust model on Gold's windowed
+scores well here; the audience component (:mod:`ml.trust`, the trust model on Gold's windowed
 features) is the one that sees that.
 """
 
@@ -213,7 +213,8 @@ class AccountResult:
 
 def train_account(ml: MlSettings, data_dir: Path | None = None) -> AccountResult:
     """The classifier recipe (:func:`ml.train.fit_classifier`) on train.csv; metrics on test.csv."""
-    from ml.train import classification_metrics, fit_classifier
+    from ml.metrics import classification_metrics
+    from ml.train import fit_classifier
 
     folder = data_dir or ml.external_dir
     if not has_labelled_accounts(folder):

@@ -110,7 +110,7 @@ def trust_report(creators: pd.DataFrame, precision: float = PRECISION_TARGET) ->
 
 def holdout_creators(holdout: pd.DataFrame, p_inauthentic: np.ndarray) -> pd.DataFrame:
     """Each held-out creator's latest day with its score and its truth."""
-    from ml.train import latest_rows
+    from ml.trust import latest_rows
 
     cols = ["kol_id", "date_day", "true_label", "true_behaviours"]
     scored = holdout[cols].assign(p_inauthentic=np.asarray(p_inauthentic, dtype="float64"))
@@ -263,7 +263,10 @@ def evaluate_world(ml: MlSettings, world: EvalWorld) -> WorldResult:
     """Train on the world's written labels, score held-out creators against the truth."""
     from ml import features as F
     from ml import labels as L
-    from ml.train import backtest_success, classification_metrics, score_frame, train_trust
+    from ml.metrics import classification_metrics
+    from ml.success import backtest_success
+    from ml.train import score_frame
+    from ml.trust import train_trust
 
     wml = world_ml(ml, world)
     features = F.read_features(wml)

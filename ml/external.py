@@ -26,8 +26,9 @@ import pandas as pd
 from kol.settings import MlSettings
 from ml import account
 from ml.account import ACCOUNT_FEATURES
+from ml.metrics import classification_metrics
 from ml.scoring import calibrate
-from ml.train import classification_metrics, fit_classifier
+from ml.train import fit_classifier
 
 PLATFORM_FEATURES = (
     "followers",

@@ -17,15 +17,11 @@ from ml import features as F
 from ml import labels as L
 from ml import registry, report
 from ml.features import FEATURES, frame_matrix
+from ml.metrics import classification_metrics, regression_metrics
 from ml.monitoring import training_reference
 from ml.scoring import Scorer
-from ml.train import (
-    classification_metrics,
-    regression_metrics,
-    train_success,
-    train_trust,
-    trust_holdout_metrics,
-)
+from ml.success import train_success
+from ml.trust import train_trust, trust_holdout_metrics
 
 log = logging.getLogger("kol.ml")
 

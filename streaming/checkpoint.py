@@ -1,7 +1,7 @@
 """What Spark's streaming checkpoint says a micro-batch read: its Kafka offset range.
 
 The job commits a batch to Redis in the background while Spark plans and reads the next one
-(:class:`streaming.job.BatchHandler`), so after a crash Spark's commit log can be one batch
+(:class:`streaming.handler.BatchHandler`), so after a crash Spark's commit log can be one batch
 ahead of Redis. That batch is not re-run by Spark; the job reads its offsets here and
 replays it itself, from Kafka, before the batch Spark hands it.
 

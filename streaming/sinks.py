@@ -40,7 +40,8 @@ from ingestion.producer import (
 from kol.redis_keys import RedisKeys
 from kol.settings import IngestSettings, Settings, StreamSettings
 from kol.topics import DLQ_TOPIC, topic_name
-from streaming.engine import STATE_FORMAT, BatchResult, TrendEngine
+from streaming.engine import BatchResult, TrendEngine
+from streaming.state import STATE_FORMAT
 
 if TYPE_CHECKING:
     from streaming.events import Record

@@ -14,7 +14,7 @@ scoring function, :class:`ml.scoring.Scorer`, so its scores mean what the API's 
 scoring's mean (trust = 100 x (1 - calibrated P(inauthentic))), from the profile features the
 stream knows (:func:`ml.account.stream_account_rows` for the account component,
 :func:`ml.features.stream_profile_rows` for a model of the profile counters) - when the model
-needs nothing else. A model that needs Gold's windowed features (the trust model ml.train builds)
+needs nothing else. A model that needs Gold's windowed features (the trust model ml.trust builds)
 is not run on the profile alone: live trust stays off with the reason in the status, and the
 API shows batch scores.
 
@@ -136,7 +136,7 @@ class TrustScorer:
 def not_streamable(model: Any) -> str | None:
     """Why the stream must not run this model, or None.
 
-    Measured: the trust model ml.train builds, given the profile alone (its windowed Gold
+    Measured: the trust model ml.trust builds, given the profile alone (its windowed Gold
     features unknown), ranks inauthentic creators barely better than chance (ROC AUC 0.54,
     against 1.0 with its features). A number that means nothing is worse than none: live trust
     stays off and the API shows batch scores."""

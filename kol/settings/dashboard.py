@@ -4,7 +4,7 @@ The dashboard is a client of the REST API (``api_url`` + ``api_key``) and, for t
 runs, of Airflow's REST API (``airflow_url`` + user and password). Unset addresses follow the
 platform's own settings (``KOL_API_PORT``, ``KOL_BIND_HOST``, ``KOL_AIRFLOW_PORT`` ...), so a
 dashboard started next to the local stack finds it; ``kol stack up`` passes all of them
-explicitly, the API key included (see :mod:`dashboard.service`).
+explicitly, the API key included (see :mod:`shell.stack.services.dashboard`).
 """
 
 from __future__ import annotations

@@ -122,7 +122,7 @@ class StreamSettings(Section):
     # see streaming.events.ParallelParser.
     check_workers: int = Field(default=1, ge=0)
     # Batches of at least this many events are written to Kafka and Redis while Spark reads the
-    # next batch (streaming.job.BatchHandler); smaller ones before foreachBatch returns, where
+    # next batch (streaming.handler.BatchHandler); smaller ones before foreachBatch returns, where
     # a writer thread would only compete with the next batch for the interpreter.
     write_behind_min_events: int = Field(default=50_000, ge=0)
     # Spark settings of the job's own session, on top of kol.spark's. The file-system

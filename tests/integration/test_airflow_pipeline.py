@@ -21,6 +21,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from bench.support.feed import RawSink
 from ingestion.generator import GeneratorConfig
 from ingestion.pipeline import run_world
 from ingestion.producer import ProcessKafkaSink, ensure_topics
@@ -36,7 +37,6 @@ from shell.pipeline_cli import (
     task_starts,
     tasks_run,
 )
-from streaming.feed import RawSink
 
 # Days of their own: in 2025, away from other tests' worlds (the DAG reads the platform's own
 # topics), and new on every run, so no Airflow run of an earlier test run (perhaps of an older

@@ -434,7 +434,7 @@ def test_success_model_is_backtested_against_baselines(
     assert set(preds["target_kind"]) <= {"shop", "engagement"}
     assert (preds["prediction"] >= 0).all() and preds["score"].between(0, 100).all()
     # A model that loses to a naive forecast on the backtest is not what the version serves.
-    from ml.train import served_forecast
+    from ml.success import served_forecast
 
     client = mlflow_client(world.ml)
     success = next(r for r in trained if r["model"] == "success")

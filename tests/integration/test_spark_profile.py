@@ -1,10 +1,11 @@
-"""kol.jfr records a Spark job through the session's own JVM and finds where its time went."""
+"""bench.support.jfr records a Spark job through the session's own JVM and finds where its time
+went."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from kol import jfr
+from bench.support import jfr
 
 
 def test_a_recorded_job_shows_the_component_it_spent_its_time_in(

@@ -31,17 +31,19 @@ import pytest
 import redis
 from kafka import KafkaConsumer, TopicPartition
 
+from bench.support.feed import RawSink
 from ingestion.generator import HOUR, GeneratorConfig, World
 from ingestion.producer import ensure_topics, make_admin
 from kol.redis_keys import RedisKeys
 from kol.settings import REPO_ROOT, IngestSettings, Settings, StreamSettings
 from kol.topics import ALERTS_TOPIC, DLQ_TOPIC, SCORES_TOPIC, VIDEOS_TOPIC, topic_name
 from streaming.checkpoint import last_finished_batch
-from streaming.engine import BatchResult, CreatorDelta, StateDelta
+from streaming.engine import BatchResult
 from streaming.events import STREAM_TOPICS
-from streaming.feed import RawSink
-from streaming.job import query_id, run
+from streaming.handler import query_id
+from streaming.job import run
 from streaming.sinks import RedisStore, redis_client
+from streaming.state import CreatorDelta, StateDelta
 
 pytestmark = pytest.mark.integration
 

@@ -305,7 +305,7 @@ def test_kafka_killed_while_producing_and_streaming_loses_nothing(
 
     from ingestion.producer import DryRunSink
     from spark_jobs.reconcile import bronze_gaps
-    from streaming.job import input_topics
+    from streaming.source import input_topics
 
     with topic_prefix(settings, "kfault") as prefix:
         ingest = get_ingest_settings()

@@ -675,7 +675,7 @@ def test_peers_sql_binds_every_value() -> None:
 
 
 def test_model_metrics_split_into_holdout_and_naive_baselines() -> None:
-    from ml import train
+    from ml import success
 
     rng = np.random.default_rng(0)
     test = pd.DataFrame(
@@ -686,7 +686,7 @@ def test_model_metrics_split_into_holdout_and_naive_baselines() -> None:
             "baseline_mean": rng.uniform(1, 100, 10),
         }
     )
-    logged = train.success_metrics(test, rng.uniform(1, 100, 10))
+    logged = success.success_metrics(test, rng.uniform(1, 100, 10))
     logged |= {"holdout_mae_log": 0.4, "cv_mae_log": 0.3, "champion_mae_log": 0.5}
     logged |= {"holdout_roc_auc": 0.9, "holdout_latest_brier": 0.1, "cv_roc_auc": 0.8}
     logged |= {"holdout_ece": float("nan"), "naive_mae": 3.0}
@@ -694,7 +694,7 @@ def test_model_metrics_split_into_holdout_and_naive_baselines() -> None:
     assert "all_model_mae" in metrics and "shop_model_smape" in metrics
     assert {"holdout_mae_log", "holdout_roc_auc", "holdout_latest_brier"} <= set(metrics)
     assert all(k.startswith("holdout_") or "_model_" in k for k in metrics)
-    # Every naive forecast ml.train scores the model against is a baseline.
+    # Every naive forecast ml.success scores the model against is a baseline.
     assert {"all_last_week_mae", "engagement_creator_mean_smape", "naive_mae"} <= set(baselines)
     assert not any("_model_" in k for k in baselines)
     for left_out in ("cv_mae_log", "champion_mae_log", "cv_roc_auc", "all_rows", "holdout_ece"):

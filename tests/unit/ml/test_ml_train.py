@@ -11,16 +11,10 @@ import pandas as pd
 import pytest
 
 from ml.features import FEATURES
-from ml.train import (
-    backtest_split,
-    build_origins,
-    classification_metrics,
-    fit_calibration,
-    smape,
-    split_creators,
-    success_metrics,
-    train_trust,
-)
+from ml.metrics import classification_metrics, smape
+from ml.success import backtest_split, build_origins, success_metrics
+from ml.train import fit_calibration
+from ml.trust import split_creators, train_trust
 from tests.unit.ml.conftest import synthetic_rows
 
 
@@ -118,7 +112,7 @@ def test_origins_targets_and_baselines() -> None:
 
 
 def test_the_served_forecast_is_the_model_only_when_it_beats_the_best_naive() -> None:
-    from ml.train import served_forecast
+    from ml.success import served_forecast
 
     m = {"all_model_mae": 90.0, "all_last_week_mae": 120.0, "all_creator_mean_mae": 100.0}
     assert served_forecast(m) == "model"
@@ -188,7 +182,7 @@ def test_metrics() -> None:
 
 def test_a_rolling_origin_backtest_forecasts_each_week_from_the_weeks_before() -> None:
     from kol.settings import MlSettings
-    from ml.train import backtest_success, origin_weeks
+    from ml.success import backtest_success, origin_weeks
 
     rng = np.random.default_rng(1)
     start, days, creators = date(2026, 1, 1), 40, 12

@@ -14,8 +14,10 @@ import pytest
 from ingestion.generator import GeneratorConfig, World
 from kol.settings import StreamSettings
 from kol.topics import COMMENTS_TOPIC, PROFILES_TOPIC, VIDEOS_TOPIC
-from streaming.engine import EVENT_COLUMNS, Bucket, StateDelta, TrendEngine, iso, isos
+from streaming.engine import EVENT_COLUMNS, TrendEngine
 from streaming.events import Record, event_frame
+from streaming.state import Bucket, StateDelta
+from streaming.windows import iso, isos
 
 MIN = 60_000
 T0 = 1_735_689_600_000  # 2025-01-01T00:00:00Z

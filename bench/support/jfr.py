@@ -114,7 +114,9 @@ def read_recording(path: Path, stack_depth: int = 64) -> str:
     if jfr is None:
         raise FileNotFoundError("the JDK's `jfr` tool is not on PATH (it ships with the JDK)")
     if not path.is_file():
-        raise FileNotFoundError(f"no flight recording at {path}: make one with kol.jfr.recording")
+        raise FileNotFoundError(
+            f"no flight recording at {path}: make one with bench.support.jfr.recording"
+        )
     events = "jdk.ExecutionSample,jdk.Compilation,jdk.ProcessStart"
     done = subprocess.run(
         [jfr, "print", "--stack-depth", str(stack_depth), "--events", events, str(path)],

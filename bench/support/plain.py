@@ -105,13 +105,14 @@ class PlainConsumer:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m streaming.plain``: consume the stream's topics until idle, print a summary."""
+    """``python -m bench.support.plain``: consume the stream's topics until idle, print a
+    summary."""
     import argparse
     import json
 
     from kol.settings import get_ingest_settings, get_settings, get_stream_settings
 
-    parser = argparse.ArgumentParser(prog="python -m streaming.plain")
+    parser = argparse.ArgumentParser(prog="python -m bench.support.plain")
     parser.add_argument("--namespace", default="plain")
     parser.add_argument("--latency-log", type=Path)
     parser.add_argument("--idle-s", type=float, default=5.0)

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from kol import jfr
+from bench.support import jfr
 
 
 def _sample(*frames: str) -> str:
