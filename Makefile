@@ -50,10 +50,11 @@ bench: setup ## Benchmarks in bench/ (need the stack: starts and stops it like `
 	@bash infra/with-stack.sh bash -c 'set -e; for b in bench/bench_*.py; do m=bench.$$(basename $$b .py); echo "== $$m"; $(RUN) python -m $$m; done'
 
 .PHONY: lint
-lint: setup ## ruff (lint + format check) and mypy on every package of the product
+lint: setup ## ruff (lint + format check), mypy on every package, the layers contract
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy $(PACKAGES)
+	$(RUN) lint-imports
 
 .PHONY: fmt
 fmt: ## Format and auto-fix with ruff

@@ -1,6 +1,6 @@
 """Live trust scoring of profile updates with the MLflow champion model, when there is one.
 
-The model is ``models:/<KOL_STREAM_TRUST_MODEL_NAME>@<KOL_STREAM_TRUST_MODEL_ALIAS>`` (default
+The model is ``models:/<KOL_ML_ACCOUNT_MODEL_NAME>@<KOL_ML_ALIAS>`` (default
 ``kol_trust_account@champion``: trust's account component, which needs only what a profile
 event carries, see :mod:`ml.account`) loaded as an MLflow pyfunc. It is given, for every
 creator whose profile changed in a micro-batch, the columns its input signature names, from
