@@ -10,7 +10,9 @@ A gate runs one GX checkpoint per table, then updates the Data Docs under
 
 Bronze and Silver are gated inside the job that wrote them (:func:`gate_written`), in the job's
 own Spark session: a gate of its own cost a Spark start and a GX import (about 45 s of a small
-day's run) for checks that take seconds. Gold is gated by dbt's tests and the ``gold`` suite.
+day's run) for checks that take seconds. Gold is gated by dbt's tests and the ``gold`` suite,
+which reads the interval's days of the Gold tables with pyiceberg into pandas: a day of Gold is
+one row per creator, and no Spark is started for it.
 
 Speed: a checkpoint first runs ``BOOLEAN_ONLY``,
 which spares GX a Spark job per column check to collect sample unexpected values, and only a
@@ -31,6 +33,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
+import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -115,11 +118,12 @@ def validate(
     context: Any,
     layer: str,
     table: str,
-    df: DataFrame,
+    df: DataFrame | pd.DataFrame,
     expectations: list[dict[str, Any]],
     params: dict[str, Any],
 ) -> Validated:
-    """Run one table's expectations through a GX checkpoint; returns the failed ones, described."""
+    """Run one table's expectations through a GX checkpoint; returns the failed ones, described.
+    ``df`` is a Spark or a pandas DataFrame (each has its GX data source)."""
     import great_expectations as gx
     from great_expectations.data_context.types.resource_identifiers import (
         ExpectationSuiteIdentifier as SuiteId,
@@ -127,7 +131,10 @@ def validate(
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
     name = f"{layer}.{table}"
-    source = context.data_sources.add_or_update_spark(name="kol_spark")
+    if isinstance(df, pd.DataFrame):
+        source = context.data_sources.add_or_update_pandas(name="kol_pandas")
+    else:
+        source = context.data_sources.add_or_update_spark(name="kol_spark")
     asset = (
         source.get_asset(name)
         if name in source.get_asset_names()
@@ -173,11 +180,12 @@ def validate(
 def layer_frames(
     spark: SparkSession, settings: Settings, layer: str, interval: Interval
 ) -> dict[str, DataFrame]:
-    """The interval's slice of every table of a layer (plus the Silver accounting summary)."""
+    """The interval's slice of every table of Bronze or Silver (plus the Silver accounting
+    summary)."""
+    if layer not in ("bronze", "silver"):
+        raise ValueError(f"layer {layer!r} is not gated in Spark (Gold: gate_gold)")
     ingest = get_ingest_settings()
     cat = settings.iceberg_catalog_name
-    if layer == "gold":
-        return gold_frames(spark, settings, interval)
     frames: dict[str, DataFrame] = {}
     summary_rows: list[tuple[str, int | None, int | None, float | None, float | None]] = []
     arrivals: list[datetime | None] = []
@@ -213,19 +221,18 @@ def layer_frames(
     return frames
 
 
-def gold_frames(
-    spark: SparkSession, settings: Settings, interval: Interval
-) -> dict[str, DataFrame]:
-    """The interval's days of the Gold tables the suite checks (the schema from KOL_GOLD_SCHEMA)."""
+def gold_frames(settings: Settings, interval: Interval) -> dict[str, pd.DataFrame]:
+    """The interval's days of the Gold tables the suite checks (the gold section's schema),
+    read with pyiceberg."""
+    from kol.iceberg import catalog, day_filter
     from kol.interval import interval_days
-    from kol.settings import get_gold_settings
 
-    schema = get_gold_settings().schema_name
+    cat = catalog(settings)
     first, until = interval_days(interval.start.isoformat(), interval.end.isoformat())
     return {
-        table: spark.table(f"{settings.iceberg_catalog_name}.{schema}.{table}").where(
-            (F.col("date_day") >= F.lit(first)) & (F.col("date_day") < F.lit(until))
-        )
+        table: cat.load_table(f"{settings.gold.schema_name}.{table}")
+        .scan(row_filter=day_filter(first, until))
+        .to_pandas()
         for table in GOLD_TABLES
     }
 
@@ -238,7 +245,42 @@ def run_gate(
     quality: QualitySettings | None = None,
     frames: dict[str, DataFrame] | None = None,
 ) -> GateResult:
-    """Validate a layer for an interval. ``frames`` overrides the tables (used by tests)."""
+    """Validate Bronze or Silver for an interval in Spark. ``frames`` overrides the tables
+    (used by tests)."""
+    return _gate(
+        settings, layer, interval, frames or layer_frames(spark, settings, layer, interval), quality
+    )
+
+
+def gate_gold(
+    settings: Settings,
+    interval: Interval,
+    quality: QualitySettings | None = None,
+    frames: dict[str, pd.DataFrame] | None = None,
+) -> GateResult:
+    """Validate Gold's days of an interval, read into pandas. ``frames`` overrides the tables
+    (used by tests)."""
+    return _gate(settings, "gold", interval, frames or gold_frames(settings, interval), quality)
+
+
+def check_layer(
+    settings: Settings, layer: str, interval: Interval, quality: QualitySettings | None = None
+) -> GateResult:
+    """A layer's gate run on its own (a DAG task, ``kol quality check``): Gold without Spark,
+    Bronze and Silver (normally gated inside their jobs) in a session of their own."""
+    if layer == "gold":
+        return gate_gold(settings, interval, quality)
+    with gate_session(layer, settings) as spark:
+        return run_gate(spark, settings, layer, interval, quality)
+
+
+def _gate(
+    settings: Settings,
+    layer: str,
+    interval: Interval,
+    frames: dict[str, DataFrame] | dict[str, pd.DataFrame],
+    quality: QualitySettings | None,
+) -> GateResult:
     if layer not in LAYERS:
         raise ValueError(f"unknown layer {layer!r}; known: {', '.join(LAYERS)}")
     suite = load_suite(layer)
@@ -246,16 +288,19 @@ def run_gate(
     context = _context(settings)
     result = GateResult(layer, interval)
     docs: list[Any] = []
-    for table, df in (frames or layer_frames(spark, settings, layer, interval)).items():
+    for table, df in frames.items():
         expectations = expectations_for(suite, table)
         if not expectations:
             continue
         result.checked += len(expectations)
-        df = df.cache()
-        try:
+        if isinstance(df, pd.DataFrame):
             validated = validate(context, layer, table, df, expectations, params)
-        finally:
-            df.unpersist()
+        else:
+            df = df.cache()
+            try:
+                validated = validate(context, layer, table, df, expectations, params)
+            finally:
+                df.unpersist()
         result.failures += validated.failures
         docs += validated.ids
     context.build_data_docs(resource_identifiers=docs)

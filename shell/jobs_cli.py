@@ -88,13 +88,10 @@ def check(
     end: str = EndOpt,
 ) -> None:
     """Run the layer's expectation suite on the interval; exit 1 if any expectation fails."""
-    from expectations.gate import gate_session, run_gate, verdict
+    from expectations.gate import check_layer, verdict
     from kol.interval import Interval
 
-    settings = get_settings()
-    interval = Interval.parse(start, end)
-    with gate_session(layer, settings) as spark:
-        result = run_gate(spark, settings, layer, interval)
+    result = check_layer(get_settings(), layer, Interval.parse(start, end))
     for line in verdict(result):
         console.print(line, highlight=False, style=None if result.ok else "red")
     if not result.ok:

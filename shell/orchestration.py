@@ -99,13 +99,10 @@ class QualityGateFailed(RuntimeError):
 
 def quality_gate(layer: str, start: datetime, end: datetime) -> dict[str, Any]:
     """Run the GX suite of ``layer`` on the interval; raise naming each failed expectation."""
-    from expectations.gate import gate_session, run_gate, verdict
+    from expectations.gate import check_layer, verdict
     from kol.interval import Interval
 
-    settings = get_settings()
-    interval = Interval(start, end)
-    with gate_session(layer, settings) as spark:
-        result = run_gate(spark, settings, layer, interval)
+    result = check_layer(get_settings(), layer, Interval(start, end))
     if not result.ok:
         raise QualityGateFailed("\n".join(verdict(result)))
     return {"layer": layer, "expectations": result.checked, "docs": str(result.docs)}

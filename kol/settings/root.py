@@ -9,6 +9,7 @@ clusters is a matter of setting these variables, never of editing code.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -178,9 +179,15 @@ class Settings(BaseSettings):
         return self
 
     def with_changes(self, **changes: Any) -> Settings:
-        """A copy with some fields or whole sections replaced (``gold=GoldSettings(...)``),
-        its sections linked to it; this Settings is left as it is."""
-        new = self.model_copy(update=changes, deep=True)
+        """A copy with some fields or whole sections replaced (``gold=GoldSettings(...)``)."""
+        return self.model_copy(update=changes)
+
+    def model_copy(
+        self, *, update: Mapping[str, Any] | None = None, deep: bool = False
+    ) -> Settings:
+        """Always deep, with the copy's sections linked to the copy: a section must never read
+        its core from the Settings it was copied from."""
+        new = super().model_copy(update=update, deep=True)
         new._link()
         return new
 

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import numpy as np
 import orjson
@@ -204,14 +205,10 @@ def uninterrupted(
 
 
 def stream_settings(env: dict[str, str]) -> StreamSettings:
-    """The settings a job started with ``env`` reads, for a run in this process."""
-    return StreamSettings(
-        **{
-            k.removeprefix("KOL_STREAM_").lower(): v
-            for k, v in env.items()
-            if k.startswith("KOL_STREAM_")
-        }
-    )
+    """The settings a job started with ``env`` reads, for a run in this process (its stream
+    section, linked to the rest: the live trust model is the ml section's)."""
+    with mock.patch.dict(os.environ, env, clear=True):
+        return Settings().stream
 
 
 def read_topic(settings: Settings, name: str, timeout_s: float = 20.0) -> list[dict[str, Any]]:

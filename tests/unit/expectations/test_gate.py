@@ -11,6 +11,8 @@ from pyspark.sql import SparkSession
 from expectations.gate import (
     GateResult,
     expectations_for,
+    gate_gold,
+    layer_frames,
     load_suite,
     run_gate,
     verdict,
@@ -111,30 +113,30 @@ def test_verdict_names_each_failure_the_count_and_the_docs(tmp_path: Path) -> No
     assert passed[0] == f"bronze gate for {DAY}: 4 checks passed"
 
 
-KOL_DAILY_SCHEMA = (
-    "kol_id STRING, date_day DATE, platform STRING, followers BIGINT, engagement_rate DOUBLE"
-)
+def test_gold_suite_catches_a_repeated_creator_day_and_an_empty_table(settings: Settings) -> None:
+    """Gold is gated on pandas frames (read with pyiceberg), without Spark."""
+    import pandas as pd
 
-
-def test_gold_suite_catches_a_repeated_creator_day_and_an_empty_table(
-    spark: SparkSession, settings: Settings
-) -> None:
     day = DAY.start.date()
     rows = [
         ("tiktok:alice", day, "tiktok", 1200, 0.05),
         ("tiktok:alice", day, "tiktok", 1250, 0.05),  # the day merged twice
         ("youtube:bob", day, "youtube", 5_000_000, 1.7),  # engagement above 100 %
     ]
-    daily = spark.createDataFrame(rows, KOL_DAILY_SCHEMA)
-    empty = spark.createDataFrame([], f"{KOL_DAILY_SCHEMA}, followers_rank INT")
-    result = run_gate(
-        spark, settings, "gold", DAY, frames={"fct_kol_daily": daily, "kol_rankings_daily": empty}
-    )
+    columns = ["kol_id", "date_day", "platform", "followers", "engagement_rate"]
+    daily = pd.DataFrame(rows, columns=columns)
+    empty = pd.DataFrame([], columns=[*columns, "followers_rank"])
+    result = gate_gold(settings, DAY, frames={"fct_kol_daily": daily, "kol_rankings_daily": empty})
     text = "\n".join(result.failures)
     assert "expect_compound_columns_to_be_unique" in text
     assert "'column': 'engagement_rate'" in text
     assert "gold.kol_rankings_daily: expect_table_row_count_to_be_between" in text
     assert len(result.failures) == 3
 
-    good = spark.createDataFrame([rows[0]], KOL_DAILY_SCHEMA)
-    assert run_gate(spark, settings, "gold", DAY, frames={"fct_kol_daily": good}).ok
+    good = pd.DataFrame([rows[0]], columns=columns)
+    assert gate_gold(settings, DAY, frames={"fct_kol_daily": good}).ok
+
+
+def test_gold_is_not_gated_in_spark(spark: SparkSession, settings: Settings) -> None:
+    with pytest.raises(ValueError, match="gate_gold"):
+        layer_frames(spark, settings, "gold", DAY)
