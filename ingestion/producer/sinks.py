@@ -131,8 +131,9 @@ class KafkaEventSink:
         self._partition_of[(name, key)] = partition
         return partition
 
-    def _on_error(self, exc: BaseException, intended: str, reason: str | None) -> None:
+    def _on_error(self, intended: str, reason: str | None, exc: BaseException) -> None:
         # The event was counted as sent or rejected when queued; move it to "failed".
+        # kafka-python calls an errback with its bound arguments first and the exception last.
         if reason is None:
             self.summary.sent[intended] -= 1
         else:

@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import NewTopic
 from kafka.errors import KafkaError, SaslAuthenticationFailedError
 from typer.testing import CliRunner
 
@@ -107,6 +108,38 @@ def test_generated_world_round_trips_through_kafka(
     got_malformed = Counter((d["topic"], d["payload"].encode()) for d in dlq)
     assert got_malformed == malformed
     assert all(d["reason"] and d["detail"] for d in dlq)
+
+
+def test_records_the_broker_refuses_are_counted_as_failed_not_sent(
+    settings: Settings, ingest: IngestSettings
+) -> None:
+    # A topic that, like Kafka 4's default, refuses records stamped over an hour ahead: the
+    # broker fails the whole batch such a record is in, and every event of it must be reported.
+    name = f"{ingest.topic_prefix}{PROFILES_TOPIC}"
+    admin = make_admin(settings, ingest)
+    try:
+        admin.create_topics(
+            [
+                NewTopic(
+                    name,
+                    num_partitions=1,
+                    replication_factor=1,
+                    topic_configs={"message.timestamp.after.max.ms": "3600000"},
+                )
+            ]
+        )
+    finally:
+        admin.close()
+    sink = KafkaEventSink(settings, ingest, source="integration-test")
+    now_ms = int(time.time() * 1000)
+    stamps = [now_ms - 1000] * 9 + [now_ms + 2 * 3600 * 1000]
+    for i, stamp in enumerate(stamps):
+        sink.produce(PROFILES_TOPIC, PROFILES_TOPIC, "tiktok:a", b'{"n": %d}' % i, None, stamp)
+    summary = sink.close()
+    assert summary.failed.total() >= 1, summary
+    assert summary.sent.total() + summary.failed.total() == len(stamps)
+    in_kafka = read_all(settings, ingest, summary.sent.total(), timeout_s=20)
+    assert len(in_kafka) == summary.sent.total()
 
 
 def test_import_of_the_real_creator_csvs_into_kafka(

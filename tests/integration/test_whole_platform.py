@@ -62,20 +62,23 @@ class Demo:
 def demo(settings: Settings) -> Iterator[Demo]:
     env = {**os.environ, **DEMO_ENV}
     started = time.monotonic()
-    run = subprocess.run(
-        [sys.executable, "-m", "shell.cli", "demo"],
-        env=env,
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
-    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
-    print(f"kol demo took {time.monotonic() - started:.0f}s")
-    key = (settings.home / "demo" / "api_key").read_text().strip()
-    yield Demo(settings, settings.api.base_url, key, run.stdout)
-    # The suite's other modules do not need the live load; a developer's stack stays up.
-    manager.down(settings, ["producer", "stream"])
+    try:
+        run = subprocess.run(
+            [sys.executable, "-m", "shell.cli", "demo"],
+            env=env,
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
+        assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
+        print(f"kol demo took {time.monotonic() - started:.0f}s")
+        key = (settings.home / "demo" / "api_key").read_text().strip()
+        yield Demo(settings, settings.api.base_url, key, run.stdout)
+    finally:
+        # The suite's other modules do not need the live load (and the fault tests count a
+        # running producer that delivers nothing as a fault), even when the demo failed.
+        manager.down(settings, ["producer", "stream"])
 
 
 def planted_breakouts(settings: Settings) -> set[str]:

@@ -114,6 +114,10 @@ class Kafka(Service):
                     # Replayed history carries past timestamps; time-based retention would
                     # delete it at once. Bronze is the durable copy, so the local broker keeps all.
                     "log.retention.ms": -1,
+                    # Kafka 4 refuses records stamped over an hour ahead, and the whole batch
+                    # they are in. A replayed world that ends yesterday has late events whose
+                    # simulated arrival is still ahead; they wait there for that day's run.
+                    "log.message.timestamp.after.max.ms": 2**63 - 1,
                 }
             ),
         )

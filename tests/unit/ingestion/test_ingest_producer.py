@@ -63,8 +63,9 @@ class FakeFuture:
         return self
 
     def fail(self, exc: BaseException) -> None:
+        # As kafka.future.Future: the bound arguments first, the exception last.
         for fn, args in self.errbacks:
-            fn(exc, *args)
+            fn(*args, exc)
 
 
 class FakeProducer:
