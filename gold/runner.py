@@ -206,11 +206,13 @@ def build(
     target_path: Path | None = None,
     quiet: bool = False,
     unit_tests: bool | None = None,
+    data_tests: bool = True,
 ) -> DbtRun:
     """``dbt build`` (seeds, models, snapshots, data tests) for the days [start, end).
 
     dbt's unit tests run when ``unit_tests`` says so, by default when
-    ``KOL_GOLD_UNIT_TESTS_IN_BUILDS`` does.
+    ``KOL_GOLD_UNIT_TESTS_IN_BUILDS`` does; its data tests unless ``data_tests`` is False (a
+    test that compares the tables of two builds of the same data).
     """
     gold = gold or get_gold_settings()
     args = ["build"]
@@ -218,8 +220,13 @@ def build(
         args.append("--full-refresh")
     if select:
         args += ["--select", *select]
-    if not (gold.unit_tests_in_builds if unit_tests is None else unit_tests):
-        args += ["--exclude-resource-type", "unit_test"]
+    excluded = (
+        [] if (gold.unit_tests_in_builds if unit_tests is None else unit_tests) else ["unit_test"]
+    )
+    if not data_tests:
+        excluded.append("test")
+    if excluded:
+        args += ["--exclude-resource-type", *excluded]
     dbt_vars = gold_vars(start, end, topic_prefix, extra_vars)
     if start is not None and end is not None and not full_refresh:
         # Rows that arrived in the interval but happened long before it (a scraper's backlog, a

@@ -60,6 +60,17 @@ def interval_days(start: str | None, end: str | None) -> tuple[date | None, date
     return first, until
 
 
+def days_of(start: str | datetime | None, end: str | datetime | None) -> list[date | None]:
+    """The UTC days of an interval [start, end) in order ([D, D+3) -> [D, D+1, D+2]); no
+    interval at all is ``[None]`` (a caller's "latest day")."""
+    if start is None or end is None:
+        return [day_of(start)]
+    iso = [v if isinstance(v, str) else v.isoformat() for v in (start, end)]
+    first, until = interval_days(iso[0], iso[1])
+    assert first is not None and until is not None
+    return [first + timedelta(days=i) for i in range((until - first).days)]
+
+
 def day_of(value: str | datetime | date | None) -> date | None:
     """The UTC day an instant falls on (an interval's start as Airflow passes it: ISO text or a
     datetime); a date stays itself."""

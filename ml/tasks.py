@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from kol.interval import day_of
+from kol.interval import days_of
 from kol.settings import MlSettings, get_ml_settings
 
 if TYPE_CHECKING:
@@ -29,20 +29,27 @@ def score_interval(
     data_interval_end: Any = None,
     ml: MlSettings | None = None,
 ) -> dict[str, Any]:
-    """Batch-score the day the interval starts on ([D, D+1) -> D; None -> the latest day in
-    Gold) with the champions: gold.kol_scores and Redis. Idempotent on the day. Without any
-    champion (before the first training) nothing is written and ``skipped`` says why."""
-    from ml.batch import score_day
+    """Batch-score each day of the interval, in order, with the champions: gold.kol_scores and
+    Redis (a daily run's one day, a backfill run's N; no interval: the latest day in Gold).
+    Idempotent on each day. Without any champion (before the first training) nothing is
+    written and ``skipped`` says why. Returns the last day's run, with ``days`` scored."""
+    from ml.batch import champions, score_day
 
     ml = ml or get_ml_settings()
-    run = score_day(ml, day_of(data_interval_start))
-    out = run.as_dict()
+    scorers, missing = champions(ml)
+    days = days_of(data_interval_start, data_interval_end)
+    out: dict[str, Any] = {}
+    for day in days:
+        run = score_day(ml, day, scorers=scorers)
+        run.missing = missing
+        out = run.as_dict()
+    out["days"] = [str(d) if d else None for d in days]
     out["skipped"] = None
-    if not any(run.versions.values()):
-        out["skipped"] = f"batch scoring of {run.day}: no champion model: {run.missing}"
+    if not any(s is not None for s in scorers.values()):
+        out["skipped"] = f"batch scoring of {out['days']}: no champion model: {missing}"
         log.warning(out["skipped"])
-    elif run.missing:
-        log.warning("batch scoring of %s without %s", run.day, run.missing)
+    elif missing:
+        log.warning("batch scoring of %s without %s", out["days"], missing)
     return out
 
 
@@ -58,8 +65,13 @@ def batch_scoring_task(task_id: str = "batch_score", **task_kwargs: Any) -> Any:
         "hashes the API reads.",
         **task_kwargs,
     )
-    def batch_score(data_interval_start=None, data_interval_end=None):
-        out = score_interval(data_interval_start, data_interval_end)
+    def batch_score(data_interval_start=None, data_interval_end=None, params=None):
+        from kol.settings import get_settings
+
+        # The run's Gold schema (the pipeline DAGs' ``gold_schema`` parameter).
+        schema = (params or {}).get("gold_schema")
+        ml = get_settings().for_world(gold_schema=schema).ml
+        out = score_interval(data_interval_start, data_interval_end, ml)
         if out["skipped"]:  # shown as skipped in the UI, not as a failed pipeline
             from airflow.exceptions import AirflowSkipException
 

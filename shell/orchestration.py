@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import shutil
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -39,6 +40,40 @@ def pipeline_start(settings: Settings | None = None) -> datetime:
     """The daily DAG's start date (``KOL_PIPELINE_START_DATE``, which the stack sets)."""
     day = (settings or get_settings()).pipeline_start_date
     return datetime(day.year, day.month, day.day, tzinfo=UTC) if day else DEFAULT_START
+
+
+def pipeline_params(settings: Settings | None = None) -> dict[str, Any]:
+    """The pipeline DAGs' run parameters (the trigger form, or ``--dag-run-conf``): which raw
+    topics a run reads and which Gold schema it builds. The defaults are the platform's own;
+    another prefix and schema keep a replayed or benchmark world out of the platform's Gold.
+    Builds values only: DAG files call this at parse time."""
+    from airflow.sdk import Param
+
+    settings = settings or get_settings()
+    return {
+        "topic_prefix": Param(
+            settings.ingest.topic_prefix,
+            type="string",
+            description="Prefix of the raw Kafka topics read (empty: the platform's own).",
+        ),
+        "gold_schema": Param(
+            settings.gold.schema_name,
+            type="string",
+            pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+            description="Trino schema Gold is built in.",
+        ),
+    }
+
+
+def run_settings(params: Mapping[str, Any] | None) -> Settings:
+    """The settings of one run: the platform's, with the run's topic prefix and Gold schema."""
+    params = params or {}
+    return get_settings().for_world(params.get("topic_prefix"), params.get("gold_schema"))
+
+
+def backfill_days(settings: Settings | None = None) -> int:
+    """Days per run of the backfill DAG (``KOL_PIPELINE_BACKFILL_DAYS``)."""
+    return (settings or get_settings()).pipeline_backfill_days
 
 
 def on_failure(context: dict[str, Any]) -> None:
@@ -83,7 +118,11 @@ def spark_job_kwargs(job: str, settings: Settings | None = None) -> dict[str, An
         "conf": conf,
         "jars": jars,
         "driver_memory": driver_memory,
-        "env_vars": {"KOL_HOME": str(settings.home)},
+        # The Spark jobs read the raw topics of the run's parameters (pipeline_params).
+        "env_vars": {
+            "KOL_HOME": str(settings.home),
+            "KOL_INGEST_TOPIC_PREFIX": "{{ params.topic_prefix }}",
+        },
         "application_args": [
             "--start",
             "{{ data_interval_start.isoformat() }}",
@@ -97,18 +136,22 @@ class QualityGateFailed(RuntimeError):
     """A layer's expectations failed; the next layer must not be written."""
 
 
-def quality_gate(layer: str, start: datetime, end: datetime) -> dict[str, Any]:
+def quality_gate(
+    layer: str, start: datetime, end: datetime, params: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """Run the GX suite of ``layer`` on the interval; raise naming each failed expectation."""
     from expectations.gate import check_layer, verdict
     from kol.interval import Interval
 
-    result = check_layer(get_settings(), layer, Interval(start, end))
+    result = check_layer(run_settings(params), layer, Interval(start, end))
     if not result.ok:
         raise QualityGateFailed("\n".join(verdict(result)))
     return {"layer": layer, "expectations": result.checked, "docs": str(result.docs)}
 
 
-def gate_task(layer: str, start: datetime, end: datetime) -> dict[str, Any]:
+def gate_task(
+    layer: str, start: datetime, end: datetime, params: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """:func:`quality_gate` for an Airflow task: failed expectations fail it without retries.
 
     Bad data stays bad on a retry; retrying would only delay the alert by the backoff.
@@ -116,7 +159,7 @@ def gate_task(layer: str, start: datetime, end: datetime) -> dict[str, Any]:
     from airflow.exceptions import AirflowFailException
 
     try:
-        return quality_gate(layer, start, end)
+        return quality_gate(layer, start, end, params)
     except QualityGateFailed as exc:
         raise AirflowFailException(str(exc)) from exc
 
@@ -125,7 +168,9 @@ class GoldBuildFailed(RuntimeError):
     """dbt build failed: a model errored or a dbt test (Gold's gate) failed."""
 
 
-def build_gold(start: datetime, end: datetime) -> dict[str, Any]:
+def build_gold(
+    start: datetime, end: datetime, params: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """dbt build of the Gold models for the interval (models, snapshots and dbt tests).
 
     dbt's tests are Gold's quality gate: a failing test fails the task before the
@@ -134,8 +179,15 @@ def build_gold(start: datetime, end: datetime) -> dict[str, Any]:
     from gold import runner
     from kol.interval import interval_days
 
+    settings = run_settings(params)
     first, until = interval_days(start.isoformat(), end.isoformat())
-    run = runner.build(first, until)
+    run = runner.build(
+        first,
+        until,
+        topic_prefix=settings.ingest.topic_prefix,
+        settings=settings,
+        gold=settings.gold,
+    )
     if not run.success:
         failed = "\n".join(
             f"{n.resource_type} {n.name}: {n.message or n.status}" for n in run.failed

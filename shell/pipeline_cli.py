@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
@@ -17,6 +18,8 @@ from shell.airflow_cli import airflow
 app = typer.Typer(help="Run or backfill the daily pipeline through Airflow.")
 console = Console()
 DAG_ID = "kol_daily_pipeline"
+# The same tasks over KOL_PIPELINE_BACKFILL_DAYS-day intervals, for history.
+BACKFILL_DAG_ID = "kol_backfill_pipeline"
 
 
 def run_log(day: date, dag_id: str = DAG_ID) -> Path:
@@ -119,6 +122,12 @@ def backfill(
     start: date = typer.Option(..., "--from", formats=["%Y-%m-%d"], help="First day (UTC)."),
     end: date = typer.Option(..., "--to", formats=["%Y-%m-%d"], help="Last day, inclusive."),
     dag_id: str = typer.Option(DAG_ID, help="DAG to backfill."),
+    multi_day: bool = typer.Option(
+        False,
+        "--multi-day",
+        help=f"Backfill with {BACKFILL_DAG_ID}: one run per KOL_PIPELINE_BACKFILL_DAYS days "
+        "(the last run covers whole days past --to).",
+    ),
     rerun: bool = typer.Option(False, help="Re-run days that already succeeded."),
     max_active_runs: int = typer.Option(
         1, help="Days run at once. Day-over-day deltas read the previous day: keep 1."
@@ -129,14 +138,24 @@ def backfill(
     Wraps `airflow backfill create`; watch it in the UI or with `kol stack logs`. The DAG
     must be unpaused for the scheduler to run it (`airflow dags unpause`).
     """
-    raise typer.Exit(create_backfill(start, end, dag_id, rerun, max_active_runs))
+    dag = BACKFILL_DAG_ID if multi_day else dag_id
+    raise typer.Exit(create_backfill(start, end, dag, rerun, max_active_runs))
 
 
 def create_backfill(
-    start: date, end: date, dag_id: str = DAG_ID, rerun: bool = False, max_active_runs: int = 1
+    start: date,
+    end: date,
+    dag_id: str = DAG_ID,
+    rerun: bool = False,
+    max_active_runs: int = 1,
+    conf: dict[str, str] | None = None,
 ) -> int:
+    """`airflow backfill create`; ``conf`` sets the runs' parameters (``topic_prefix``,
+    ``gold_schema``)."""
     args = ["backfill", "create", "--dag-id", dag_id, "--max-active-runs", str(max_active_runs)]
     args += ["--from-date", start.isoformat(), "--to-date", end.isoformat()]
     if rerun:
         args += ["--reprocess-behavior", "completed"]
+    if conf:
+        args += ["--dag-run-conf", json.dumps(conf)]
     return airflow(*args)

@@ -20,7 +20,14 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kol.settings.api import ApiSettings
-from kol.settings.base import _BUILDING, REPO_ROOT, Section, installation_secret, secret
+from kol.settings.base import (
+    _BUILDING,
+    REPO_ROOT,
+    Section,
+    identifier,
+    installation_secret,
+    secret,
+)
 from kol.settings.dashboard import DashboardSettings
 from kol.settings.gold import GoldSettings
 from kol.settings.ingest import IngestSettings
@@ -104,6 +111,9 @@ class Settings(BaseSettings):
     # after downtime). Default: the day this installation's Airflow first started, kept in
     # $KOL_HOME/airflow/pipeline_start_date; history before it is loaded with a backfill.
     pipeline_start_date: date | None = None
+    # Days per run of kol_backfill_pipeline: one run's start-up (JVMs, dbt's parse) is paid per
+    # this many days of history, and a failed run redoes them all.
+    pipeline_backfill_days: int = Field(default=30, ge=1, le=366)
 
     # Iceberg: one JDBC catalog shared by Spark, Trino and pyiceberg. The catalog name is
     # stored in every catalog row, so all three engines must use the same one.
@@ -181,6 +191,18 @@ class Settings(BaseSettings):
     def with_changes(self, **changes: Any) -> Settings:
         """A copy with some fields or whole sections replaced (``gold=GoldSettings(...)``)."""
         return self.model_copy(update=changes)
+
+    def for_world(
+        self, topic_prefix: str | None = None, gold_schema: str | None = None
+    ) -> Settings:
+        """These settings for another world: the raw topics under ``topic_prefix`` and Gold in
+        ``gold_schema`` (None or the current value: unchanged). A pipeline run's parameters."""
+        changes: dict[str, Any] = {}
+        if gold_schema is not None and gold_schema != self.gold.schema_name:
+            changes["gold"] = self.gold.model_copy(update={"schema_name": identifier(gold_schema)})
+        if topic_prefix is not None and topic_prefix != self.ingest.topic_prefix:
+            changes["ingest"] = self.ingest.model_copy(update={"topic_prefix": topic_prefix})
+        return self.with_changes(**changes) if changes else self
 
     def model_copy(
         self, *, update: Mapping[str, Any] | None = None, deep: bool = False

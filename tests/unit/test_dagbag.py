@@ -66,6 +66,44 @@ def test_daily_pipeline_order_and_interval(dagbag) -> None:  # type: ignore[no-u
     assert bronze.application.endswith("spark_jobs/kafka_to_bronze.py")
     assert "{{ data_interval_start" in " ".join(bronze.application_args)
     assert [o.name for o in dag.get_task("gold_ready").outlets] == ["kol_gold_ready"]
+    # A run reads the raw topics and builds the Gold schema its parameters name.
+    assert {"topic_prefix", "gold_schema"} <= set(dag.params)
+    assert bronze.env_vars["KOL_INGEST_TOPIC_PREFIX"] == "{{ params.topic_prefix }}"
     # Bronze and Silver gate what they wrote inside their own job: no gate task of their own.
     assert not {"bronze_gate", "silver_gate"} & set(dag.task_ids)
     assert dag.get_task("bronze_to_silver").layer == "silver"
+
+
+def test_the_backfill_dag_runs_the_same_tasks_over_month_long_intervals_and_is_never_scheduled(
+    dagbag,  # type: ignore[no-untyped-def]
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from airflow.timetables.base import TimeRestriction
+
+    daily = dagbag.dags["kol_daily_pipeline"]
+    backfill = dagbag.dags["kol_backfill_pipeline"]
+    assert set(backfill.task_ids) == set(daily.task_ids)
+    for task in daily.tasks:
+        assert backfill.get_task(task.task_id).downstream_task_ids == task.downstream_task_ids
+    # A backfill from a day gets intervals of 30 days from that day.
+    first = datetime(2025, 3, 1, tzinfo=UTC)
+    within = TimeRestriction(first, first + timedelta(days=59), catchup=True)
+    intervals, last = [], None
+    while info := backfill.timetable.next_dagrun_info(
+        last_automated_data_interval=last, restriction=within
+    ):
+        intervals.append((info.data_interval.start, info.data_interval.end))
+        last = info.data_interval
+    assert intervals == [
+        (first, first + timedelta(days=30)),
+        (first + timedelta(days=30), first + timedelta(days=60)),
+    ]
+    # The scheduler never starts one on its own: it ends where it starts.
+    restriction = TimeRestriction(backfill.start_date, backfill.end_date, catchup=False)
+    assert (
+        backfill.timetable.next_dagrun_info(
+            last_automated_data_interval=None, restriction=restriction
+        )
+        is None
+    )

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
 
 from gold import runner
-from kol.interval import interval_days
+from kol.interval import days_of, interval_days
 from kol.settings import GoldSettings, Settings
 
 
@@ -29,6 +29,17 @@ def test_interval_days_covers_the_interval_with_whole_utc_days(
     start: str | None, end: str | None, expected: tuple[date | None, date | None]
 ) -> None:
     assert interval_days(start, end) == expected
+
+
+def test_days_of_lists_each_utc_day_of_an_interval_in_order() -> None:
+    start = datetime(2026, 2, 27, tzinfo=UTC)
+    assert days_of(start, start + timedelta(days=3)) == [
+        date(2026, 2, 27),
+        date(2026, 2, 28),
+        date(2026, 3, 1),
+    ]
+    assert days_of("2026-02-01T00:00:00+00:00", "2026-02-02T00:00:00+00:00") == [date(2026, 2, 1)]
+    assert days_of(None, None) == [None]
 
 
 def test_interval_days_rejects_an_empty_interval() -> None:

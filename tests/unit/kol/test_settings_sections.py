@@ -67,3 +67,15 @@ def test_a_schema_that_is_not_an_identifier_is_refused(monkeypatch: pytest.Monke
     monkeypatch.setenv("KOL_GOLD_SCHEMA", "gold; drop table x")
     with pytest.raises(ValueError, match="not a plain SQL identifier"):
         Settings()
+
+
+def test_another_world_changes_the_gold_schema_and_topic_prefix_everywhere() -> None:
+    s = Settings()
+    w = s.for_world(topic_prefix="replay.", gold_schema="gold_replay")
+    assert (w.ingest.topic_prefix, w.gold.schema_name) == ("replay.", "gold_replay")
+    # The sections that read Gold read the run's schema; the original is untouched.
+    assert w.api.gold_schema == "gold_replay" and w.ml.core is w
+    assert (s.ingest.topic_prefix, s.gold.schema_name) == ("", "gold")
+    assert s.for_world() is s and s.for_world(None, "gold") is s
+    with pytest.raises(ValueError, match="not a plain SQL identifier"):
+        s.for_world(gold_schema="gold; drop table x")

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from kol.interval import day_of
+from ml import tasks
 from ml.monitoring import DriftRecord
 from ml.tasks import retrain_due
 
@@ -36,6 +37,35 @@ def test_interval_start_is_the_scoredday_of() -> None:
     assert str(day_of(datetime(2026, 3, 1, tzinfo=UTC))) == "2026-03-01"
     assert str(day_of("2026-03-01T00:00:00+00:00")) == "2026-03-01"
     assert day_of(None) is None
+
+
+def test_an_interval_is_scored_day_by_day_in_order_with_one_model_load(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ml import batch
+
+    loads: list[int] = []
+    scored: list[object] = []
+
+    def champions(ml: object) -> tuple[dict, dict]:
+        loads.append(1)
+        return {"trust": object(), "success": None}, {"success": "no champion"}
+
+    def score_day(ml: object, day: object, scorers: object = None) -> batch.ScoreRun:
+        scored.append(day)
+        return batch.ScoreRun(day)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(batch, "champions", champions)
+    monkeypatch.setattr(batch, "score_day", score_day)
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    out = tasks.score_interval(start, start + timedelta(days=3), ml=object())  # type: ignore[arg-type]
+    assert [str(d) for d in scored] == ["2026-03-01", "2026-03-02", "2026-03-03"]
+    assert loads == [1] and out["days"] == ["2026-03-01", "2026-03-02", "2026-03-03"]
+    assert out["skipped"] is None and out["day"] == "2026-03-03"
+
+    monkeypatch.setattr(batch, "champions", lambda ml: ({"trust": None}, {"trust": "none"}))
+    out = tasks.score_interval(start, start + timedelta(days=1), ml=object())  # type: ignore[arg-type]
+    assert "no champion model" in out["skipped"] and out["days"] == ["2026-03-01"]
 
 
 @pytest.fixture
