@@ -49,6 +49,8 @@ def pipeline_params(settings: Settings | None = None) -> dict[str, Any]:
     Builds values only: DAG files call this at parse time."""
     from airflow.sdk import Param
 
+    from kol.settings.base import IDENTIFIER_PATTERN
+
     settings = settings or get_settings()
     return {
         "topic_prefix": Param(
@@ -59,7 +61,7 @@ def pipeline_params(settings: Settings | None = None) -> dict[str, Any]:
         "gold_schema": Param(
             settings.gold.schema_name,
             type="string",
-            pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+            pattern=IDENTIFIER_PATTERN,
             description="Trino schema Gold is built in.",
         ),
     }

@@ -18,7 +18,9 @@ if TYPE_CHECKING:
 
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# A plain SQL identifier; also the pattern of the pipeline DAGs' gold_schema parameter.
+IDENTIFIER_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+_IDENTIFIER = re.compile(IDENTIFIER_PATTERN)
 
 
 def identifier(value: str) -> str:
