@@ -3,9 +3,9 @@
 
 For one day of data (the run's data interval, UTC):
 
-1. **kafka_to_bronze** - spark-submit: Kafka records that arrived in the interval -> `bronze.*`,
+1. **kafka_to_bronze** - Spark: Kafka records that arrived in the interval -> `bronze.*`,
    then the Great Expectations suite `bronze` on what it wrote; a failure stops the run here
-2. **bronze_to_silver** - spark-submit: contracts, counts, dedup -> `silver.*`, `silver.rejects`,
+2. **bronze_to_silver** - Spark: contracts, counts, dedup -> `silver.*`, `silver.rejects`,
    then the suite `silver` (keys, uniqueness, plausible counts, reject ratio, freshness)
 3. **gold_build** - `dbt build` on Trino: Gold star schema and marts, with dbt's tests
 4. **gold_gate** - suite `gold` on the interval's days (rows arrived, one row per creator and
@@ -17,7 +17,9 @@ For one day of data (the run's data interval, UTC):
 A run reads the platform's own raw topics and builds the `gold` schema, unless its parameters
 (`topic_prefix`, `gold_schema`; the trigger form or `--dag-run-conf`) name others.
 
-Bronze and Silver are gated inside their own job (one Spark session, not one per gate). A failed
+Bronze and Silver run on the stack's Spark Connect server (`KOL_SPARK_REMOTE`), one warm Spark
+for every run, or through spark-submit when no server is set (a cluster's master). Each is gated
+inside its own job (one Spark session, not one per gate). A failed
 gate fails its task at once (no retries: bad data stays bad); the expectations that failed are
 in the task log and in the Data Docs under `$KOL_HOME/gx`.
 
@@ -42,25 +44,22 @@ from airflow.timetables.interval import CronDataIntervalTimetable, DeltaDataInte
 from dags.assets import GOLD_READY
 from ml.tasks import batch_scoring_task
 from shell import orchestration as orch
-from shell.operators import GatedSparkSubmitOperator
+from shell.operators import spark_job_task
 
 
 def lakehouse_tasks() -> None:
     """The pipeline's tasks, for whatever data interval the run has."""
-    bronze = GatedSparkSubmitOperator(
-        task_id="kafka_to_bronze",
-        layer="bronze",
-        doc_md="Kafka raw topics -> Iceberg bronze.* for the interval (merge on record identity), "
+    bronze = spark_job_task(
+        "kafka_to_bronze",
+        "bronze",
+        "Kafka raw topics -> Iceberg bronze.* for the interval (merge on record identity), "
         "then the suite `bronze` on what was written.",
-        **orch.spark_job_kwargs("kafka_to_bronze"),
     )
-
-    silver = GatedSparkSubmitOperator(
-        task_id="bronze_to_silver",
-        layer="silver",
-        doc_md="Bronze -> Silver: contracts, count parsing, dedup by event_id, rejects; then the "
+    silver = spark_job_task(
+        "bronze_to_silver",
+        "silver",
+        "Bronze -> Silver: contracts, count parsing, dedup by event_id, rejects; then the "
         "suite `silver` on what was written.",
-        **orch.spark_job_kwargs("bronze_to_silver"),
     )
 
     @task(doc_md="`dbt build` of the Gold models for the interval; dbt tests gate Gold.")

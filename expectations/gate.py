@@ -40,7 +40,7 @@ from pyspark.sql import functions as F
 from ingestion.contracts import TOPICS
 from kol.interval import Interval
 from kol.lakehouse import BRONZE, REJECTS, SILVER, TOPIC_TABLES, rows_in_interval
-from kol.settings import QualitySettings, Settings, get_ingest_settings
+from kol.settings import IngestSettings, QualitySettings, Settings, get_ingest_settings
 from kol.topics import topic_name
 
 SUITES_DIR = Path(__file__).with_name("suites")
@@ -178,13 +178,17 @@ def validate(
 
 
 def layer_frames(
-    spark: SparkSession, settings: Settings, layer: str, interval: Interval
+    spark: SparkSession,
+    settings: Settings,
+    layer: str,
+    interval: Interval,
+    ingest: IngestSettings | None = None,
 ) -> dict[str, DataFrame]:
     """The interval's slice of every table of Bronze or Silver (plus the Silver accounting
-    summary)."""
+    summary), of the raw topics of ``ingest`` (default: this process's)."""
     if layer not in ("bronze", "silver"):
         raise ValueError(f"layer {layer!r} is not gated in Spark (Gold: gate_gold)")
-    ingest = get_ingest_settings()
+    ingest = ingest or get_ingest_settings()
     cat = settings.iceberg_catalog_name
     frames: dict[str, DataFrame] = {}
     summary_rows: list[tuple[str, int | None, int | None, float | None, float | None]] = []
@@ -325,14 +329,16 @@ def verdict(result: GateResult) -> list[str]:
 
 
 def gate_written(spark: SparkSession, settings: Settings, layer: str, interval: Interval) -> int:
-    """Gate what a job has just written, in its session; the job's exit code.
+    """Gate what a job has just written (the raw topics of ``settings.ingest``), in its
+    session; the job's exit code.
 
     :data:`expectations.GATE_FAILED_EXIT` when an expectation fails, so the caller can tell
     bad data from a crash.
     """
     from expectations import GATE_FAILED_EXIT
 
-    result = run_gate(spark, settings, layer, interval)
+    frames = layer_frames(spark, settings, layer, interval, settings.ingest)
+    result = run_gate(spark, settings, layer, interval, frames=frames)
     for line in verdict(result):
         print(line, flush=True)
     return 0 if result.ok else GATE_FAILED_EXIT

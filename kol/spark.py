@@ -1,8 +1,10 @@
 """The one way every Spark job and test gets its configuration.
 
-A job either runs in-process (``spark_session``) or is launched by ``spark-submit`` (Airflow's
-SparkSubmitOperator, ``kol jobs ...``) with ``spark_submit_args``; both use ``spark_conf`` so the
-Iceberg catalog, Kafka connector and jars cannot differ between the two.
+A job either runs in-process (``spark_session``), on the stack's Spark Connect server
+(``spark_session`` with ``settings.spark_remote``: the pipeline's Airflow tasks), or is launched
+by ``spark-submit`` (``kol jobs ...``, the DAG without a server) with ``spark_submit_args``; all
+use ``spark_conf`` (the server through ``connect_server_conf``) so the Iceberg catalog, Kafka
+connector and jars cannot differ between them.
 """
 
 from __future__ import annotations
@@ -100,11 +102,50 @@ def submit_conf(settings: Settings) -> dict[str, str]:
     return conf
 
 
+# What a Spark Connect client may set on its session; everything else (catalog, jars, memory)
+# is the server's own configuration.
+SESSION_CONF = ("spark.sql.shuffle.partitions", "spark.sql.session.timeZone")
+CONNECT_SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
+
+
+def connect_url(settings: Settings) -> str:
+    """The address of the local stack's Spark Connect server."""
+    return f"sc://{settings.bind_host}:{settings.spark_connect_port}"
+
+
+def connect_server_conf(settings: Settings) -> dict[str, str]:
+    """:func:`spark_conf` for a long-lived Spark Connect server that runs every batch task.
+
+    Its Iceberg catalog does not cache tables: a spark-submit job's catalog lived as long as
+    the job, but the server's lives for days, while other writers (Trino, pyiceberg, the
+    streaming job, other sessions) commit to the same tables.
+    """
+    conf = spark_conf(settings)
+    cat = f"spark.sql.catalog.{settings.iceberg_catalog_name}"
+    return {
+        **conf,
+        f"{cat}.cache-enabled": "false",
+        "spark.connect.grpc.binding.address": settings.bind_host,
+        "spark.connect.grpc.binding.port": str(settings.spark_connect_port),
+        # A task's session (its temporary views, checkpoints) is released when the task
+        # stops it; one a killed task left behind goes after this much idle time.
+        "spark.connect.session.manager.defaultSessionTimeout": "30min",
+    }
+
+
 def spark_session(
     app_name: str, settings: Settings, extra: dict[str, str] | None = None
 ) -> SparkSession:
+    """A session with the stack's configuration: on the Spark Connect server when
+    ``settings.spark_remote`` names one, else a driver in this process (spark-submit, tests)."""
     from pyspark.sql import SparkSession
 
+    if settings.spark_remote:
+        conf = spark_conf(settings)
+        remote = SparkSession.builder.remote(settings.spark_remote)
+        for key, value in {**{k: conf[k] for k in SESSION_CONF}, **(extra or {})}.items():
+            remote = remote.config(key, value)
+        return remote.getOrCreate()
     # Listed, not globbed: spark-submit expands a glob, SparkContext.addJar does not. Listing
     # them also fails early, naming the folder, when they are missing.
     jars = ",".join(str(j) for j in spark_jars(settings))

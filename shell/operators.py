@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
+from airflow.sdk import task
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from expectations import GATE_FAILED_EXIT
+from kol.settings import Settings, get_settings
 
 
 class GatedSparkSubmitOperator(SparkSubmitOperator):
@@ -32,3 +34,25 @@ class GatedSparkSubmitOperator(SparkSubmitOperator):
                     f"task's log above, and in the Data Docs"
                 ) from exc
             raise
+
+
+def spark_job_task(job: str, layer: str, doc_md: str, settings: Settings | None = None) -> Any:
+    """The task of a gated Spark job of ``spark_jobs/`` (Bronze, Silver) for the run's interval.
+
+    On the stack's Spark Connect server when ``KOL_SPARK_REMOTE`` names one (a Python task
+    running the job's code, as :func:`shell.orchestration.run_spark_job`); otherwise a
+    spark-submit of the job (a cluster's master, or no server). Same task id, same gate.
+    """
+    from shell import orchestration as orch
+
+    settings = settings or get_settings()
+    if not settings.spark_remote:
+        return GatedSparkSubmitOperator(
+            task_id=job, layer=layer, doc_md=doc_md, **orch.spark_job_kwargs(job, settings)
+        )
+
+    @task(task_id=job, doc_md=doc_md)
+    def run_job(data_interval_start=None, data_interval_end=None, params=None):
+        return orch.run_spark_job(job, layer, data_interval_start, data_interval_end, params)
+
+    return run_job()

@@ -134,6 +134,43 @@ def spark_job_kwargs(job: str, settings: Settings | None = None) -> dict[str, An
     }
 
 
+def run_spark_job(
+    job: str, layer: str, start: datetime, end: datetime, params: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Run the gated job ``spark_jobs/<job>.py`` for the interval on the Spark Connect server
+    (``settings.spark_remote``), in a session of its own that ends with the task.
+
+    A failed gate fails the task without retries, as it does for the spark-submit of the job
+    (:class:`shell.operators.GatedSparkSubmitOperator`).
+    """
+    from importlib import import_module
+
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from expectations import GATE_FAILED_EXIT
+    from kol.interval import Interval
+    from kol.spark import spark_session
+
+    settings = run_settings(params)
+    module = import_module(f"spark_jobs.{job}")
+    # As the job's command line has it: Airflow's pendulum datetimes are not plain ones.
+    interval = Interval.parse(start.isoformat(), end.isoformat())
+    spark = spark_session(module.APP, settings)
+    try:
+        code = module.run_gated(interval, settings)
+    finally:
+        # Releases the session's state on the server (temporary views, checkpoints).
+        spark.stop()
+    if code == GATE_FAILED_EXIT:
+        raise AirflowFailException(
+            f"{layer} gate failed for {interval}: the expectations that failed are in this "
+            "task's log above, and in the Data Docs"
+        )
+    if code:
+        raise RuntimeError(f"{job} for {interval} exited with {code}")
+    return {"job": job, "interval": str(interval)}
+
+
 class QualityGateFailed(RuntimeError):
     """A layer's expectations failed; the next layer must not be written."""
 

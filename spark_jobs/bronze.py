@@ -31,11 +31,13 @@ from kol.settings import Settings
 from spark_jobs.tables import (
     BRONZE_COLUMNS,
     added_since,
+    append,
     current_snapshot_id,
     ensure_columns,
     ensure_write_properties,
     has_rows_between,
     has_rows_from,
+    new_write_id,
     tblproperties,
 )
 
@@ -183,8 +185,9 @@ def merge_into_bronze(
     """
     if not has_rows_from(spark, table, "offset", first_offset, ("topic", kafka_topic)):
         before = current_snapshot_id(spark, table)
-        rows.writeTo(table).append()
-        return added_since(spark, table, before)
+        write_id = new_write_id()
+        append(rows, table, write_id)
+        return added_since(spark, table, before, write_id)
     view = f"bronze_batch_{abs(hash(table))}"
     rows.createOrReplaceTempView(view)
     topic_literal = kafka_topic.replace("'", "''")

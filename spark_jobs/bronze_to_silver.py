@@ -14,14 +14,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from expectations.gate import gate_written, prefetch_gx
 from ingestion.contracts import TOPICS
 from kol.interval import Interval
 from kol.lakehouse import BRONZE, REJECTS, SILVER, TOPIC_TABLES, arrival_sql, rows_in_interval
-from kol.settings import get_ingest_settings, get_settings
+from kol.settings import Settings, get_ingest_settings, get_settings
 from kol.spark import spark_session
 from kol.topics import topic_name
 from spark_jobs.silver.account import TopicAccount, account, batch_stats
@@ -29,6 +29,7 @@ from spark_jobs.silver.dedup import batch_repeats, silver_rows
 from spark_jobs.silver.parse import parse_bronze, rejects_rows
 from spark_jobs.silver.write import ensure_table_like, insert_new, merge_new, table_conflicts
 
+APP = "kol-bronze-to-silver"
 log = logging.getLogger("kol.jobs.silver")
 
 
@@ -36,9 +37,11 @@ class UnbalancedError(RuntimeError):
     """Some Bronze record is in no Silver table, no duplicate count and no rejects row."""
 
 
-def run(interval: Interval) -> list[TopicAccount]:
-    settings, ingest = get_settings(), get_ingest_settings()
-    spark = spark_session("kol-bronze-to-silver", settings)
+def run(interval: Interval, settings: Settings | None = None) -> list[TopicAccount]:
+    # A run's own settings carry its world (topic prefix); by default, this process's.
+    ingest = settings.ingest if settings else get_ingest_settings()
+    settings = settings or get_settings()
+    spark = spark_session(APP, settings)
     cat = settings.iceberg_catalog_name
     spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {cat}.{SILVER}")
     rejects_table = f"{cat}.{SILVER}.{REJECTS}"
@@ -125,9 +128,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    interval = Interval.parse(args.start, args.end)
-    gx_imported = prefetch_gx() if args.gate else None
-    for acc in run(interval):
+    return run_gated(Interval.parse(args.start, args.end), get_settings(), gate=args.gate)
+
+
+def run_gated(interval: Interval, settings: Settings, *, gate: bool = True) -> int:
+    """:func:`run`, then the silver suite on what it wrote: the exit code of the job."""
+    gx_imported = prefetch_gx() if gate else None
+    for acc in run(interval, settings):
         print(
             f"silver {acc.topic}: bronze {acc.bronze} = silver {acc.silver} "
             f"+ duplicates {acc.duplicates} + rejects {acc.rejects}"
@@ -135,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     if gx_imported is None:
         return 0
     gx_imported.join()
-    return gate_written(SparkSession.active(), get_settings(), "silver", interval)
+    return gate_written(spark_session(APP, settings), settings, "silver", interval)
 
 
 if __name__ == "__main__":

@@ -12,14 +12,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
-from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from expectations.gate import gate_written, prefetch_gx
 from ingestion.contracts import TOPICS
 from kol.interval import Interval
 from kol.lakehouse import TOPIC_TABLES, rows_in_interval
-from kol.settings import get_ingest_settings, get_settings
+from kol.settings import Settings, get_ingest_settings, get_settings
 from kol.spark import spark_session
 from kol.topics import topic_name
 from spark_jobs.bronze import (
@@ -32,13 +31,16 @@ from spark_jobs.bronze import (
     to_bronze,
 )
 
+APP = "kol-kafka-to-bronze"
 log = logging.getLogger("kol.jobs.bronze")
 
 
-def run(interval: Interval) -> dict[str, int]:
+def run(interval: Interval, settings: Settings | None = None) -> dict[str, int]:
     """Land the interval's records; returns Bronze rows per logical topic for the interval."""
-    settings, ingest = get_settings(), get_ingest_settings()
-    spark = spark_session("kol-kafka-to-bronze", settings)
+    # A run's own settings carry its world (topic prefix); by default, this process's.
+    ingest = settings.ingest if settings else get_ingest_settings()
+    settings = settings or get_settings()
+    spark = spark_session(APP, settings)
     ns = bronze_namespace(settings)
     spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {ns}")
     ingest_time = datetime.now(UTC)
@@ -98,16 +100,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    interval = Interval.parse(args.start, args.end)
-    gx_imported = prefetch_gx() if args.gate else None
-    counts = run(interval)
+    return run_gated(Interval.parse(args.start, args.end), get_settings(), gate=args.gate)
+
+
+def run_gated(interval: Interval, settings: Settings, *, gate: bool = True) -> int:
+    """:func:`run`, then the bronze suite on what it wrote: the exit code of the job."""
+    gx_imported = prefetch_gx() if gate else None
+    counts = run(interval, settings)
     for topic, n in counts.items():
         log.info("bronze %s %s: %d records in interval", topic, interval, n)
         print(f"bronze {topic}: {n} records in {interval}")
     if gx_imported is None:
         return 0
     gx_imported.join()
-    return gate_written(SparkSession.active(), get_settings(), "bronze", interval)
+    return gate_written(spark_session(APP, settings), settings, "bronze", interval)
 
 
 if __name__ == "__main__":

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from kol.settings import Settings, get_settings
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
+    from pyiceberg.catalog import Catalog
+    from pyiceberg.expressions import BooleanExpression
+    from pyiceberg.table import Table
+    from pyspark.sql import DataFrame, SparkSession
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 BRONZE_COLUMNS = """
@@ -41,19 +47,31 @@ WRITE_PROPERTIES = {
 }
 
 
-def iceberg_table(spark: SparkSession, table: str) -> Any:
-    """The Iceberg (Java) table behind ``table``, refreshed.
+def iceberg_table(spark: SparkSession, table: str) -> Table:
+    """The Iceberg table behind ``table`` (``catalog.namespace.name``) as its catalog has it now.
 
     For metadata a job checks on every run: asking the table costs milliseconds, a Spark
     query over a metadata table (``t.snapshots``) about half a second of planning each. It is
-    Spark's own catalog, not pyiceberg's (:func:`kol.iceberg.catalog`), so a job sees the
-    table as its writes left it, without a second connection to the catalog.
+    read through pyiceberg from the same catalog, not through Spark's JVM, so the job's code
+    is the same whether its session is in this process or on a Spark Connect server; the
+    server's catalog does not cache tables (:func:`kol.spark.connect_server_conf`), so both
+    see what the last commit left.
     """
-    jvm = spark.sparkContext._jvm
-    assert jvm is not None
-    t = jvm.org.apache.iceberg.spark.Spark3Util.loadIcebergTable(spark._jsparkSession, table)
-    t.refresh()
-    return t
+    settings = get_settings()
+    return _catalog(settings).load_table(table.removeprefix(f"{settings.iceberg_catalog_name}."))
+
+
+# One pyiceberg catalog (and its connection pool) per catalog a process uses.
+_catalogs: dict[tuple[str, str], Catalog] = {}
+
+
+def _catalog(settings: Settings) -> Catalog:
+    from kol.iceberg import catalog
+
+    key = (settings.pg_dsn(settings.pg_catalog_db), settings.warehouse.as_uri())
+    if key not in _catalogs:
+        _catalogs[key] = catalog(settings)
+    return _catalogs[key]
 
 
 def has_rows_between(
@@ -70,17 +88,16 @@ def has_rows_between(
     Answered from Iceberg's manifests (partition ranges and column bounds), so no Spark job
     runs: a false answer is certain, a true one means a file's bounds overlap the range.
     """
+    from pyiceberg.expressions import GreaterThanOrEqual, LessThanOrEqual, Reference
+    from pyiceberg.expressions.literals import literal
+
     # astimezone: Spark hands back naive local times, which it reads as local again
     micros = [(t.astimezone(UTC) - _EPOCH) // timedelta(microseconds=1) for t in (lo, hi)]
-    return _may_hold(
-        spark,
-        table,
-        lambda ex: [
-            ex.greaterThanOrEqual(column, micros[0]),
-            ex.lessThanOrEqual(column, micros[1]),
-        ],
-        equal,
-    )
+    predicates: list[BooleanExpression] = [
+        GreaterThanOrEqual(term=Reference(column), value=literal(micros[0])),
+        LessThanOrEqual(term=Reference(column), value=literal(micros[1])),
+    ]
+    return _may_hold(spark, table, predicates, equal)
 
 
 def has_rows_from(
@@ -88,46 +105,64 @@ def has_rows_from(
 ) -> bool:
     """Whether any data file of ``table`` may hold an integer ``column`` value >= ``lo`` (and
     ``equal``), from the manifests as :func:`has_rows_between`."""
-    return _may_hold(spark, table, lambda ex: [ex.greaterThanOrEqual(column, int(lo))], equal)
+    from pyiceberg.expressions import GreaterThanOrEqual, Reference
+    from pyiceberg.expressions.literals import literal
+
+    return _may_hold(
+        spark, table, [GreaterThanOrEqual(term=Reference(column), value=literal(int(lo)))], equal
+    )
 
 
 def _may_hold(
     spark: SparkSession,
     table: str,
-    predicates: Any,
+    predicates: list[BooleanExpression],
     equal: tuple[str, str] | None,
 ) -> bool:
-    """Whether Iceberg plans any file for ``predicates(Expressions)`` (and ``equal``)."""
-    jvm = spark.sparkContext._jvm
-    assert jvm is not None
-    ex = jvm.org.apache.iceberg.expressions.Expressions
-    scan = iceberg_table(spark, table).newScan()
-    for predicate in [*predicates(ex), *([ex.equal(*equal)] if equal is not None else [])]:
-        scan = scan.filter(predicate)
-    files = scan.planFiles()
-    try:
-        return bool(files.iterator().hasNext())
-    finally:
-        files.close()
+    """Whether Iceberg plans any file for ``predicates`` (and ``equal``)."""
+    from pyiceberg.expressions import And, EqualTo, Reference
+    from pyiceberg.expressions.literals import literal
 
-
-def added_since(spark: SparkSession, table: str, since: int | None) -> int:
-    """Records added to ``table`` by this Spark application's commits after snapshot ``since``."""
     t = iceberg_table(spark, table)
-    app = spark.sparkContext.applicationId
-    added, snap = 0, t.currentSnapshot()
-    while snap is not None and snap.snapshotId() != since:
-        summary = snap.summary()
-        if summary.get("spark.app.id") == app:
+    if t.current_snapshot() is None:
+        return False
+    if equal is not None:
+        predicates = [*predicates, EqualTo(term=Reference(equal[0]), value=literal(equal[1]))]
+    row_filter = predicates[0] if len(predicates) == 1 else And(*predicates)
+    return any(True for _ in t.scan(row_filter=row_filter).plan_files())
+
+
+# The snapshot property an append is tagged with (``snapshot-property.<key>`` write option), so
+# the job can find its own commits: a Spark Connect server's sessions share one application id.
+WRITE_ID = "kol.write-id"
+
+
+def new_write_id() -> str:
+    return uuid.uuid4().hex
+
+
+def append(df: DataFrame, table: str, write_id: str) -> None:
+    """Append ``df`` to ``table``, its commit tagged with ``write_id`` (:func:`added_since`)."""
+    df.writeTo(table).option(f"snapshot-property.{WRITE_ID}", write_id).append()
+
+
+def added_since(spark: SparkSession, table: str, since: int | None, write_id: str) -> int:
+    """Records added to ``table`` after snapshot ``since`` by the commits :func:`append` tagged
+    with ``write_id``."""
+    t = iceberg_table(spark, table)
+    added, snap = 0, t.current_snapshot()
+    while snap is not None and snap.snapshot_id != since:
+        summary = snap.summary
+        if summary is not None and summary.get(WRITE_ID) == write_id:
             added += int(summary.get("added-records") or 0)
-        parent = snap.parentId()
-        snap = None if parent is None else t.snapshot(parent)
+        parent = snap.parent_snapshot_id
+        snap = None if parent is None else t.snapshot_by_id(parent)
     return added
 
 
 def current_snapshot_id(spark: SparkSession, table: str) -> int | None:
-    snap = iceberg_table(spark, table).currentSnapshot()
-    return None if snap is None else snap.snapshotId()
+    snap = iceberg_table(spark, table).current_snapshot()
+    return None if snap is None else snap.snapshot_id
 
 
 def _pairs(props: dict[str, str]) -> str:
@@ -142,7 +177,7 @@ def tblproperties() -> str:
 def ensure_columns(spark: SparkSession, table: str, columns: dict[str, str]) -> None:
     """Add the ``columns`` (name -> SQL type) that ``table``, created by an earlier version,
     lacks; nullable, so its existing rows read them as null."""
-    have = {f.name() for f in iceberg_table(spark, table).schema().columns()}
+    have = set(iceberg_table(spark, table).schema().column_names)
     for name, sql_type in columns.items():
         if name not in have:
             spark.sql(f"ALTER TABLE {table} ADD COLUMN `{name}` {sql_type}")
@@ -155,10 +190,9 @@ def ensure_write_properties(spark: SparkSession, table: str) -> None:
     only when one differs, so a run over up-to-date tables commits no metadata.
     """
     t = iceberg_table(spark, table)
-    props = t.properties()
     # The format version is table metadata, not one of its properties.
-    current = {k: props.get(k) for k in WRITE_PROPERTIES}
-    current["format-version"] = str(t.operations().current().formatVersion())
+    current = {k: t.properties.get(k) for k in WRITE_PROPERTIES}
+    current["format-version"] = str(t.format_version)
     stale = {k: v for k, v in WRITE_PROPERTIES.items() if current.get(k) != v}
     if stale:
         spark.sql(f"ALTER TABLE {table} SET TBLPROPERTIES ({_pairs(stale)})")

@@ -134,6 +134,11 @@ class Settings(BaseSettings):
     # side keeps both cores busy through those gaps.
     spark_topic_parallelism: int = 5
     spark_jars_dir: Path | None = None  # default: $KOL_HOME/jars/spark
+    # The Spark Connect server (sc://host:port) the pipeline's Bronze and Silver tasks run their
+    # jobs on, one long-lived driver instead of a spark-submit per task; unset: spark-submit.
+    # The local stack runs one on spark_connect_port and sets this for Airflow.
+    spark_remote: str | None = None
+    spark_connect_port: int = 15002
 
     # How long `kol stack up` waits for one service to answer its health check.
     start_timeout_s: float = 180.0

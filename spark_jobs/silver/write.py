@@ -14,10 +14,12 @@ from pyspark.sql import functions as F
 from spark_jobs.silver.dedup import RECORD, conflict_rejects, content_columns, content_hash
 from spark_jobs.tables import (
     added_since,
+    append,
     current_snapshot_id,
     ensure_columns,
     ensure_write_properties,
     has_rows_between,
+    new_write_id,
     tblproperties,
 )
 
@@ -100,7 +102,8 @@ def insert_new(
         # Nothing to match in those days (the usual daily run): every row is new, and the
         # join, a shuffle of the whole batch, is skipped.
         out, joined = rows, None
-    out.writeTo(table).append()
+    write_id = new_write_id()
+    append(out, table, write_id)
     o = offered.get
     j = (
         {"rows": o["rows"], "new": o["rows"], "present": 0, "duplicates": 0, "conflicts": 0}
@@ -112,7 +115,7 @@ def insert_new(
             f"{table}: {j['rows'] - o['rows']} batch rows matched more than one row in the "
             "table; event_id is no longer unique in it (run the Silver gate)"
         )
-    added = added_since(spark, table, before)
+    added = added_since(spark, table, before, write_id)
     if added != j["new"]:
         raise SilverWriteError(
             f"{table}: the append wrote {j['new']} rows but Iceberg's commit added {added}"

@@ -393,9 +393,9 @@ def test_tables_get_the_write_properties_once(
         ensure_write_properties(spark, table)
         props = {r.key: r.value for r in spark.sql(f"SHOW TBLPROPERTIES {table}").collect()}
         assert {k: props.get(k) for k in WRITE_PROPERTIES} == WRITE_PROPERTIES
-        metadata = iceberg_table(spark, table).operations().current().metadataFileLocation()
+        metadata = iceberg_table(spark, table).metadata_location
         ensure_write_properties(spark, table)  # up to date: no new metadata
         t = iceberg_table(spark, table)
-        assert t.operations().current().metadataFileLocation() == metadata
+        assert t.metadata_location == metadata
     finally:
         spark.sql(f"DROP TABLE IF EXISTS {table} PURGE")

@@ -74,6 +74,26 @@ def test_daily_pipeline_order_and_interval(dagbag) -> None:  # type: ignore[no-u
     assert dag.get_task("bronze_to_silver").layer == "silver"
 
 
+def test_with_a_spark_connect_server_bronze_and_silver_run_on_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from kol.settings import get_settings
+
+    monkeypatch.setenv("KOL_SPARK_REMOTE", "sc://127.0.0.1:15002")
+    get_settings.cache_clear()
+    try:
+        dag = dagbag.__wrapped__(monkeypatch, tmp_path).dags["kol_daily_pipeline"]  # type: ignore[attr-defined]
+    finally:
+        monkeypatch.delenv("KOL_SPARK_REMOTE")
+        get_settings.cache_clear()
+    bronze, silver = dag.get_task("kafka_to_bronze"), dag.get_task("bronze_to_silver")
+    # Python tasks running the job's code on the server, not spark-submits; same order.
+    assert not hasattr(bronze, "application")
+    assert bronze.python_callable.__name__ == "run_job"
+    assert "bronze_to_silver" in bronze.downstream_task_ids
+    assert "gold_build" in silver.downstream_task_ids
+
+
 def test_the_backfill_dag_runs_the_same_tasks_over_month_long_intervals_and_is_never_scheduled(
     dagbag,  # type: ignore[no-untyped-def]
 ) -> None:

@@ -21,6 +21,7 @@ from shell.stack.services.mlflow import MLflow
 from shell.stack.services.postgres import Postgres
 from shell.stack.services.producer import LiveProducerService
 from shell.stack.services.redis import Redis
+from shell.stack.services.spark_connect import SparkConnect
 from shell.stack.services.stream import StreamService
 from shell.stack.services.trino import Trino
 
@@ -33,6 +34,7 @@ SERVICE_CLASSES: tuple[type[Service], ...] = (
     Kafka,
     Trino,
     MLflow,
+    SparkConnect,
     AirflowApi,
     AirflowScheduler,
     AirflowDagProcessor,

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from kol.settings import installation_secret
+from kol.spark import connect_url
 from shell.stack.services.base import Health, Service, ServiceError
 
 
@@ -102,6 +103,8 @@ class AirflowComponent(Service):
             "PATH": f"{venv_bin}:{os.environ.get('PATH', '')}",
             "KOL_HOME": str(s.home),
             "KOL_PIPELINE_START_DATE": self.pipeline_start(),
+            # The Bronze and Silver tasks run on the stack's Spark Connect server.
+            "KOL_SPARK_REMOTE": s.spark_remote or connect_url(s),
         }
 
     def command(self) -> list[str]:
@@ -178,7 +181,8 @@ class AirflowApi(AirflowComponent):
 
 class AirflowScheduler(AirflowComponent):
     name = "airflow-scheduler"
-    requires = ("airflow-api",)
+    # Its tasks run the Bronze and Silver jobs on the Spark Connect server.
+    requires = ("airflow-api", "spark-connect")
     # Airflow's log server listens on every interface, with no setting for the address; with
     # the local executor the API server reads task logs from their files, so none is started.
     subcommand = ("scheduler", "--skip-serve-logs")

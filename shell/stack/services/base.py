@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,5 +97,5 @@ def write_private(path: Path, text: str) -> None:
     path.chmod(0o600)  # an older file may have been created with a wider mode
 
 
-def properties(values: dict[str, object]) -> str:
+def properties(values: Mapping[str, object]) -> str:
     return "".join(f"{k}={v}\n" for k, v in values.items())

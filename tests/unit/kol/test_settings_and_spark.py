@@ -6,7 +6,7 @@ import pytest
 from pydantic import SecretStr
 
 from kol.settings import Settings
-from kol.spark import spark_conf, spark_submit_args
+from kol.spark import UDF_JAR, spark_conf, spark_submit_args
 
 
 @pytest.fixture
@@ -14,7 +14,7 @@ def local(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.setenv("KOL_HOME", str(tmp_path))
     jars = tmp_path / "jars" / "spark"
     jars.mkdir(parents=True)
-    for name in ("iceberg-spark-runtime-4.1_2.13-1.11.0.jar", "postgresql-42.7.8.jar"):
+    for name in ("iceberg-spark-runtime-4.1_2.13-1.11.0.jar", "postgresql-42.7.8.jar", UDF_JAR):
         (jars / name).touch()
     return Settings()
 
@@ -80,6 +80,61 @@ def test_the_daily_dag_operator_arguments_hold_no_secret(local: Settings) -> Non
     kwargs = spark_job_kwargs("kafka_to_bronze", local)
     password = local.pg_password.get_secret_value()
     assert password and password not in repr(kwargs)
+
+
+def test_the_spark_connect_server_keeps_its_secrets_in_a_private_file(local: Settings) -> None:
+    """The server's command line (which `ps` shows) holds no password; its catalog caches no
+    table, since other engines commit to the tables while it runs for days."""
+    from shell.stack.services.spark_connect import SparkConnect
+
+    service = SparkConnect(local)
+    service.prepare()
+    password = local.pg_password.get_secret_value()
+    assert password not in " ".join(service.command())
+    assert service.conf_file.stat().st_mode & 0o777 == 0o600
+    conf = dict(line.split("=", 1) for line in service.conf_file.read_text().splitlines() if line)
+    assert conf["spark.sql.catalog.kol.jdbc.password"] == password
+    assert conf["spark.sql.catalog.kol.cache-enabled"] == "false"
+    assert conf["spark.connect.grpc.binding.port"] == str(local.spark_connect_port)
+    # Listed jars, the same ones a spark-submit job gets.
+    assert "postgresql-42.7.8.jar" in conf["spark.jars"] and "*" not in conf["spark.jars"]
+
+
+def test_a_pipeline_task_gate_failure_fails_it_without_retries(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from expectations import GATE_FAILED_EXIT
+    from shell import orchestration as orch
+
+    stopped: list[bool] = []
+    ran: list[tuple[str, str]] = []
+
+    def run_gated(interval, settings):  # type: ignore[no-untyped-def]
+        ran.append((str(interval.start), settings.ingest.topic_prefix))
+        return code
+
+    job = SimpleNamespace(APP="kol-test", run_gated=run_gated)
+    monkeypatch.setattr(
+        "kol.spark.spark_session", lambda *a, **k: SimpleNamespace(stop=lambda: stopped.append(1))
+    )
+    monkeypatch.setattr("importlib.import_module", lambda name: job)
+    start, end = datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 2, tzinfo=UTC)
+    code = GATE_FAILED_EXIT
+    with pytest.raises(AirflowFailException, match="bronze gate failed"):
+        orch.run_spark_job("kafka_to_bronze", "bronze", start, end, {"topic_prefix": "w1."})
+    code = 1
+    with pytest.raises(RuntimeError, match="exited with 1"):
+        orch.run_spark_job("kafka_to_bronze", "bronze", start, end, {"topic_prefix": "w1."})
+    code = 0
+    assert orch.run_spark_job("kafka_to_bronze", "bronze", start, end)["job"] == "kafka_to_bronze"
+    # The run's world reaches the job; every session is stopped, failed or not.
+    assert ran[0] == ("2026-03-01 00:00:00+00:00", "w1.")
+    assert len(stopped) == 3
 
 
 def test_missing_jars_say_how_to_get_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
