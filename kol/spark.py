@@ -109,8 +109,23 @@ CONNECT_SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
 
 
 def connect_url(settings: Settings) -> str:
-    """The address of the local stack's Spark Connect server."""
-    return f"sc://{settings.bind_host}:{settings.spark_connect_port}"
+    """The address of the local stack's Spark Connect server (without its token)."""
+    # A client sends its token over plain TCP only to "localhost" (gRPC local credentials);
+    # to any other name it would need TLS.
+    host = "localhost" if settings.bind_host in ("127.0.0.1", "localhost") else settings.bind_host
+    return f"sc://{host}:{settings.spark_connect_port}"
+
+
+def connect_token(settings: Settings) -> str:
+    return settings.spark_connect_token.get_secret_value() if settings.spark_connect_token else ""
+
+
+def with_token(url: str, settings: Settings) -> str:
+    """``url`` carrying the server's token, for a client (never for a command line or a log)."""
+    token = connect_token(settings)
+    if not token or ";token=" in url:
+        return url
+    return f"{url};token={token}" if "/;" in url else f"{url.rstrip('/')}/;token={token}"
 
 
 def connect_server_conf(settings: Settings) -> dict[str, str]:
@@ -130,6 +145,11 @@ def connect_server_conf(settings: Settings) -> dict[str, str]:
         # A task's session (its temporary views, checkpoints) is released when the task
         # stops it; one a killed task left behind goes after this much idle time.
         "spark.connect.session.manager.defaultSessionTimeout": "30min",
+        **(
+            {"spark.connect.authenticate.token": connect_token(settings)}
+            if connect_token(settings)
+            else {}
+        ),
     }
 
 
@@ -142,7 +162,7 @@ def spark_session(
 
     if settings.spark_remote:
         conf = spark_conf(settings)
-        remote = SparkSession.builder.remote(settings.spark_remote)
+        remote = SparkSession.builder.remote(with_token(settings.spark_remote, settings))
         for key, value in {**{k: conf[k] for k in SESSION_CONF}, **(extra or {})}.items():
             remote = remote.config(key, value)
         return remote.getOrCreate()

@@ -139,6 +139,9 @@ class Settings(BaseSettings):
     # The local stack runs one on spark_connect_port and sets this for Airflow.
     spark_remote: str | None = None
     spark_connect_port: int = 15002
+    # The pre-shared token the server requires of every client (spark.connect.authenticate.token);
+    # an empty one runs the server without authentication.
+    spark_connect_token: SecretStr | None = None
 
     # How long `kol stack up` waits for one service to answer its health check.
     start_timeout_s: float = 180.0
@@ -385,7 +388,13 @@ def _jaas_escape(value: str) -> str:
 SECTIONS = ("ingest", "stream", "gold", "quality", "ml", "api", "dashboard")
 
 # Fields filled from installation_secret() when not set.
-_GENERATED_SECRETS = ("redis_password", "kafka_password", "trino_password", "mlflow_password")
+_GENERATED_SECRETS = (
+    "redis_password",
+    "kafka_password",
+    "trino_password",
+    "mlflow_password",
+    "spark_connect_token",
+)
 
 
 @lru_cache

@@ -59,3 +59,20 @@ def test_the_mlflow_client_authenticates_with_the_settings(settings: Settings) -
     uri = settings.mlflow_login()
     # Every tracking store has the "Default" experiment; a 401 would raise instead.
     assert MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
+
+
+def test_spark_connect_refuses_a_client_without_the_token(settings: Settings) -> None:
+    from pyspark.errors.exceptions.connect import SparkConnectGrpcException
+    from pyspark.sql.connect.client import SparkConnectClient
+
+    from kol.spark import connect_url, with_token
+
+    url = connect_url(settings)
+    for stranger in (url, f"{url}/;token=not-the-token"):
+        client = SparkConnectClient(stranger)
+        with pytest.raises(SparkConnectGrpcException, match=r"UNAUTHENTICATED|Invalid"):
+            client.get_configs("spark.master")
+        client.close()
+    client = SparkConnectClient(with_token(url, settings))
+    assert client.get_configs("spark.sql.defaultCatalog") == (settings.iceberg_catalog_name,)
+    client.close()

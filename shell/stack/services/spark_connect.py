@@ -12,7 +12,13 @@ import os
 import sys
 from pathlib import Path
 
-from kol.spark import CONNECT_SERVER_CLASS, connect_server_conf, connect_url, spark_jars
+from kol.spark import (
+    CONNECT_SERVER_CLASS,
+    connect_server_conf,
+    connect_url,
+    spark_jars,
+    with_token,
+)
 from shell.stack.services.base import Health, Service, properties, write_private
 
 
@@ -33,7 +39,8 @@ class SparkConnect(Service):
         return self.s.home / "conf" / "spark-connect" / "spark-defaults.conf"
 
     def prepare(self) -> None:
-        # A properties file, not --conf: the catalog's password must not show in `ps`.
+        # A properties file, not --conf: the catalog's password and the server's token must not
+        # show in `ps`.
         conf = connect_server_conf(self.s)
         conf["spark.jars"] = ",".join(str(j) for j in spark_jars(self.s))
         write_private(self.conf_file, properties(conf))
@@ -64,7 +71,7 @@ class SparkConnect(Service):
         try:
             from pyspark.sql.connect.client import SparkConnectClient
 
-            client = SparkConnectClient(connect_url(self.s))
+            client = SparkConnectClient(with_token(connect_url(self.s), self.s))
             try:
                 (catalog,) = client.get_configs("spark.sql.defaultCatalog")
             finally:

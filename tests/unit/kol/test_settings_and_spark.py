@@ -96,6 +96,9 @@ def test_the_spark_connect_server_keeps_its_secrets_in_a_private_file(local: Set
     assert conf["spark.sql.catalog.kol.jdbc.password"] == password
     assert conf["spark.sql.catalog.kol.cache-enabled"] == "false"
     assert conf["spark.connect.grpc.binding.port"] == str(local.spark_connect_port)
+    token = local.spark_connect_token.get_secret_value()  # type: ignore[union-attr]
+    assert token and conf["spark.connect.authenticate.token"] == token
+    assert token not in service.address
     # Listed jars, the same ones a spark-submit job gets.
     assert "postgresql-42.7.8.jar" in conf["spark.jars"] and "*" not in conf["spark.jars"]
 
@@ -191,3 +194,14 @@ def test_redis_url_and_mlflow_login_carry_the_credentials(
     assert local.mlflow_auth is not None
     assert os.environ["MLFLOW_TRACKING_USERNAME"] == "kol"
     assert os.environ["MLFLOW_TRACKING_PASSWORD"] == local.mlflow_auth[1]
+
+
+def test_a_spark_connect_client_carries_the_token(local: Settings) -> None:
+    from kol.spark import connect_url, with_token
+
+    token = local.spark_connect_token.get_secret_value()  # type: ignore[union-attr]
+    # gRPC sends a token in the clear only to "localhost".
+    assert connect_url(local) == f"sc://localhost:{local.spark_connect_port}"
+    assert with_token("sc://h:1", local) == f"sc://h:1/;token={token}"
+    assert with_token("sc://h:1/;use_ssl=true", local) == f"sc://h:1/;use_ssl=true;token={token}"
+    assert with_token("sc://h:1/;token=given", local) == "sc://h:1/;token=given"
