@@ -31,6 +31,11 @@ from kol.settings import (
 # Statuses dbt gives a node that did not do its job (model error, failing test, ...).
 FAILED = frozenset({"error", "fail", "runtime error"})
 
+# dbt_kol/selectors.yml: what a daily or interval build runs. gold_interval leaves out the data
+# tests another check already guarantees (these tags).
+INTERVAL_SELECTOR = "gold_interval"
+GUARANTEED_TAGS = ("upstream_guaranteed", "constraint_enforced")
+
 
 @dataclass(frozen=True)
 class NodeResult:
@@ -213,13 +218,23 @@ def build(
     dbt's unit tests run when ``unit_tests`` says so, by default when
     ``KOL_GOLD_UNIT_TESTS_IN_BUILDS`` does; its data tests unless ``data_tests`` is False (a
     test that compares the tables of two builds of the same data).
+
+    A daily or interval build (start and end, not a full refresh) leaves out the data tests
+    that Silver's contract and suite or a Trino constraint already guarantee (see
+    dbt_kol/selectors.yml). Full refreshes build and test everything.
     """
+    settings = settings or get_settings()
     gold = gold or get_gold_settings()
+    interval = start is not None and end is not None and not full_refresh
     args = ["build"]
     if full_refresh:
         args.append("--full-refresh")
     if select:
         args += ["--select", *select]
+        if interval:
+            args += ["--exclude", *(f"tag:{t}" for t in GUARANTEED_TAGS)]
+    elif interval:
+        args += ["--selector", INTERVAL_SELECTOR]
     excluded = (
         [] if (gold.unit_tests_in_builds if unit_tests is None else unit_tests) else ["unit_test"]
     )
@@ -228,9 +243,10 @@ def build(
     if excluded:
         args += ["--exclude-resource-type", *excluded]
     dbt_vars = gold_vars(start, end, topic_prefix, extra_vars)
-    if start is not None and end is not None and not full_refresh:
+    if interval:
         # Rows that arrived in the interval but happened long before it (a scraper's backlog, a
         # replay): their days are rebuilt too, not only the late_days before start.
+        assert start is not None and end is not None
         oldest = oldest_arrived_day(start, end, dbt_vars["kol_topic_prefix"], settings)
         if oldest is not None and oldest < start:
             dbt_vars.setdefault("changed_from", oldest.isoformat())
