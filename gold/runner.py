@@ -8,6 +8,7 @@ a ``.env`` file or a caller's Settings object reach dbt too.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -32,9 +33,12 @@ from kol.settings import (
 FAILED = frozenset({"error", "fail", "runtime error"})
 
 # dbt_kol/selectors.yml: what a daily or interval build runs. gold_interval leaves out the data
-# tests another check already guarantees (these tags).
+# tests another check already guarantees (these tags); gold_interval_static_built also the
+# static nodes (tag static) the schema already holds as built from the same definitions.
 INTERVAL_SELECTOR = "gold_interval"
+STATIC_BUILT_SELECTOR = "gold_interval_static_built"
 GUARANTEED_TAGS = ("upstream_guaranteed", "constraint_enforced")
+STATIC_TAG = "static"
 
 
 @dataclass(frozen=True)
@@ -220,8 +224,10 @@ def build(
     test that compares the tables of two builds of the same data).
 
     A daily or interval build (start and end, not a full refresh) leaves out the data tests
-    that Silver's contract and suite or a Trino constraint already guarantee (see
-    dbt_kol/selectors.yml). Full refreshes build and test everything.
+    that Silver's contract and suite or a Trino constraint already guarantee, and the static
+    nodes (seeds, dim_dates, dim_platforms) when the schema already holds them as the last
+    successful build of that schema made them from unchanged definitions (see
+    dbt_kol/selectors.yml and :func:`built_state`). Full refreshes build and test everything.
     """
     settings = settings or get_settings()
     gold = gold or get_gold_settings()
@@ -234,7 +240,11 @@ def build(
         if interval:
             args += ["--exclude", *(f"tag:{t}" for t in GUARANTEED_TAGS)]
     elif interval:
-        args += ["--selector", INTERVAL_SELECTOR]
+        state = built_state(settings, gold, extra_vars)
+        if state is None:
+            args += ["--selector", INTERVAL_SELECTOR]
+        else:
+            args += ["--selector", STATIC_BUILT_SELECTOR, "--state", str(state)]
     excluded = (
         [] if (gold.unit_tests_in_builds if unit_tests is None else unit_tests) else ["unit_test"]
     )
@@ -250,7 +260,8 @@ def build(
         oldest = oldest_arrived_day(start, end, dbt_vars["kol_topic_prefix"], settings)
         if oldest is not None and oldest < start:
             dbt_vars.setdefault("changed_from", oldest.isoformat())
-    return run_dbt(
+    started = time.time()
+    run = run_dbt(
         args,
         settings=settings,
         gold=gold,
@@ -258,6 +269,89 @@ def build(
         target_path=target_path,
         quiet=quiet,
     )
+    if run.success and not select:
+        # Every static node was built, or left as it was because unchanged: the schema now holds
+        # them as this manifest defines them.
+        manifest = (target_path or gold.dbt_project_dir / "target") / "manifest.json"
+        if manifest.exists() and manifest.stat().st_mtime >= started:
+            save_built_state(manifest, settings, gold, extra_vars)
+    return run
+
+
+def state_dir(settings: Settings, gold: GoldSettings) -> Path:
+    """Where the manifest of the last successful build of the Gold schema is kept (one
+    directory per catalog and schema: tests and benchmarks build schemas of their own)."""
+    return settings.home / "gold_state" / f"{settings.trino_catalog}.{gold.schema_name}"
+
+
+def _state_key(gold: GoldSettings, extra_vars: Mapping[str, Any] | None) -> str:
+    """What dbt's state comparison does not see: the project's vars (dim_dates' range), vars a
+    caller adds, and the dbt version that wrote the manifest."""
+    from dbt.version import __version__ as dbt_version
+
+    h = hashlib.sha256()
+    h.update((gold.dbt_project_dir / "dbt_project.yml").read_bytes())
+    h.update(json.dumps(dict(extra_vars or {}), sort_keys=True, default=str).encode())
+    h.update(dbt_version.encode())
+    return h.hexdigest()
+
+
+def save_built_state(
+    manifest: Path,
+    settings: Settings,
+    gold: GoldSettings,
+    extra_vars: Mapping[str, Any] | None = None,
+) -> None:
+    directory = state_dir(settings, gold)
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, data in (
+        ("manifest.json", manifest.read_bytes()),
+        ("key", _state_key(gold, extra_vars).encode()),
+    ):
+        tmp = directory / f".{name}.tmp"
+        tmp.write_bytes(data)
+        tmp.replace(directory / name)
+
+
+def built_state(
+    settings: Settings, gold: GoldSettings, extra_vars: Mapping[str, Any] | None = None
+) -> Path | None:
+    """The state directory for ``dbt --state`` when the schema holds every static node of the
+    last successful build, built with the same vars and dbt; else None (build them all).
+
+    A dropped schema (tests drop theirs) or a table dropped by hand shows in Trino's
+    information_schema; a changed seed or model in dbt's state:modified (dbt_kol/selectors.yml).
+    """
+    directory = state_dir(settings, gold)
+    try:
+        key = (directory / "key").read_text()
+        nodes = json.loads((directory / "manifest.json").read_text())["nodes"]
+    except (OSError, ValueError, KeyError):
+        return None
+    if key != _state_key(gold, extra_vars):
+        return None
+    wanted = {
+        (n["schema"].lower(), (n.get("alias") or n["name"]).lower())
+        for n in nodes.values()
+        if n.get("resource_type") in ("seed", "model") and STATIC_TAG in (n.get("tags") or [])
+    }
+    if not wanted:
+        return None
+    from kol.trino import query
+
+    schemas = sorted({schema for schema, _ in wanted})
+    marks = ", ".join("?" for _ in schemas)
+    try:
+        rows = query(
+            settings,
+            f"SELECT table_schema, table_name FROM {settings.trino_catalog}.information_schema"
+            f".tables WHERE table_schema IN ({marks})",
+            list(schemas),
+        )
+    except Exception:  # any doubt (Trino unreachable, ...) means building them
+        return None
+    present = {(str(schema).lower(), str(name).lower()) for schema, name in rows}
+    return directory if wanted <= present else None
 
 
 def oldest_arrived_day(
