@@ -359,37 +359,55 @@ def oldest_arrived_day(
 ) -> date | None:
     """The oldest event day among the Silver rows that arrived (landed_ts) in the days
     [start, end) under ``topic_prefix``: the days a Gold run for that interval must rebuild,
-    however late those rows came. None when no row arrived."""
-    import pyarrow.compute as pc
-    from pyiceberg.exceptions import NoSuchTableError
+    however late those rows came. None when no row arrived.
 
-    from kol.iceberg import catalog
+    Asked of Trino, which dbt uses next anyway: two round trips instead of loading pyiceberg
+    and its SQL catalog into the task (seconds of imports before dbt starts).
+    """
     from kol.lakehouse import LANDED, SILVER, TOPIC_TABLES
+    from kol.trino import query
 
     settings = settings or get_settings()
-    cat = catalog(settings)
+    cat = settings.trino_catalog
+    # The Silver tables there are, and whether each has landed_ts yet.
+    has_landed = {
+        str(table): bool(landed)
+        for table, landed in query(
+            settings,
+            f"SELECT table_name, bool_or(column_name = ?) FROM {cat}.information_schema.columns"
+            " WHERE table_schema = ? GROUP BY table_name",
+            [LANDED, SILVER],
+        )
+    }
     lo = datetime.combine(start, dt_time(0), UTC).isoformat()
     hi = datetime.combine(end, dt_time(0), UTC).isoformat()
-    oldest: date | None = None
+    selects: list[str] = []
+    params: list[object] = []
+    between = "{0} >= from_iso8601_timestamp(?) AND {0} < from_iso8601_timestamp(?)"
     for topic, names in TOPIC_TABLES.items():
-        try:
-            table = cat.load_table(f"{SILVER}.{names.silver}")
-        except NoSuchTableError:
+        if names.silver not in has_landed:
             continue
         # As kol.lakehouse.rows_in_interval: landed_ts, or the Kafka timestamp of rows
-        # written before that column existed. (pyiceberg's filter syntax.)
-        kafka_ts = f"kafka_timestamp >= '{lo}' AND kafka_timestamp < '{hi}'"
-        in_interval = kafka_ts
-        if LANDED in table.schema().column_names:
-            landed = f"{LANDED} >= '{lo}' AND {LANDED} < '{hi}'"
-            in_interval = f"({landed}) OR ({LANDED} IS NULL AND {kafka_ts})"
-        kafka_topic = f"{topic_prefix}{topic}".replace("'", "''")
-        arrived = f"({in_interval}) AND kafka_topic = '{kafka_topic}'"
-        times = table.scan(row_filter=arrived, selected_fields=("event_time",)).to_arrow()
-        first = pc.min(times["event_time"]).as_py() if times.num_rows else None
-        if first is not None and (oldest is None or first.date() < oldest):
-            oldest = first.date()
-    return oldest
+        # written before that column existed.
+        in_interval, interval_params = between.format("kafka_timestamp"), [lo, hi]
+        if has_landed[names.silver]:
+            in_interval = f"({between.format(LANDED)}) OR ({LANDED} IS NULL AND {in_interval})"
+            interval_params = [lo, hi, lo, hi]
+        selects.append(
+            f"SELECT min(event_time) AS first_event FROM {cat}.{SILVER}.{names.silver}"
+            f" WHERE kafka_topic = ? AND ({in_interval})"
+        )
+        params += [f"{topic_prefix}{topic}", *interval_params]
+    if not selects:
+        return None
+    ((first,),) = query(
+        settings,
+        "SELECT CAST(min(first_event) AT TIME ZONE 'UTC' AS date) FROM ("
+        + " UNION ALL ".join(selects)
+        + ")",
+        params,
+    )
+    return first
 
 
 def compiled_analyses(
