@@ -8,6 +8,7 @@ a ``.env`` file or a caller's Settings object reach dbt too.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -30,6 +31,14 @@ from kol.settings import (
 
 # Statuses dbt gives a node that did not do its job (model error, failing test, ...).
 FAILED = frozenset({"error", "fail", "runtime error"})
+
+# dbt_kol/selectors.yml: what a daily or interval build runs. gold_interval leaves out the data
+# tests another check already guarantees (these tags); gold_interval_static_built also the
+# static nodes (tag static) the schema already holds as built from the same definitions.
+INTERVAL_SELECTOR = "gold_interval"
+STATIC_BUILT_SELECTOR = "gold_interval_static_built"
+GUARANTEED_TAGS = ("upstream_guaranteed", "constraint_enforced")
+STATIC_TAG = "static"
 
 
 @dataclass(frozen=True)
@@ -213,13 +222,29 @@ def build(
     dbt's unit tests run when ``unit_tests`` says so, by default when
     ``KOL_GOLD_UNIT_TESTS_IN_BUILDS`` does; its data tests unless ``data_tests`` is False (a
     test that compares the tables of two builds of the same data).
+
+    A daily or interval build (start and end, not a full refresh) leaves out the data tests
+    that Silver's contract and suite or a Trino constraint already guarantee, and the static
+    nodes (seeds, dim_dates, dim_platforms) when the schema already holds them as the last
+    successful build of that schema made them from unchanged definitions (see
+    dbt_kol/selectors.yml and :func:`built_state`). Full refreshes build and test everything.
     """
+    settings = settings or get_settings()
     gold = gold or get_gold_settings()
+    interval = start is not None and end is not None and not full_refresh
     args = ["build"]
     if full_refresh:
         args.append("--full-refresh")
     if select:
         args += ["--select", *select]
+        if interval:
+            args += ["--exclude", *(f"tag:{t}" for t in GUARANTEED_TAGS)]
+    elif interval:
+        state = built_state(settings, gold, extra_vars)
+        if state is None:
+            args += ["--selector", INTERVAL_SELECTOR]
+        else:
+            args += ["--selector", STATIC_BUILT_SELECTOR, "--state", str(state)]
     excluded = (
         [] if (gold.unit_tests_in_builds if unit_tests is None else unit_tests) else ["unit_test"]
     )
@@ -228,13 +253,15 @@ def build(
     if excluded:
         args += ["--exclude-resource-type", *excluded]
     dbt_vars = gold_vars(start, end, topic_prefix, extra_vars)
-    if start is not None and end is not None and not full_refresh:
+    if interval:
         # Rows that arrived in the interval but happened long before it (a scraper's backlog, a
         # replay): their days are rebuilt too, not only the late_days before start.
+        assert start is not None and end is not None
         oldest = oldest_arrived_day(start, end, dbt_vars["kol_topic_prefix"], settings)
         if oldest is not None and oldest < start:
             dbt_vars.setdefault("changed_from", oldest.isoformat())
-    return run_dbt(
+    started = time.time()
+    run = run_dbt(
         args,
         settings=settings,
         gold=gold,
@@ -242,6 +269,89 @@ def build(
         target_path=target_path,
         quiet=quiet,
     )
+    if run.success and not select:
+        # Every static node was built, or left as it was because unchanged: the schema now holds
+        # them as this manifest defines them.
+        manifest = (target_path or gold.dbt_project_dir / "target") / "manifest.json"
+        if manifest.exists() and manifest.stat().st_mtime >= started:
+            save_built_state(manifest, settings, gold, extra_vars)
+    return run
+
+
+def state_dir(settings: Settings, gold: GoldSettings) -> Path:
+    """Where the manifest of the last successful build of the Gold schema is kept (one
+    directory per catalog and schema: tests and benchmarks build schemas of their own)."""
+    return settings.home / "gold_state" / f"{settings.trino_catalog}.{gold.schema_name}"
+
+
+def _state_key(gold: GoldSettings, extra_vars: Mapping[str, Any] | None) -> str:
+    """What dbt's state comparison does not see: the project's vars (dim_dates' range), vars a
+    caller adds, and the dbt version that wrote the manifest."""
+    from dbt.version import __version__ as dbt_version
+
+    h = hashlib.sha256()
+    h.update((gold.dbt_project_dir / "dbt_project.yml").read_bytes())
+    h.update(json.dumps(dict(extra_vars or {}), sort_keys=True, default=str).encode())
+    h.update(dbt_version.encode())
+    return h.hexdigest()
+
+
+def save_built_state(
+    manifest: Path,
+    settings: Settings,
+    gold: GoldSettings,
+    extra_vars: Mapping[str, Any] | None = None,
+) -> None:
+    directory = state_dir(settings, gold)
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, data in (
+        ("manifest.json", manifest.read_bytes()),
+        ("key", _state_key(gold, extra_vars).encode()),
+    ):
+        tmp = directory / f".{name}.tmp"
+        tmp.write_bytes(data)
+        tmp.replace(directory / name)
+
+
+def built_state(
+    settings: Settings, gold: GoldSettings, extra_vars: Mapping[str, Any] | None = None
+) -> Path | None:
+    """The state directory for ``dbt --state`` when the schema holds every static node of the
+    last successful build, built with the same vars and dbt; else None (build them all).
+
+    A dropped schema (tests drop theirs) or a table dropped by hand shows in Trino's
+    information_schema; a changed seed or model in dbt's state:modified (dbt_kol/selectors.yml).
+    """
+    directory = state_dir(settings, gold)
+    try:
+        key = (directory / "key").read_text()
+        nodes = json.loads((directory / "manifest.json").read_text())["nodes"]
+    except (OSError, ValueError, KeyError):
+        return None
+    if key != _state_key(gold, extra_vars):
+        return None
+    wanted = {
+        (n["schema"].lower(), (n.get("alias") or n["name"]).lower())
+        for n in nodes.values()
+        if n.get("resource_type") in ("seed", "model") and STATIC_TAG in (n.get("tags") or [])
+    }
+    if not wanted:
+        return None
+    from kol.trino import query
+
+    schemas = sorted({schema for schema, _ in wanted})
+    marks = ", ".join("?" for _ in schemas)
+    try:
+        rows = query(
+            settings,
+            f"SELECT table_schema, table_name FROM {settings.trino_catalog}.information_schema"
+            f".tables WHERE table_schema IN ({marks})",
+            list(schemas),
+        )
+    except Exception:  # any doubt (Trino unreachable, ...) means building them
+        return None
+    present = {(str(schema).lower(), str(name).lower()) for schema, name in rows}
+    return directory if wanted <= present else None
 
 
 def oldest_arrived_day(
@@ -249,37 +359,55 @@ def oldest_arrived_day(
 ) -> date | None:
     """The oldest event day among the Silver rows that arrived (landed_ts) in the days
     [start, end) under ``topic_prefix``: the days a Gold run for that interval must rebuild,
-    however late those rows came. None when no row arrived."""
-    import pyarrow.compute as pc
-    from pyiceberg.exceptions import NoSuchTableError
+    however late those rows came. None when no row arrived.
 
-    from kol.iceberg import catalog
+    Asked of Trino, which dbt uses next anyway: two round trips instead of loading pyiceberg
+    and its SQL catalog into the task (seconds of imports before dbt starts).
+    """
     from kol.lakehouse import LANDED, SILVER, TOPIC_TABLES
+    from kol.trino import query
 
     settings = settings or get_settings()
-    cat = catalog(settings)
+    cat = settings.trino_catalog
+    # The Silver tables there are, and whether each has landed_ts yet.
+    has_landed = {
+        str(table): bool(landed)
+        for table, landed in query(
+            settings,
+            f"SELECT table_name, bool_or(column_name = ?) FROM {cat}.information_schema.columns"
+            " WHERE table_schema = ? GROUP BY table_name",
+            [LANDED, SILVER],
+        )
+    }
     lo = datetime.combine(start, dt_time(0), UTC).isoformat()
     hi = datetime.combine(end, dt_time(0), UTC).isoformat()
-    oldest: date | None = None
+    selects: list[str] = []
+    params: list[object] = []
+    between = "{0} >= from_iso8601_timestamp(?) AND {0} < from_iso8601_timestamp(?)"
     for topic, names in TOPIC_TABLES.items():
-        try:
-            table = cat.load_table(f"{SILVER}.{names.silver}")
-        except NoSuchTableError:
+        if names.silver not in has_landed:
             continue
         # As kol.lakehouse.rows_in_interval: landed_ts, or the Kafka timestamp of rows
-        # written before that column existed. (pyiceberg's filter syntax.)
-        kafka_ts = f"kafka_timestamp >= '{lo}' AND kafka_timestamp < '{hi}'"
-        in_interval = kafka_ts
-        if LANDED in table.schema().column_names:
-            landed = f"{LANDED} >= '{lo}' AND {LANDED} < '{hi}'"
-            in_interval = f"({landed}) OR ({LANDED} IS NULL AND {kafka_ts})"
-        kafka_topic = f"{topic_prefix}{topic}".replace("'", "''")
-        arrived = f"({in_interval}) AND kafka_topic = '{kafka_topic}'"
-        times = table.scan(row_filter=arrived, selected_fields=("event_time",)).to_arrow()
-        first = pc.min(times["event_time"]).as_py() if times.num_rows else None
-        if first is not None and (oldest is None or first.date() < oldest):
-            oldest = first.date()
-    return oldest
+        # written before that column existed.
+        in_interval, interval_params = between.format("kafka_timestamp"), [lo, hi]
+        if has_landed[names.silver]:
+            in_interval = f"({between.format(LANDED)}) OR ({LANDED} IS NULL AND {in_interval})"
+            interval_params = [lo, hi, lo, hi]
+        selects.append(
+            f"SELECT min(event_time) AS first_event FROM {cat}.{SILVER}.{names.silver}"
+            f" WHERE kafka_topic = ? AND ({in_interval})"
+        )
+        params += [f"{topic_prefix}{topic}", *interval_params]
+    if not selects:
+        return None
+    ((first,),) = query(
+        settings,
+        "SELECT CAST(min(first_event) AT TIME ZONE 'UTC' AS date) FROM ("
+        + " UNION ALL ".join(selects)
+        + ")",
+        params,
+    )
+    return first
 
 
 def compiled_analyses(

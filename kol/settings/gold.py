@@ -32,7 +32,10 @@ class GoldSettings(Section):
     schema_name: SqlIdentifier = Field(default="gold", validation_alias="KOL_GOLD_SCHEMA")
     dbt_project_dir: Path = REPO_ROOT / "dbt_kol"
     dbt_target: str = "local"
-    dbt_threads: int = 4
+    # Most of a Gold build's queries are small and wait on Trino's round trips, not on the
+    # CPU: 8 threads finished a small day's daily build sooner than 4 or 6 on 2 cores (see
+    # bench/README.md).
+    dbt_threads: int = 8
     # dbt's unit tests check the models' SQL, which a daily build does not change: they run in
     # `make test` and `kol gold build --unit-tests`, not in every daily run (89 s of the demo's
     # 680 s of dbt node time went to them).

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -139,3 +140,91 @@ def test_every_mart_key_is_tested_for_uniqueness_and_nulls(manifest: dict) -> No
         keys = unique.get(m["unique_id"])
         assert keys, f"{m['name']} has no unique test"
         assert keys <= not_null.get(m["unique_id"], set()), m["name"]
+
+
+def _fake_runs(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    seen: list[list[str]] = []
+
+    def fake_run_dbt(args: list[str], **kwargs: Any) -> runner.DbtRun:
+        seen.append(list(args))
+        return runner.DbtRun(args, success=True, seconds=0.0, nodes=[])
+
+    monkeypatch.setattr(runner, "run_dbt", fake_run_dbt)
+    monkeypatch.setattr(runner, "oldest_arrived_day", lambda *a, **k: None)
+    return seen
+
+
+def test_interval_builds_leave_out_the_guaranteed_tests_full_refreshes_do_not(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    seen = _fake_runs(monkeypatch)
+    settings = Settings(home=tmp_path)
+    gold = GoldSettings(schema_name="gold_unit")
+    day = date(2026, 2, 1)
+    runner.build(day, day + timedelta(days=1), settings=settings, gold=gold)
+    runner.build(day, day + timedelta(days=1), full_refresh=True, settings=settings, gold=gold)
+    runner.build(
+        day, day + timedelta(days=1), select=["fct_kol_daily"], settings=settings, gold=gold
+    )
+    # No state of an earlier build of this schema: the static nodes are built too.
+    assert seen[0][:3] == ["build", "--selector", runner.INTERVAL_SELECTOR]
+    assert "--selector" not in seen[1] and "--exclude" not in seen[1]
+    assert seen[2][:5] == [
+        "build",
+        "--select",
+        "fct_kol_daily",
+        "--exclude",
+        "tag:upstream_guaranteed",
+    ]
+
+
+def _static_manifest(path: Path) -> Path:
+    nodes = {
+        "seed.kol.platforms": {
+            "resource_type": "seed", "name": "platforms", "alias": "platforms",
+            "schema": "gold_unit_staging", "tags": ["static"],
+        },
+        "model.kol.dim_dates": {
+            "resource_type": "model", "name": "dim_dates", "alias": "dim_dates",
+            "schema": "gold_unit", "tags": ["static"],
+        },
+        "model.kol.fct_kol_daily": {
+            "resource_type": "model", "name": "fct_kol_daily", "alias": "fct_kol_daily",
+            "schema": "gold_unit", "tags": [],
+        },
+    }  # fmt: skip
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "manifest.json").write_text(json.dumps({"nodes": nodes}))
+    return path / "manifest.json"
+
+
+def test_static_nodes_are_left_alone_only_while_the_schema_holds_them(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import kol.trino
+
+    settings = Settings(home=tmp_path)
+    gold = GoldSettings(schema_name="gold_unit")
+    tables = [("gold_unit_staging", "platforms"), ("gold_unit", "dim_dates")]
+    monkeypatch.setattr(kol.trino, "query", lambda *a, **k: list(tables))
+    assert runner.built_state(settings, gold) is None  # never built
+    runner.save_built_state(_static_manifest(tmp_path / "target"), settings, gold)
+    assert runner.built_state(settings, gold) == runner.state_dir(settings, gold)
+    # Vars a caller adds (dim_dates' range, ...) are not in dbt's state comparison.
+    assert runner.built_state(settings, gold, {"dim_dates_end": "2040-12-31"}) is None
+    # Another schema has its own state.
+    assert runner.built_state(settings, GoldSettings(schema_name="gold_other")) is None
+    tables.pop()  # dim_dates dropped, or the whole schema
+    assert runner.built_state(settings, gold) is None
+
+    seen = _fake_runs(monkeypatch)
+    tables.append(("gold_unit", "dim_dates"))
+    day = date(2026, 2, 1)
+    runner.build(day, day + timedelta(days=1), settings=settings, gold=gold)
+    assert seen[-1][:5] == [
+        "build",
+        "--selector",
+        runner.STATIC_BUILT_SELECTOR,
+        "--state",
+        str(runner.state_dir(settings, gold)),
+    ]
