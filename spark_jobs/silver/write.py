@@ -90,8 +90,9 @@ def insert_new(
 
     The table is matched within the batch's event-time range, which confines the scan to the
     batch's days; when Iceberg's manifests say no file holds those days, there is nothing to
-    join with. (An id reused on another day is not seen here: the Silver gate's uniqueness
-    check stops the run on it.)
+    join with. (An id reused on another day is not seen here, nor by the Silver gate, which
+    checks the rows that arrived in the interval; dbt's ``unique`` test of ``event_id`` on the
+    staging views, run by every Gold build, stops the run on it.)
     """
     before = current_snapshot_id(spark, table)
     offered = Observation(f"offered_{uuid.uuid4().hex}")
