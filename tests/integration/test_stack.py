@@ -25,6 +25,7 @@ def test_status_json_reports_every_service_healthy(settings: Settings) -> None:
         "kafka",
         "trino",
         "mlflow",
+        "spark-connect",
         "airflow-api",
         "airflow-scheduler",
         "airflow-dag-processor",
