@@ -58,6 +58,9 @@ def catalog(settings: Settings) -> SqlCatalog:
         settings.iceberg_catalog_name,
         uri=settings.pg_dsn(settings.pg_catalog_db),
         warehouse=settings.warehouse.as_uri(),
+        # A process keeps its catalog (the jobs' metadata checks): a connection PostgreSQL
+        # dropped while it restarted is replaced instead of failing the next query.
+        pool_pre_ping="true",
     )
 
 
