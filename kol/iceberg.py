@@ -52,16 +52,28 @@ def ensure_jdbc_catalog_tables(settings: Settings) -> None:
             cur.execute(ddl)
 
 
+# One catalog (and its connection pool) per catalog a process uses: the jobs' metadata checks
+# and the gates load tables many times a run.
+_catalogs: dict[tuple[str, str, str], SqlCatalog] = {}
+
+
 def catalog(settings: Settings) -> SqlCatalog:
     """pyiceberg view of the same catalog Spark and Trino use (same name, same tables)."""
-    return SqlCatalog(
+    key = (
         settings.iceberg_catalog_name,
-        uri=settings.pg_dsn(settings.pg_catalog_db),
-        warehouse=settings.warehouse.as_uri(),
-        # A process keeps its catalog (the jobs' metadata checks): a connection PostgreSQL
-        # dropped while it restarted is replaced instead of failing the next query.
-        pool_pre_ping="true",
+        settings.pg_dsn(settings.pg_catalog_db),
+        str(settings.warehouse),
     )
+    if key not in _catalogs:
+        _catalogs[key] = SqlCatalog(
+            settings.iceberg_catalog_name,
+            uri=key[1],
+            warehouse=settings.warehouse.as_uri(),
+            # The catalog outlives a PostgreSQL restart: a connection the server dropped is
+            # replaced instead of failing the next query.
+            pool_pre_ping="true",
+        )
+    return _catalogs[key]
 
 
 def day_filter(start: date | None = None, end: date | None = None, day: date | None = None) -> str:

@@ -137,6 +137,7 @@ def connect_server_conf(settings: Settings) -> dict[str, str]:
     """
     conf = spark_conf(settings)
     cat = f"spark.sql.catalog.{settings.iceberg_catalog_name}"
+    token = connect_token(settings)
     return {
         **conf,
         f"{cat}.cache-enabled": "false",
@@ -145,11 +146,7 @@ def connect_server_conf(settings: Settings) -> dict[str, str]:
         # A task's session (its temporary views, checkpoints) is released when the task
         # stops it; one a killed task left behind goes after this much idle time.
         "spark.connect.session.manager.defaultSessionTimeout": "30min",
-        **(
-            {"spark.connect.authenticate.token": connect_token(settings)}
-            if connect_token(settings)
-            else {}
-        ),
+        **({"spark.connect.authenticate.token": token} if token else {}),
     }
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 from airflow.sdk import task
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from airflow.sdk.exceptions import AirflowException
 
 from expectations import GATE_FAILED_EXIT
 from kol.settings import Settings, get_settings
@@ -24,15 +24,17 @@ class GatedSparkSubmitOperator(SparkSubmitOperator):
         self.layer = layer
 
     def execute(self, context: Any) -> None:
+        from shell.orchestration import gate_failed
+
         try:
             super().execute(context)
         except AirflowException as exc:
             process = getattr(self._hook, "_submit_sp", None)
             if getattr(process, "returncode", None) == GATE_FAILED_EXIT:
-                raise AirflowFailException(
-                    f"{self.layer} gate failed: the expectations that failed are in this "
-                    f"task's log above, and in the Data Docs"
-                ) from exc
+                interval = (
+                    f"[{context.get('data_interval_start')}, {context.get('data_interval_end')})"
+                )
+                raise gate_failed(self.layer, interval) from exc
             raise
 
 

@@ -145,8 +145,6 @@ def run_spark_job(
     """
     from importlib import import_module
 
-    from airflow.sdk.exceptions import AirflowFailException
-
     from expectations import GATE_FAILED_EXIT
     from kol.interval import Interval
     from kol.spark import spark_session
@@ -162,13 +160,21 @@ def run_spark_job(
         # Releases the session's state on the server (temporary views, checkpoints).
         spark.stop()
     if code == GATE_FAILED_EXIT:
-        raise AirflowFailException(
-            f"{layer} gate failed for {interval}: the expectations that failed are in this "
-            "task's log above, and in the Data Docs"
-        )
+        raise gate_failed(layer, interval)
     if code:
         raise RuntimeError(f"{job} for {interval} exited with {code}")
     return {"job": job, "interval": str(interval)}
+
+
+def gate_failed(layer: str, interval: object) -> Exception:
+    """What fails a gated job's task when its gate failed: at once, without retries (bad data
+    stays bad; a retry would only delay the alert by the backoff)."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    return AirflowFailException(
+        f"{layer} gate failed for {interval}: the expectations that failed are in this "
+        "task's log above, and in the Data Docs"
+    )
 
 
 class QualityGateFailed(RuntimeError):

@@ -6,10 +6,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from kol.settings import Settings, get_settings
+from kol.settings import get_settings
 
 if TYPE_CHECKING:
-    from pyiceberg.catalog import Catalog
     from pyiceberg.expressions import BooleanExpression
     from pyiceberg.table import Table
     from pyspark.sql import DataFrame, SparkSession
@@ -57,21 +56,10 @@ def iceberg_table(spark: SparkSession, table: str) -> Table:
     server's catalog does not cache tables (:func:`kol.spark.connect_server_conf`), so both
     see what the last commit left.
     """
-    settings = get_settings()
-    return _catalog(settings).load_table(table.removeprefix(f"{settings.iceberg_catalog_name}."))
-
-
-# One pyiceberg catalog (and its connection pool) per catalog a process uses.
-_catalogs: dict[tuple[str, str], Catalog] = {}
-
-
-def _catalog(settings: Settings) -> Catalog:
     from kol.iceberg import catalog
 
-    key = (settings.pg_dsn(settings.pg_catalog_db), settings.warehouse.as_uri())
-    if key not in _catalogs:
-        _catalogs[key] = catalog(settings)
-    return _catalogs[key]
+    settings = get_settings()
+    return catalog(settings).load_table(table.removeprefix(f"{settings.iceberg_catalog_name}."))
 
 
 def has_rows_between(

@@ -279,6 +279,20 @@ def test_docs_generate_and_every_built_column_is_documented(
     assert len(catalog["nodes"]) >= 25
     assert not missing
 
+    # persist_docs: each mart's columns carry their descriptions in Trino, after daily runs
+    # that replaced the dimensions (comments in the CREATE) and merged into the facts
+    # (comments only where they differ).
+    stale = []
+    for uid, node in catalog["nodes"].items():
+        if manifest["nodes"][uid]["config"].get("persist_docs", {}).get("columns"):
+            documented = manifest["nodes"][uid]["columns"]
+            stale += [
+                f"{node['metadata']['name']}.{c}"
+                for c, column in node["columns"].items()
+                if (column.get("comment") or "").strip() != documented[c]["description"].strip()
+            ]
+    assert not stale
+
 
 def test_rows_that_arrive_days_late_rebuild_their_own_days(
     settings: Settings, world: GoldWorld, gold: GoldSettings, target: Path, built: dict

@@ -26,8 +26,9 @@ def submitting(monkeypatch: pytest.MonkeyPatch, returncode: int) -> GatedSparkSu
 
 def test_a_failed_gate_fails_the_task_without_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     op = submitting(monkeypatch, GATE_FAILED_EXIT)
-    with pytest.raises(AirflowFailException, match="silver gate failed"):
-        op.execute({})
+    context = {"data_interval_start": "2026-11-01", "data_interval_end": "2026-11-02"}
+    with pytest.raises(AirflowFailException, match=r"silver gate failed for \[2026-11-01, 2026"):
+        op.execute(context)
 
 
 def test_a_crash_is_an_ordinary_failure_that_is_retried(monkeypatch: pytest.MonkeyPatch) -> None:
