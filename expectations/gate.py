@@ -90,7 +90,7 @@ def _context(settings: Settings) -> Any:
     index = dict(site.get("site_index_builder") or {})
     if site and index.get("validation_results_limit") != DOCS_INDEX_RESULTS:
         site["site_index_builder"] = {**index, "validation_results_limit": DOCS_INDEX_RESULTS}
-        context.update_data_docs_site("local_site", site)
+        context.update_data_docs_site("local_site", site)  # type: ignore[arg-type]
     return context
 
 
