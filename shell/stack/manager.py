@@ -12,7 +12,7 @@ import psutil
 from kol import process
 from kol.settings import Settings
 from shell.stack.services import OPTIONAL_SERVICES, all_services
-from shell.stack.services.base import Service, ServiceError
+from shell.stack.services.base import Health, Service, ServiceError
 
 
 @dataclass
@@ -70,12 +70,15 @@ def _tree_rss_mb(proc: psutil.Process) -> float | None:
 def status_of(svc: Service) -> ServiceStatus:
     record = process.read_pid(svc.pid_file)
     proc = record.process() if record else None
-    health = svc.health()
+    optional = svc.name in OPTIONAL_SERVICES
+    # An optional service this stack did not start is reported as such without a probe: the
+    # producer's probe waits for Kafka, for 30 s when Kafka is down.
+    health = Health(False) if proc is None and optional else svc.health()
     rss = _tree_rss_mb(proc) if proc is not None else None
     detail = health.detail
     if proc is None and health.ok:
         detail = f"answering, but not started by this stack ({detail})"
-    elif proc is None and svc.name in OPTIONAL_SERVICES:
+    elif proc is None and optional:
         detail = f"optional, not started (`kol stack up {svc.name}`)"
     return ServiceStatus(
         service=svc.name,
@@ -86,7 +89,7 @@ def status_of(svc: Service) -> ServiceStatus:
         detail=detail,
         log=str(svc.log_file),
         rss_mb=round(rss, 1) if rss is not None else None,
-        optional=svc.name in OPTIONAL_SERVICES,
+        optional=optional,
     )
 
 

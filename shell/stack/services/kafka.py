@@ -165,6 +165,9 @@ class Kafka(Service):
             admin = KafkaAdminClient(
                 **self.s.kafka_client_config(),
                 request_timeout_ms=3000,
+                # The client waits 30 s for a broker by default: `kol stack status` on a
+                # stopped stack would wait that long to say so.
+                bootstrap_timeout_ms=3000,
                 client_id="kol-health",
             )
             try:

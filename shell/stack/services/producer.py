@@ -86,6 +86,7 @@ class LiveProducerService(Service):
             consumer = KafkaConsumer(
                 **self.s.kafka_client_config(),
                 request_timeout_ms=5000,
+                bootstrap_timeout_ms=5000,
                 consumer_timeout_ms=3000,
                 enable_auto_commit=False,
             )

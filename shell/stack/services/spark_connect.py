@@ -9,7 +9,9 @@ session of its own. `kol jobs` and ``spark-submit`` to a cluster stay as they we
 from __future__ import annotations
 
 import os
+import re
 import sys
+import warnings
 from pathlib import Path
 
 from kol.spark import (
@@ -71,11 +73,23 @@ class SparkConnect(Service):
         try:
             from pyspark.sql.connect.client import SparkConnectClient
 
-            client = SparkConnectClient(with_token(connect_url(self.s), self.s))
+            # No retries: a probe answers now (the supervisor polls). The client's default
+            # policy retries an unreachable server for at least 10 minutes, which `kol stack
+            # status` on a stopped stack then waited before saying it was down.
+            client = SparkConnectClient(
+                with_token(connect_url(self.s), self.s), retry_policy={"max_retries": 0}
+            )
             try:
-                (catalog,) = client.get_configs("spark.sql.defaultCatalog")
+                with warnings.catch_warnings():  # "[RETRIES_EXCEEDED]" after no retry at all
+                    warnings.simplefilter("ignore")
+                    (catalog,) = client.get_configs("spark.sql.defaultCatalog")
             finally:
                 client.close()
             return Health(True, f"catalog {catalog}")
         except Exception as exc:
-            return Health(False, f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+            # A gRPC error's first line is only "<_InactiveRpcError of RPC that terminated
+            # with:"; what went wrong is in its details.
+            text = str(exc)
+            found = re.search(r'details = "([^"]*)"', text)
+            detail = found.group(1) if found else text.splitlines()[0]
+            return Health(False, f"{type(exc).__name__}: {detail[:200]}")

@@ -103,6 +103,26 @@ def test_the_spark_connect_server_keeps_its_secrets_in_a_private_file(local: Set
     assert "postgresql-42.7.8.jar" in conf["spark.jars"] and "*" not in conf["spark.jars"]
 
 
+def test_a_stopped_spark_connect_server_is_reported_down_without_waiting(local: Settings) -> None:
+    """`kol stack status` (which `make test` asks first) must not sit in the client's retries,
+    which wait at least 10 minutes for a server that is not there."""
+    import socket
+    import threading
+
+    from shell.stack.services.spark_connect import SparkConnect
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        free_port = probe.getsockname()[1]
+    service = SparkConnect(local.model_copy(update={"spark_connect_port": free_port}))
+    answers = []
+    asking = threading.Thread(target=lambda: answers.append(service.health()), daemon=True)
+    asking.start()
+    asking.join(timeout=30)
+    assert answers, "the health probe of a stopped server was still retrying after 30 s"
+    assert not answers[0].ok and "Connection refused" in answers[0].detail, answers[0]
+
+
 def test_a_pipeline_task_gate_failure_fails_it_without_retries(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
