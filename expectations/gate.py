@@ -83,14 +83,27 @@ DOCS_INDEX_RESULTS = 100
 
 
 def _context(settings: Settings) -> Any:
+    """The project's GX file context under ``$KOL_HOME/gx``, brought to the settings a gate
+    needs the first time (GX writes them to its great_expectations.yml)."""
     import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="file", project_root_dir=str(settings.home))
-    site = dict((context.variables.data_docs_sites or {}).get("local_site") or {})
-    index = dict(site.get("site_index_builder") or {})
+    variables = context.variables
+    changed = False
+    sites = dict(variables.data_docs_sites or {})
+    site = dict(sites.get("local_site") or {})
+    index = site.get("site_index_builder") or {}
     if site and index.get("validation_results_limit") != DOCS_INDEX_RESULTS:
         site["site_index_builder"] = {**index, "validation_results_limit": DOCS_INDEX_RESULTS}
-        context.update_data_docs_site("local_site", site)  # type: ignore[arg-type]
+        variables.data_docs_sites = {**sites, "local_site": site}
+        changed = True
+    # No tqdm bars: a gate runs in a task, and each checkpoint drew several into its log.
+    if (context.progress_bars or {}).get("globally") is not False:
+        variables.progress_bars = ProgressBarsConfig(globally=False)
+        changed = True
+    if changed:
+        variables.save()
     return context
 
 

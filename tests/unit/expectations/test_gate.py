@@ -6,9 +6,11 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+import yaml
 from pyspark.sql import SparkSession
 
 from expectations.gate import (
+    DOCS_INDEX_RESULTS,
     GateResult,
     expectations_for,
     gate_gold,
@@ -72,6 +74,12 @@ def test_good_silver_passes_and_writes_data_docs(spark: SparkSession, settings: 
     assert result.ok, result.failures
     assert result.checked > 5
     assert result.docs is not None and result.docs.exists()
+    # The project's GX configuration, as the gate left it: no progress bars in task logs, and
+    # an index page that reads a bounded number of results however many runs are stored.
+    config = yaml.safe_load((settings.home / "gx" / "great_expectations.yml").read_text())
+    assert config["progress_bars"]["globally"] is False
+    index = config["data_docs_sites"]["local_site"]["site_index_builder"]
+    assert index["validation_results_limit"] == DOCS_INDEX_RESULTS
 
 
 def test_planted_violations_fail_and_are_named(spark: SparkSession, settings: Settings) -> None:
