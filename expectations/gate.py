@@ -99,7 +99,8 @@ def _context(settings: Settings) -> Any:
         variables.data_docs_sites = {**sites, "local_site": site}
         changed = True
     # No tqdm bars: a gate runs in a task, and each checkpoint drew several into its log.
-    if (context.progress_bars or {}).get("globally") is not False:
+    bars: dict[str, Any] = dict(context.progress_bars or {})
+    if bars.get("globally") is not False:
         variables.progress_bars = ProgressBarsConfig(globally=False)
         changed = True
     if changed:
