@@ -72,6 +72,12 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         f"{cat}.uri": settings.catalog_jdbc_url,
         f"{cat}.jdbc.user": settings.pg_user,
         f"{cat}.jdbc.password": settings.pg_password.get_secret_value(),
+        # No table cache: other engines (Trino, pyiceberg, other sessions) commit to the same
+        # tables while a session runs. A cached table stays at the snapshot it was loaded at
+        # until 30 s after its last use, so a long-lived session (the Spark Connect server, a
+        # test's or the streaming job's) could miss a commit: a Bronze run after rows were
+        # deleted through Trino found the deleted rows' offsets and landed nothing.
+        f"{cat}.cache-enabled": "false",
         # Same table layout as Trino and pyiceberg; V0 would hide views and confuse Trino.
         f"{cat}.jdbc.schema-version": "V1",
         f"{cat}.warehouse": settings.warehouse.as_uri(),
@@ -131,16 +137,13 @@ def with_token(url: str, settings: Settings) -> str:
 def connect_server_conf(settings: Settings) -> dict[str, str]:
     """:func:`spark_conf` for a long-lived Spark Connect server that runs every batch task.
 
-    Its Iceberg catalog does not cache tables: a spark-submit job's catalog lived as long as
-    the job, but the server's lives for days, while other writers (Trino, pyiceberg, the
-    streaming job, other sessions) commit to the same tables.
+    Its Iceberg catalog caches no table, as :func:`spark_conf` has it: the server lives for
+    days while other writers commit to the same tables.
     """
     conf = spark_conf(settings)
-    cat = f"spark.sql.catalog.{settings.iceberg_catalog_name}"
     token = connect_token(settings)
     return {
         **conf,
-        f"{cat}.cache-enabled": "false",
         "spark.connect.grpc.binding.address": settings.bind_host,
         "spark.connect.grpc.binding.port": str(settings.spark_connect_port),
         # A task's session (its temporary views, checkpoints) is released when the task
